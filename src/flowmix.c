@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * flowmix: the offline toolkit.  A thin dispatcher over src/cmd/cmd_<name>.c, which are built on
+ * the daemon's own modules (one cache, one histogram, one fitter).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+
+/* Subcommand entry points (src/cmd/cmd_<name>.c).  Add a declaration and a row per command. */
+
+const fm_cmd_t fm_cmds[] = {
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: flowmix SUBCOMMAND [OPTIONS] [FILE...]\n\n"
+                 "Offline flow statistics toolkit (flow-models compatible).\n\n"
+                 "Subcommands:\n");
+    for (const fm_cmd_t *c = fm_cmds; c->name; c++) {
+        fprintf(out, "  %-14s %s\n", c->name, c->summary);
+    }
+    fprintf(out, "\nRun 'flowmix SUBCOMMAND --help' for the options of one subcommand.\n"
+                 "See flowmix(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("flowmix %s\n", PACKAGE_VERSION);
+        return 0;
+    }
+    for (const fm_cmd_t *c = fm_cmds; c->name; c++) {
+        if (strcmp(argv[1], c->name) == 0) {
+            return c->run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "flowmix: unknown subcommand '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
