@@ -1,0 +1,657 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Configuration: the key table, the inih handler that fills an fm_config_t, validation and the
+ * derived defaults (paths under state_dir, the agh_2015 fit jobs).  Errors stop the parse and
+ * name file:line; an unknown key is an error, never ignored.
+ */
+#include "config.h"
+#include "conf.h"
+
+#include <ctype.h>
+#include <ini.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hist.h"
+#include "log.h"
+#include "util/err.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+typedef enum { K_STR, K_UINT, K_DURATION, K_BYTES, K_BOOL, K_LOGLEVEL } key_type_t;
+
+typedef struct {
+    const char *section;
+    const char *key;
+    key_type_t type;
+    size_t offset;
+    const char *def;
+    uint64_t max;      /* for numbers: largest accepted value (0 = no limit) */
+    const char *help;
+} key_def_t;
+
+#define OFF(f) offsetof(fm_config_t, f)
+
+/* The one table of global keys.  etc/flowmixd.conf is generated from it (--print-defaults). */
+static const key_def_t keys[] = {
+    {"daemon", "state_dir", K_STR, OFF(state_dir), "",  0,
+     "Directory for the database, control socket and exports.  Empty: $STATE_DIRECTORY\n"
+     "(set by systemd's StateDirectory=) or ./var when run by hand."},
+    {"daemon", "log_level", K_LOGLEVEL, OFF(log_level), "notice", 0,
+     "error, warning, notice, info or debug."},
+    {"daemon", "log_target", K_STR, OFF(log_target), "auto", 0,
+     "auto (journal under systemd, else stderr), stderr, syslog or journal."},
+    {"daemon", "plugin_dir", K_STR, OFF(plugin_dir), PKGLIBDIR "/plugins", 0,
+     "Where [plugin.NAME] shared objects are looked up."},
+    {"listen", "udp", K_STR, OFF(udp), "[::]:2055, [::]:4739", 0,
+     "UDP sockets, comma-separated ADDR:PORT.  Any port accepts NetFlow v5, v9 and IPFIX\n"
+     "(the version field selects the decoder).  [::] is dual-stack; on hosts without IPv6\n"
+     "it falls back to 0.0.0.0."},
+    {"listen", "rcvbuf", K_BYTES, OFF(rcvbuf), "16M", 1ull << 31,
+     "Socket receive buffer (SO_RCVBUF).  Raise net.core.rmem_max if the kernel caps it."},
+    {"listen", "template_timeout", K_DURATION, OFF(template_timeout_ms), "30m", 0,
+     "Lifetime of an IPFIX/v9 template received over UDP without refresh."},
+    {"listen", "max_exporters", K_UINT, OFF(max_exporters), "1024", 1u << 20,
+     "Exporters (source address and port) tracked at once; the idlest is evicted beyond it."},
+    {"listen", "max_templates", K_UINT, OFF(max_templates), "4096", 1u << 20,
+     "Templates kept per exporter."},
+    {"control", "socket", K_STR, OFF(ctl_socket), "", 0,
+     "Control socket.  Empty: $RUNTIME_DIRECTORY/control.sock or STATE_DIR/control.sock."},
+    {"cache", "memory", K_UINT, OFF(cache_memory), "256", 1u << 20,
+     "Flow cache memory limit in MiB, fixed at start."},
+    {"cache", "active_timeout", K_DURATION, OFF(active_ms), "300", 0,
+     "Exporters' active timeout: records this long may continue in a later record."},
+    {"cache", "inactive_timeout", K_DURATION, OFF(inactive_ms), "15", 0,
+     "Exporters' inactive timeout: the largest gap inside one flow."},
+    {"cache", "export_delay", K_DURATION, OFF(export_delay_ms), "5", 0,
+     "Extra wait beyond the inactive timeout for records still in flight."},
+    {"cache", "biflow", K_BOOL, OFF(biflow), "yes", 0,
+     "Pair the two directions of a conversation into one biflow."},
+    {"hist", "bin_exp", K_UINT, OFF(bin_exp), "12", 63,
+     "flow-models bin exponent: exact bins below 2^bin_exp, 2^(bin_exp-1) bins per octave above."},
+    {"hist", "window", K_DURATION, OFF(window_ms), "1h", 0,
+     "Length of the tumbling histogram windows, aligned to the wall clock."},
+    {"fit", "interval", K_DURATION, OFF(fit_interval_ms), "15m", 0,
+     "How often the [fit.NAME] jobs run (0 disables scheduled fits)."},
+    {"fit", "defaults", K_BOOL, OFF(fit_defaults), "yes", 0,
+     "Without [fit.NAME] sections, run the agh_2015 jobs (all/tcp/udp x length/size x y)."},
+    {"store", "path", K_STR, OFF(store_path), "", 0,
+     "SQLite database.  Empty: STATE_DIR/flowmix.db."},
+    {"store", "commit_interval", K_DURATION, OFF(commit_interval_ms), "10s", 0,
+     "Histogram deltas are committed this often; a crash loses at most this much."},
+    {"store", "retention", K_DURATION, OFF(retention_ms), "30d", 0,
+     "Closed windows older than this are pruned (0 keeps everything)."},
+    {"export", "dir", K_STR, OFF(export_dir), "", 0,
+     "Where model snapshots are written.  Empty: STATE_DIR/export."},
+    {"export", "interval", K_DURATION, OFF(export_interval_ms), "1h", 0,
+     "How often a snapshot is written (0 disables scheduled exports)."},
+    {"export", "keep", K_UINT, OFF(export_keep), "24", 100000,
+     "Snapshots kept; older ones are removed."},
+    {"export", "plots", K_BOOL, OFF(export_plots), "yes", 0,
+     "Draw SVG and PNG plots into each snapshot."},
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+typedef struct {
+    fm_config_t *cfg;
+    char msg[256];     /* first error, without file:line */
+    int failed;
+} parse_ctx_t;
+
+static int parse_bool(const char *v, bool *out)
+{
+    if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcasecmp(v, "on") ||
+        !strcmp(v, "1")) {
+        *out = true;
+        return 0;
+    }
+    if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcasecmp(v, "off") ||
+        !strcmp(v, "0")) {
+        *out = false;
+        return 0;
+    }
+    return FM_EINVAL;
+}
+
+static int parse_uint(const char *v, uint64_t max, uint64_t *out)
+{
+    char *end;
+    if (!isdigit((unsigned char)*v)) {
+        return FM_EINVAL;
+    }
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || *end || (max && x > max)) {
+        return FM_EINVAL;
+    }
+    *out = x;
+    return 0;
+}
+
+static int parse_bytes(const char *v, uint64_t max, uint64_t *out)
+{
+    char *end;
+    if (!isdigit((unsigned char)*v)) {
+        return FM_EINVAL;
+    }
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    unsigned shift = 0;
+    if (*end) {
+        switch (toupper((unsigned char)*end)) {
+        case 'K': shift = 10; break;
+        case 'M': shift = 20; break;
+        case 'G': shift = 30; break;
+        default: return FM_EINVAL;
+        }
+        if (end[1] && strcasecmp(end + 1, "iB") && strcasecmp(end + 1, "B")) {
+            return FM_EINVAL;
+        }
+    }
+    if (errno || x > (UINT64_MAX >> shift)) {
+        return FM_EINVAL;
+    }
+    x <<= shift;
+    if (max && x > max) {
+        return FM_EINVAL;
+    }
+    *out = x;
+    return 0;
+}
+
+static int set_key(fm_config_t *cfg, const key_def_t *k, const char *v, char *msg, size_t len)
+{
+    char *base = (char *)cfg + k->offset;
+    int rc = 0;
+
+    switch (k->type) {
+    case K_STR:
+        free(*(char **)base);
+        *(char **)base = fm_xstrdup(v);
+        return 0;
+    case K_UINT: rc = parse_uint(v, k->max, (uint64_t *)base); break;
+    case K_BYTES: rc = parse_bytes(v, k->max, (uint64_t *)base); break;
+    case K_DURATION: rc = fm_time_parse_duration(v, (uint64_t *)base); break;
+    case K_BOOL: rc = parse_bool(v, (bool *)base); break;
+    case K_LOGLEVEL:
+        *(int *)base = fm_log_parse_level(v);
+        rc = *(int *)base < 0 ? FM_EINVAL : 0;
+        break;
+    }
+    if (rc < 0) {
+        static const char *const what[] = {"text", "a non-negative integer",
+                                           "a duration (e.g. 15, 15s, 5m, 1h, 30d)",
+                                           "a size (e.g. 4194304, 4M)", "yes or no",
+                                           "error, warning, notice, info or debug"};
+        snprintf(msg, len, "[%s] %s = '%s': expected %s%s", k->section, k->key, v, what[k->type],
+                 k->max && (k->type == K_UINT || k->type == K_BYTES) ? " within range" : "");
+    }
+    return rc;
+}
+
+static const key_def_t *find_key(const char *section, const char *key)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (!strcasecmp(keys[i].section, section) && !strcasecmp(keys[i].key, key)) {
+            return &keys[i];
+        }
+    }
+    return NULL;
+}
+
+static bool known_section(const char *section)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (!strcasecmp(keys[i].section, section)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Named sections ([fit.NAME], [exporter.NAME], [plugin.NAME]) are found or appended by name. */
+#define FIND_OR_ADD(arr, n, nm)                                                                \
+    ({                                                                                         \
+        size_t i__;                                                                            \
+        for (i__ = 0; i__ < (n); i__++) {                                                      \
+            if (!strcmp((arr)[i__].name, (nm))) {                                              \
+                break;                                                                         \
+            }                                                                                  \
+        }                                                                                      \
+        if (i__ == (n)) {                                                                      \
+            (arr) = fm_xreallocarray((arr), (n) + 1, sizeof(*(arr)));                          \
+            memset(&(arr)[i__], 0, sizeof(*(arr)));                                            \
+            (arr)[i__].name = fm_xstrdup(nm);                                                  \
+            (n)++;                                                                             \
+        }                                                                                      \
+        &(arr)[i__];                                                                           \
+    })
+
+static void fit_job_defaults(fm_config_fit_t *f, const fm_config_t *cfg)
+{
+    f->cls = FM_CLASS_ALL;
+    f->metric = FM_METRIC_LENGTH;
+    f->direction = FM_DIR_UNIFLOW;
+    f->y = 0;
+    f->U = 0;
+    f->L = 4;
+    f->P = 0;
+    f->max_iter = 400;
+    f->tol = 0;
+    (void)cfg;
+}
+
+static int parse_y(const char *v)
+{
+    static const char *const ys[] = {"flows", "packets", "octets"};
+    for (int i = 0; i < 3; i++) {
+        if (!strcasecmp(v, ys[i])) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static int set_fit_key(fm_config_t *cfg, const char *name, const char *key, const char *v,
+                       char *msg, size_t len)
+{
+    bool fresh = true;
+    for (size_t i = 0; i < cfg->nfits; i++) {
+        fresh = fresh && strcmp(cfg->fits[i].name, name) != 0;
+    }
+    fm_config_fit_t *f = FIND_OR_ADD(cfg->fits, cfg->nfits, name);
+    uint64_t u;
+    int r = 0;
+
+    if (fresh) {
+        fit_job_defaults(f, cfg);
+    }
+    if (!strcasecmp(key, "class")) {
+        r = f->cls = fm_class_parse(v);
+    } else if (!strcasecmp(key, "metric")) {
+        r = f->metric = fm_metric_parse(v);
+    } else if (!strcasecmp(key, "direction")) {
+        r = f->direction = fm_dir_parse(v);
+    } else if (!strcasecmp(key, "y")) {
+        r = f->y = parse_y(v);
+    } else if (!strcasecmp(key, "tol")) {
+        char *end;
+        f->tol = strtod(v, &end);
+        r = (*end || end == v || !(f->tol >= 0)) ? -1 : 0;
+    } else if (!strcasecmp(key, "U") || !strcasecmp(key, "L") || !strcasecmp(key, "P") ||
+               !strcasecmp(key, "max_iter")) {
+        r = parse_uint(v, 100000, &u) < 0 ? -1 : 0;
+        unsigned *dst = !strcasecmp(key, "U")   ? &f->U
+                        : !strcasecmp(key, "L") ? &f->L
+                        : !strcasecmp(key, "P") ? &f->P
+                                                : &f->max_iter;
+        *dst = (unsigned)u;
+    } else {
+        snprintf(msg, len, "unknown key '%s' in [fit.%s] (class, metric, direction, y, U, L, P, "
+                           "max_iter, tol)", key, name);
+        return FM_ECONFIG;
+    }
+    if (r < 0) {
+        snprintf(msg, len, "[fit.%s] %s = '%s' is not valid", name, key, v);
+        return FM_ECONFIG;
+    }
+    return 0;
+}
+
+static int set_exporter_key(fm_config_t *cfg, const char *name, const char *key, const char *v,
+                            char *msg, size_t len)
+{
+    fm_config_exporter_t *e = FIND_OR_ADD(cfg->exporters, cfg->nexporters, name);
+    int r = 0;
+
+    if (!strcasecmp(key, "address")) {
+        free(e->address);
+        e->address = fm_xstrdup(v);
+    } else if (!strcasecmp(key, "active_timeout")) {
+        r = fm_time_parse_duration(v, &e->active_ms);
+    } else if (!strcasecmp(key, "inactive_timeout")) {
+        r = fm_time_parse_duration(v, &e->inactive_ms);
+    } else {
+        snprintf(msg, len, "unknown key '%s' in [exporter.%s] (address, active_timeout, "
+                           "inactive_timeout)", key, name);
+        return FM_ECONFIG;
+    }
+    if (r < 0) {
+        snprintf(msg, len, "[exporter.%s] %s = '%s' is not a duration", name, key, v);
+        return FM_ECONFIG;
+    }
+    return 0;
+}
+
+static int set_plugin_key(fm_config_t *cfg, const char *name, const char *key, const char *v)
+{
+    fm_config_plugin_t *p = FIND_OR_ADD(cfg->plugins, cfg->nplugins, name);
+
+    if (!strcasecmp(key, "path")) {
+        free(p->path);
+        p->path = fm_xstrdup(v);
+        return 0;
+    }
+    /* Other keys belong to the plugin, which validates them in its init. */
+    p->keys = fm_xreallocarray(p->keys, p->nkeys + 1, sizeof(char *));
+    p->values = fm_xreallocarray(p->values, p->nkeys + 1, sizeof(char *));
+    p->keys[p->nkeys] = fm_xstrdup(key);
+    p->values[p->nkeys] = fm_xstrdup(v);
+    p->nkeys++;
+    return 0;
+}
+
+static int ini_handler(void *user, const char *section, const char *name, const char *value)
+{
+    parse_ctx_t *ctx = user;
+    fm_config_t *cfg = ctx->cfg;
+    const char *dot = strchr(section, '.');
+    int rc = 0;
+
+    if (ctx->failed) {
+        return 1; /* report only the first error; its line is what ini_parse returns */
+    }
+    if (!name) {
+        return 1; /* section header alone (inih with INI_CALL_HANDLER_ON_NEW_SECTION) */
+    }
+    if (dot && dot[1]) {
+        size_t plen = (size_t)(dot - section);
+        if (plen == 3 && !strncasecmp(section, "fit", 3)) {
+            rc = set_fit_key(cfg, dot + 1, name, value, ctx->msg, sizeof(ctx->msg));
+        } else if (plen == 8 && !strncasecmp(section, "exporter", 8)) {
+            rc = set_exporter_key(cfg, dot + 1, name, value, ctx->msg, sizeof(ctx->msg));
+        } else if (plen == 6 && !strncasecmp(section, "plugin", 6)) {
+            rc = set_plugin_key(cfg, dot + 1, name, value);
+        } else {
+            snprintf(ctx->msg, sizeof(ctx->msg), "unknown section [%s]", section);
+            rc = FM_ECONFIG;
+        }
+    } else {
+        const key_def_t *k = find_key(section, name);
+        if (!k) {
+            snprintf(ctx->msg, sizeof(ctx->msg), known_section(section)
+                     ? "unknown key '%s' in [%s]" : "key '%s' in unknown section [%s]",
+                     name, section);
+            rc = FM_ECONFIG;
+        } else {
+            rc = set_key(cfg, k, value, ctx->msg, sizeof(ctx->msg));
+        }
+    }
+    if (rc < 0) {
+        ctx->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+static void apply_defaults(fm_config_t *cfg)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        char msg[8];
+        int rc = set_key(cfg, &keys[i], keys[i].def, msg, sizeof(msg));
+        (void)rc; /* the table's defaults are valid; test_config checks it */
+    }
+}
+
+static char *join_path(const char *dir, const char *file)
+{
+    size_t n = strlen(dir) + strlen(file) + 2;
+    char *p = fm_xmalloc(n);
+    snprintf(p, n, "%s/%s", dir, file);
+    return p;
+}
+
+/* The agh_2015 Makefile's jobs (FLOW-MODELS-DETAIL §0): class/metric x y → -i, -U, -L. */
+static const struct {
+    int cls, metric;
+    struct { unsigned i, U, L; } y[3];
+} agh_jobs[] = {
+    {FM_CLASS_ALL, FM_METRIC_LENGTH, {{400, 6, 4}, {400, 6, 4}, {400, 6, 4}}},
+    {FM_CLASS_ALL, FM_METRIC_SIZE, {{400, 0, 8}, {400, 0, 5}, {400, 0, 5}}},
+    {FM_CLASS_TCP, FM_METRIC_LENGTH, {{500, 6, 4}, {500, 6, 4}, {400, 2, 4}}},
+    {FM_CLASS_TCP, FM_METRIC_SIZE, {{400, 0, 8}, {400, 0, 5}, {400, 0, 5}}},
+    {FM_CLASS_UDP, FM_METRIC_LENGTH, {{400, 4, 9}, {400, 7, 5}, {400, 7, 5}}},
+    {FM_CLASS_UDP, FM_METRIC_SIZE, {{200, 0, 9}, {200, 0, 9}, {200, 0, 9}}},
+};
+
+static void add_default_fits(fm_config_t *cfg)
+{
+    static const char *const ys[] = {"flows", "packets", "octets"};
+    for (size_t j = 0; j < sizeof(agh_jobs) / sizeof(agh_jobs[0]); j++) {
+        for (int y = 0; y < 3; y++) {
+            char name[64];
+            snprintf(name, sizeof(name), "%s-%s-%s", fm_class_name(agh_jobs[j].cls),
+                     fm_metric_name(agh_jobs[j].metric), ys[y]);
+            fm_config_fit_t *f = FIND_OR_ADD(cfg->fits, cfg->nfits, name);
+            fit_job_defaults(f, cfg);
+            f->cls = agh_jobs[j].cls;
+            f->metric = agh_jobs[j].metric;
+            f->y = y;
+            f->max_iter = agh_jobs[j].y[y].i;
+            f->U = agh_jobs[j].y[y].U;
+            f->L = agh_jobs[j].y[y].L;
+        }
+    }
+}
+
+/* Fill the keys whose default depends on others or on the environment. */
+static void derive(fm_config_t *cfg)
+{
+    const char *env;
+
+    if (!*cfg->state_dir) {
+        env = getenv("STATE_DIRECTORY"); /* systemd may pass several, ':'-separated */
+        free(cfg->state_dir);
+        cfg->state_dir = fm_xstrdup(env && *env ? env : "./var");
+        char *colon = strchr(cfg->state_dir, ':');
+        if (colon) {
+            *colon = '\0';
+        }
+    }
+    if (!*cfg->ctl_socket) {
+        env = getenv("RUNTIME_DIRECTORY");
+        free(cfg->ctl_socket);
+        if (env && *env && !strchr(env, ':')) {
+            cfg->ctl_socket = join_path(env, "control.sock");
+        } else {
+            cfg->ctl_socket = join_path(cfg->state_dir, "control.sock");
+        }
+    }
+    if (!*cfg->store_path) {
+        free(cfg->store_path);
+        cfg->store_path = join_path(cfg->state_dir, "flowmix.db");
+    }
+    if (!*cfg->export_dir) {
+        free(cfg->export_dir);
+        cfg->export_dir = join_path(cfg->state_dir, "export");
+    }
+    if (cfg->nfits == 0 && cfg->fit_defaults) {
+        add_default_fits(cfg);
+    }
+}
+
+static int validate(const fm_config_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->cache_memory < 1) {
+        snprintf(err, errlen, "[cache] memory must be at least 1 MiB");
+        return FM_ECONFIG;
+    }
+    if (cfg->inactive_ms == 0 || cfg->active_ms <= cfg->inactive_ms) {
+        snprintf(err, errlen, "[cache] active_timeout must be larger than inactive_timeout > 0");
+        return FM_ECONFIG;
+    }
+    if (cfg->window_ms < 1000) {
+        snprintf(err, errlen, "[hist] window must be at least 1s");
+        return FM_ECONFIG;
+    }
+    if (cfg->commit_interval_ms < 100) {
+        snprintf(err, errlen, "[store] commit_interval must be at least 100ms");
+        return FM_ECONFIG;
+    }
+    for (size_t i = 0; i < cfg->nexporters; i++) {
+        const fm_config_exporter_t *e = &cfg->exporters[i];
+        uint8_t addr[16];
+        if (!e->address || fm_flow_addr_parse(e->address, addr, NULL) < 0) {
+            snprintf(err, errlen, "[exporter.%s] needs address = an IPv4 or IPv6 address",
+                     e->name);
+            return FM_ECONFIG;
+        }
+    }
+    for (size_t i = 0; i < cfg->nfits; i++) {
+        const fm_config_fit_t *f = &cfg->fits[i];
+        if (f->U + f->L + f->P == 0 || f->max_iter == 0) {
+            snprintf(err, errlen, "[fit.%s] needs at least one component and max_iter > 0",
+                     f->name);
+            return FM_ECONFIG;
+        }
+    }
+    return 0;
+}
+
+int fm_config_load(const char *path, fm_config_t **out, char *err, size_t errlen)
+{
+    fm_config_t *cfg = fm_xcalloc(1, sizeof(*cfg));
+    parse_ctx_t ctx = {.cfg = cfg};
+    int rc = 0;
+
+    apply_defaults(cfg);
+    if (path) {
+        cfg->file = fm_xstrdup(path);
+        FILE *f = fopen(path, "r");
+        if (!f) {
+            rc = -errno;
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            goto fail;
+        }
+        int line = ini_parse_file(f, ini_handler, &ctx);
+        fclose(f);
+        if (line != 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, line,
+                     ctx.failed ? ctx.msg : "syntax error (expected [section] or key = value)");
+            rc = FM_ECONFIG;
+            goto fail;
+        }
+    }
+    derive(cfg);
+    rc = validate(cfg, ctx.msg, sizeof(ctx.msg));
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: %s", path ? path : "defaults", ctx.msg);
+        goto fail;
+    }
+    *out = cfg;
+    return 0;
+fail:
+    fm_config_free(cfg);
+    return rc;
+}
+
+void fm_config_free(fm_config_t *cfg)
+{
+    if (!cfg) {
+        return;
+    }
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (keys[i].type == K_STR) {
+            free(*(char **)((char *)cfg + keys[i].offset));
+        }
+    }
+    for (size_t i = 0; i < cfg->nfits; i++) {
+        free(cfg->fits[i].name);
+    }
+    for (size_t i = 0; i < cfg->nexporters; i++) {
+        free(cfg->exporters[i].name);
+        free(cfg->exporters[i].address);
+    }
+    for (size_t i = 0; i < cfg->nplugins; i++) {
+        fm_config_plugin_t *p = &cfg->plugins[i];
+        for (size_t k = 0; k < p->nkeys; k++) {
+            free(p->keys[k]);
+            free(p->values[k]);
+        }
+        free(p->keys);
+        free(p->values);
+        free(p->name);
+        free(p->path);
+    }
+    free(cfg->fits);
+    free(cfg->exporters);
+    free(cfg->plugins);
+    free(cfg->file);
+    free(cfg);
+}
+
+static void print_help(FILE *out, const char *help)
+{
+    fputs("# ", out);
+    for (const char *p = help; *p; p++) {
+        fputc(*p, out);
+        if (*p == '\n') {
+            fputs("# ", out);
+        }
+    }
+    fputc('\n', out);
+}
+
+void fm_config_print_defaults(FILE *out)
+{
+    const char *section = "";
+
+    fprintf(out, "# flowmixd.conf - configuration of the flowmix collector daemon.\n"
+                 "# Generated by 'flowmixd --print-defaults'; every key is shown with its\n"
+                 "# default value.  See flowmixd.conf(5).  Durations take s, m, h, d suffixes.\n");
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (strcmp(section, keys[i].section)) {
+            section = keys[i].section;
+            fprintf(out, "\n[%s]\n", section);
+        }
+        print_help(out, keys[i].help);
+        fprintf(out, "%s = %s\n", keys[i].key, keys[i].def);
+    }
+    fprintf(out, "\n# Fit jobs: one section per job.  Without any, [fit] defaults = yes runs the\n"
+                 "# agh_2015 set (all/tcp/udp x length/size x flows/packets/octets).\n"
+                 "#[fit.all-length-flows]\n#class = all\n#metric = length\n"
+                 "#direction = uniflow\n#y = flows\n#U = 6\n#L = 4\n#P = 0\n#max_iter = 400\n"
+                 "#tol = 0\n"
+                 "\n# Per-exporter timeouts (the exporter's own active/inactive timeouts).\n"
+                 "#[exporter.core1]\n#address = 192.0.2.1\n#active_timeout = 1800\n"
+                 "#inactive_timeout = 15\n"
+                 "\n# Output plugins: path (default PLUGIN_DIR/NAME.so) plus the plugin's keys.\n"
+                 "#[plugin.csv]\n#dir = /var/lib/flowmix/csv\n");
+}
+
+void fm_config_print(const fm_config_t *cfg, FILE *out)
+{
+    const char *section = "";
+    for (size_t i = 0; i < NKEYS; i++) {
+        const char *base = (const char *)cfg + keys[i].offset;
+        if (strcmp(section, keys[i].section)) {
+            section = keys[i].section;
+            fprintf(out, "%s[%s]\n", i ? "\n" : "", section);
+        }
+        fprintf(out, "%s = ", keys[i].key);
+        switch (keys[i].type) {
+        case K_STR: fprintf(out, "%s\n", *(char *const *)base); break;
+        case K_BOOL: fprintf(out, "%s\n", *(const bool *)base ? "yes" : "no"); break;
+        case K_LOGLEVEL: fprintf(out, "%s\n", fm_log_level_name(*(const int *)base)); break;
+        case K_DURATION: fprintf(out, "%.3fs\n", *(const uint64_t *)base / 1000.0); break;
+        default: fprintf(out, "%llu\n", (unsigned long long)*(const uint64_t *)base); break;
+        }
+    }
+    for (size_t i = 0; i < cfg->nfits; i++) {
+        const fm_config_fit_t *f = &cfg->fits[i];
+        static const char *const ys[] = {"flows", "packets", "octets"};
+        fprintf(out, "\n[fit.%s]\nclass = %s\nmetric = %s\ndirection = %s\ny = %s\n"
+                     "U = %u\nL = %u\nP = %u\nmax_iter = %u\ntol = %g\n",
+                f->name, fm_class_name(f->cls), fm_metric_name(f->metric),
+                fm_dir_name(f->direction), ys[f->y], f->U, f->L, f->P, f->max_iter, f->tol);
+    }
+    for (size_t i = 0; i < cfg->nexporters; i++) {
+        const fm_config_exporter_t *e = &cfg->exporters[i];
+        fprintf(out, "\n[exporter.%s]\naddress = %s\nactive_timeout = %.3fs\n"
+                     "inactive_timeout = %.3fs\n", e->name, e->address,
+                e->active_ms / 1000.0, e->inactive_ms / 1000.0);
+    }
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Daemon configuration: one table of keys with types, defaults and help text drives the INI
+ * parser (inih), validation, `flowmixd --print-config` and the shipped etc/flowmixd.conf.
+ * A reload parses into a fresh object; the daemon swaps it in only if it validated.
+ * Each module receives the typed section it needs.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define FM_CONFIG_MAX_LISTEN 16
+
+typedef struct {
+    char *name;        /* from [fit.NAME] */
+    int cls;           /* fm_class_t */
+    int metric;        /* fm_metric_t */
+    int direction;     /* fm_dir_t */
+    int y;             /* 0 flows, 1 packets, 2 octets */
+    unsigned U, L, P;
+    unsigned max_iter;
+    double tol;
+} fm_config_fit_t;
+
+typedef struct {
+    char *name;        /* from [exporter.NAME] */
+    char *address;     /* IP address, optional ":port" / "[v6]:port" */
+    uint64_t active_ms;
+    uint64_t inactive_ms;
+} fm_config_exporter_t;
+
+typedef struct {
+    char *name;        /* from [plugin.NAME] */
+    char *path;        /* shared object; default PKGLIBDIR/plugins/NAME.so */
+    size_t nkeys;
+    char **keys;       /* other keys of the section, passed to the plugin's init */
+    char **values;
+    unsigned line;
+} fm_config_plugin_t;
+
+typedef struct fm_config {
+    char *file;               /* path it was read from, or NULL for built-in defaults */
+    /* [daemon] */
+    char *state_dir;
+    int log_level;
+    char *log_target;         /* auto | stderr | syslog | journal */
+    char *plugin_dir;
+    /* [listen] */
+    char *udp;                /* comma-separated ADDR:PORT list */
+    uint64_t rcvbuf;          /* bytes */
+    uint64_t template_timeout_ms;
+    uint64_t max_exporters;
+    uint64_t max_templates;   /* per exporter */
+    /* [control] */
+    char *ctl_socket;
+    /* [cache] */
+    uint64_t cache_memory;    /* MiB */
+    uint64_t active_ms;
+    uint64_t inactive_ms;
+    uint64_t export_delay_ms;
+    bool biflow;
+    /* [hist] */
+    uint64_t bin_exp;
+    uint64_t window_ms;
+    /* [fit] */
+    uint64_t fit_interval_ms;
+    bool fit_defaults;        /* add the agh_2015 jobs when no [fit.NAME] is given */
+    /* [store] */
+    char *store_path;
+    uint64_t commit_interval_ms;
+    uint64_t retention_ms;
+    /* [export] */
+    char *export_dir;
+    uint64_t export_interval_ms;
+    uint64_t export_keep;
+    bool export_plots;
+
+    fm_config_fit_t *fits;
+    size_t nfits;
+    fm_config_exporter_t *exporters;
+    size_t nexporters;
+    fm_config_plugin_t *plugins;
+    size_t nplugins;
+} fm_config_t;
+
+/**
+ * Read a configuration file (or only defaults if path is NULL) and validate it.
+ * @param[in]  path    INI file, or NULL.
+ * @param[out] out     new config, caller frees with fm_config_free().
+ * @param[out] err     message naming file:line on failure.
+ * @return 0, FM_ECONFIG (syntax, unknown key, bad value) or -errno (cannot open).
+ */
+int fm_config_load(const char *path, fm_config_t **out, char *err, size_t errlen);
+void fm_config_free(fm_config_t *cfg);
+
+/** Write every key with its default value and help text, as an INI file (etc/flowmixd.conf). */
+void fm_config_print_defaults(FILE *out);
+/** Write the effective configuration (after defaults) as INI. */
+void fm_config_print(const fm_config_t *cfg, FILE *out);

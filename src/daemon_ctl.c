@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The daemon's control commands: each handler turns daemon state into a JSON result for the
+ * control socket (src/ctl.c does the transport, src/ctl_proto.c the table and wire format).
+ * Handlers run on the loop thread and only read state, except the mutating ones the table marks.
+ */
+#include "config.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon_int.h"
+#include "util/err.h"
+#include "util/time.h"
+
+#define HANDLER(name) \
+    static int name(void *ctx, const json_t *req, json_t **result, char *err, size_t errlen)
+
+static json_t *cache_json(fm_daemon_t *d)
+{
+    fm_cache_stats_t cs;
+    fm_cache_stats(d->cache, &cs);
+    return json_pack("{sI sI sI sI sI sI sI sI sI sI sI}", "entries", (json_int_t)cs.entries,
+                     "capacity", (json_int_t)cs.capacity, "bytes", (json_int_t)cs.bytes,
+                     "bytes_per_entry", (json_int_t)cs.bytes_per_entry, "inserts",
+                     (json_int_t)cs.inserts, "merges", (json_int_t)cs.merges, "biflow_pairs",
+                     (json_int_t)cs.biflow_pairs, "merge_conflicts",
+                     (json_int_t)cs.merge_conflicts, "expired", (json_int_t)cs.expired,
+                     "evicted", (json_int_t)cs.evicted, "emitted", (json_int_t)cs.emitted);
+}
+
+static json_t *store_json(fm_daemon_t *d)
+{
+    return json_pack("{ss sb sI sI sI sf ss}", "path", d->cfg->store_path, "ok",
+                     !d->store_failing, "commits", (json_int_t)d->commits, "commit_failures",
+                     (json_int_t)d->commit_failures, "last_commit_ms",
+                     (json_int_t)d->last_commit_ms, "last_commit_seconds",
+                     d->last_commit_seconds, "error", d->store_failing ? d->store_error : "");
+}
+
+HANDLER(cmd_status)
+{
+    fm_daemon_t *d = ctx;
+    fm_ingest_stats_t is;
+    uint64_t now = fm_time_wall_ms(), flows = 0, packets = 0, octets = 0;
+
+    fm_ingest_stats(d->ingest, &is);
+    fm_hist_totals(fm_histset_get(fm_histwin_total(d->hw), FM_CLASS_ALL, FM_DIR_UNIFLOW,
+                                  FM_METRIC_LENGTH), &flows, &packets, &octets);
+    *result = json_pack(
+        "{ss sI sI sf sI sI sI sI sI sI sI sI so so s{sI sI sI} s{sI sI sI}}", "version",
+        PACKAGE_VERSION, "uptime_s", (json_int_t)((now - d->start_ms) / 1000), "records",
+        (json_int_t)d->records_in, "records_per_s", d->records_per_s, "datagrams",
+        (json_int_t)is.datagrams, "bytes", (json_int_t)is.bytes, "malformed",
+        (json_int_t)is.malformed, "recv_errors", (json_int_t)is.recv_errors, "kernel_drops",
+        (json_int_t)is.kernel_drops, "exporters", (json_int_t)is.exporters, "exporters_evicted",
+        (json_int_t)is.exporters_evicted, "flows_finished", (json_int_t)d->flows_finished,
+        "cache", cache_json(d), "store", store_json(d), "total", "flows", (json_int_t)flows,
+        "packets", (json_int_t)packets, "octets", (json_int_t)octets, "fits", "jobs",
+        (json_int_t)d->nfits, "running", (json_int_t)d->fits_running, "interval_s",
+        (json_int_t)(d->cfg->fit_interval_ms / 1000));
+    json_object_set_new(*result, "export",
+                        json_pack("{ss sI sI sI ss sI}", "dir", d->cfg->export_dir, "exports",
+                                  (json_int_t)d->exports, "failures",
+                                  (json_int_t)d->export_failures, "interval_s",
+                                  (json_int_t)(d->cfg->export_interval_ms / 1000), "last",
+                                  d->last_export, "last_ms", (json_int_t)d->last_export_ms));
+    return *result ? 0 : FM_ENOMEM;
+}
+
+static void exporter_json(void *ctx, const fm_ingest_exporter_t *e)
+{
+    json_t *arr = ctx;
+    const fm_decode_stats_t *s = &e->stats;
+    json_array_append_new(
+        arr, json_pack("{sI ss sI sI sI sI sI sI sI sI sI sI sI sI sI}", "id", (json_int_t)e->id,
+                       "address", e->address, "port", (json_int_t)e->port, "version",
+                       (json_int_t)s->last_version, "datagrams", (json_int_t)s->datagrams,
+                       "records", (json_int_t)s->records, "bytes", (json_int_t)s->bytes,
+                       "malformed", (json_int_t)s->malformed, "unknown_template",
+                       (json_int_t)s->unknown_template, "seq_gaps", (json_int_t)s->seq_gaps,
+                       "seq_lost", (json_int_t)s->seq_lost, "templates", (json_int_t)s->templates,
+                       "options_records", (json_int_t)s->options_records, "first_seen_ms",
+                       (json_int_t)e->first_seen_ms, "last_seen_ms",
+                       (json_int_t)e->last_seen_ms));
+}
+
+HANDLER(cmd_exporters)
+{
+    fm_daemon_t *d = ctx;
+    json_t *arr = json_array();
+    fm_ingest_foreach(d->ingest, exporter_json, arr);
+    *result = json_pack("{so}", "exporters", arr);
+    return 0;
+}
+
+HANDLER(cmd_windows)
+{
+    fm_daemon_t *d = ctx;
+    fm_store_window_t *w = NULL;
+    size_t n = 0;
+    int rc = fm_store_list_windows(d->store, &w, &n);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot list windows: %s", fm_strerror(rc));
+        return rc;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(arr, json_pack("{sI sI sb sI}", "start_ms",
+                                             (json_int_t)w[i].start_ms, "end_ms",
+                                             (json_int_t)w[i].end_ms, "closed", w[i].closed,
+                                             "flows", (json_int_t)w[i].flows));
+    }
+    free(w);
+    *result = json_pack("{so sI}", "windows", arr, "window_s",
+                        (json_int_t)(d->cfg->window_ms / 1000));
+    return 0;
+}
+
+static const char *str_arg(const json_t *req, const char *key, const char *def)
+{
+    const char *v = json_string_value(json_object_get(req, key));
+    return v ? v : def;
+}
+
+/* Resolve class/metric/direction arguments, with a clear error for a bad one. */
+static int hist_args(const json_t *req, int *cls, int *metric, int *dir, char *err, size_t len)
+{
+    const char *c = str_arg(req, "class", "all"), *m = str_arg(req, "metric", "length"),
+               *r = str_arg(req, "direction", "uniflow");
+    *cls = fm_class_parse(c);
+    *metric = fm_metric_parse(m);
+    *dir = fm_dir_parse(r);
+    if (*cls < 0 || *metric < 0 || *dir < 0) {
+        snprintf(err, len, "bad argument: class must be all|tcp|udp|other, metric "
+                           "length|size|duration, direction uniflow|biflow");
+        return FM_EINVAL;
+    }
+    return 0;
+}
+
+static json_t *bins_json(const fm_hist_bin_t *b, size_t n, uint64_t tot[3])
+{
+    json_t *arr = json_array();
+    tot[0] = tot[1] = tot[2] = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(arr, json_pack("[IIIII]", (json_int_t)b[i].lo, (json_int_t)b[i].hi,
+                                             (json_int_t)b[i].flows, (json_int_t)b[i].packets,
+                                             (json_int_t)b[i].octets));
+        tot[0] += b[i].flows;
+        tot[1] += b[i].packets;
+        tot[2] += b[i].octets;
+    }
+    return arr;
+}
+
+/* window: "total" (default), "current", or a window start in epoch ms from `windows`. */
+HANDLER(cmd_hist)
+{
+    fm_daemon_t *d = ctx;
+    int cls, metric, dir, rc;
+    fm_hist_bin_t *bins = NULL;
+    size_t n = 0;
+    uint64_t tot[3], start = 0;
+    const char *win = str_arg(req, "window", "total");
+
+    if ((rc = hist_args(req, &cls, &metric, &dir, err, errlen)) < 0) {
+        return rc;
+    }
+    if (!strcmp(win, "total") || !strcmp(win, "current")) {
+        fm_histset_t *s = !strcmp(win, "total") ? fm_histwin_total(d->hw)
+                                                : fm_histwin_current(d->hw, &start);
+        long nb = fm_hist_bins(fm_histset_get(s, cls, dir, metric), &bins);
+        if (nb < 0) {
+            return (int)nb;
+        }
+        n = (size_t)nb;
+    } else {
+        char *end;
+        start = strtoull(win, &end, 10);
+        if (*end || end == win) {
+            snprintf(err, errlen, "window must be total, current or a start time in ms");
+            return FM_EINVAL;
+        }
+        rc = fm_store_hist_bins(d->store, (int64_t)start, cls, dir, metric, &bins, &n);
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot read window %s: %s", win, fm_strerror(rc));
+            return rc;
+        }
+    }
+    json_t *arr = bins_json(bins, n, tot);
+    free(bins);
+    *result = json_pack("{ss ss ss ss sI sI so sI sI sI}", "class", fm_class_name(cls), "metric",
+                        fm_metric_name(metric), "direction", fm_dir_name(dir), "window", win,
+                        "window_start_ms", (json_int_t)start, "bin_exp",
+                        (json_int_t)d->cfg->bin_exp, "bins", arr, "flows", (json_int_t)tot[0],
+                        "packets", (json_int_t)tot[1], "octets", (json_int_t)tot[2]);
+    return 0;
+}
+
+static json_t *fit_json(const fm__fitstate_t *fs)
+{
+    static const char *const ys[] = {"flows", "packets", "octets"};
+    json_t *model = fs->json ? json_loads(fs->json, 0, NULL) : NULL;
+    return json_pack("{ss ss ss ss ss sI sI sI sf sI sf sI sb so}", "job", fs->job.name, "class",
+                     fm_class_name(fs->job.cls), "metric", fm_metric_name(fs->job.metric),
+                     "direction", fm_dir_name(fs->job.direction), "y", ys[fs->job.y], "U",
+                     (json_int_t)fs->job.U, "L", (json_int_t)fs->job.L, "created_ms",
+                     (json_int_t)fs->created_ms, "loglik", fs->mix ? fs->res.loglik : 0.0,
+                     "iterations", (json_int_t)fs->res.iterations, "seconds", fs->res.seconds,
+                     "runs", (json_int_t)fs->runs, "running", fs->running, "model",
+                     model ? model : json_null());
+}
+
+HANDLER(cmd_fits)
+{
+    fm_daemon_t *d = ctx;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < d->nfits; i++) {
+        json_array_append_new(arr, fit_json(&d->fits[i]));
+    }
+    *result = json_pack("{so}", "fits", arr);
+    return 0;
+}
+
+HANDLER(cmd_model)
+{
+    fm_daemon_t *d = ctx;
+    const char *job = str_arg(req, "job", NULL);
+    if (!job) {
+        snprintf(err, errlen, "model needs a job name (see 'fits')");
+        return FM_EINVAL;
+    }
+    for (size_t i = 0; i < d->nfits; i++) {
+        if (!strcmp(d->fits[i].job.name, job)) {
+            if (!d->fits[i].mix) {
+                snprintf(err, errlen, "job %s has no result yet", job);
+                return FM_EAGAIN;
+            }
+            *result = fit_json(&d->fits[i]);
+            return 0;
+        }
+    }
+    snprintf(err, errlen, "no fit job named '%s'", job);
+    return FM_ENOENT;
+}
+
+HANDLER(cmd_fit)
+{
+    fm_daemon_t *d = ctx;
+    const char *job = str_arg(req, "job", NULL);
+    int started = 0, rc;
+
+    if (job) {
+        if ((rc = fm__daemon_fit_one(d, job, err, errlen)) < 0) {
+            return rc;
+        }
+        started = 1;
+    } else {
+        unsigned before = d->fits_running;
+        fm__daemon_fit_all(d);
+        started = (int)(d->fits_running - before);
+    }
+    *result = json_pack("{si}", "started", started);
+    return 0;
+}
+
+HANDLER(cmd_flush)
+{
+    fm_daemon_t *d = ctx;
+    fm_cache_stats_t before, after;
+    fm_cache_stats(d->cache, &before);
+    fm__daemon_flush(d);
+    fm_cache_stats(d->cache, &after);
+    /* Flushed flows are in the histograms now; commit so the database agrees. */
+    fm__daemon_commit(d);
+    *result = json_pack("{sI}", "flushed", (json_int_t)(after.emitted - before.emitted));
+    return 0;
+}
+
+HANDLER(cmd_reload)
+{
+    fm_daemon_t *d = ctx;
+    int rc = fm__daemon_reload(d, err, errlen);
+    if (rc < 0) {
+        fm_log_err("config, reload failed, keeping the running configuration: %s", err);
+        return rc;
+    }
+    *result = json_pack("{sI}", "fit_jobs", (json_int_t)d->nfits);
+    return 0;
+}
+
+HANDLER(cmd_export)
+{
+    fm_daemon_t *d = ctx;
+    int rc = fm__daemon_export(d, err, errlen);
+    if (rc < 0) {
+        return rc;
+    }
+    *result = json_pack("{ss}", "dir", d->cfg->export_dir);
+    return 0;
+}
+
+int fm__daemon_ctl_start(fm_daemon_t *d, char *err, size_t errlen)
+{
+    static const struct {
+        const char *name;
+        fm_ctl_handler_fn fn;
+    } cmds[] = {
+        {"status", cmd_status}, {"exporters", cmd_exporters}, {"windows", cmd_windows},
+        {"hist", cmd_hist},     {"fits", cmd_fits},           {"model", cmd_model},
+        {"fit", cmd_fit},       {"flush", cmd_flush},         {"reload", cmd_reload},
+        {"export", cmd_export},
+    };
+    int rc = fm_ctl_new(&d->loop, d->cfg->ctl_socket, &d->ctl);
+    if (rc < 0) {
+        snprintf(err, errlen, "control socket %s: %s", d->cfg->ctl_socket, fm_strerror(rc));
+        return rc;
+    }
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        if ((rc = fm_ctl_register(d->ctl, cmds[i].name, cmds[i].fn, d)) < 0) {
+            snprintf(err, errlen, "control command %s: %s", cmds[i].name, fm_strerror(rc));
+            return rc;
+        }
+    }
+    if ((rc = fm_ctl_start(d->ctl)) < 0) {
+        snprintf(err, errlen, "control socket %s: %s", d->cfg->ctl_socket, fm_strerror(rc));
+    }
+    return rc;
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Private to daemon*.c: the daemon struct shared by the lifecycle (daemon.c), the background
+ * jobs for store commits, fits and exports (daemon_jobs.c) and the control handlers
+ * (daemon_ctl.c).  Everything here is touched on the loop thread only; thread-pool jobs get
+ * copies.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "cache.h"
+#include "conf.h"
+#include "ctl.h"
+#include "daemon.h"
+#include "fit.h"
+#include "hist.h"
+#include "ingest.h"
+#include "log.h"
+#include "mixture.h"
+#include "store.h"
+
+/* A window's histogram delta waiting to be committed. */
+typedef struct fm__pending_win {
+    uint64_t start_ms, end_ms;
+    fm_histset_t *delta;
+    bool closed;               /* the window has ended: mark it closed when committed */
+    struct fm__pending_win *next;
+} fm__pending_win_t;
+
+/* The latest result of one fit job, kept in memory for warm starts and queries. */
+typedef struct {
+    fm_config_fit_t job;       /* copy; job.name owned */
+    fm_mix_t *mix;             /* latest mixture on the total, NULL before the first fit */
+    char *json;                /* its flow-models JSON */
+    fm_fit_result_t res;
+    uint64_t created_ms;
+    uint64_t window_start_ms;  /* 0 = total */
+    bool running;
+    uint64_t runs, failures;
+} fm__fitstate_t;
+
+/* A finished fit waiting to be written by the next store job. */
+typedef struct fm__pending_fit {
+    char *job;
+    uint64_t window_start_ms;
+    uint64_t created_ms;
+    char *json;
+    double loglik;
+    unsigned iterations;
+    double seconds;
+    struct fm__pending_fit *next;
+} fm__pending_fit_t;
+
+typedef struct fm_daemon {
+    uv_loop_t loop;
+    fm_config_t *cfg;
+    fm_daemon_opts_t opts;
+    uint64_t start_ms;
+    bool stopping;
+    int exit_status;
+
+    fm_ingest_t *ingest;
+    fm_cache_t *cache;
+    fm_histwin_t *hw;
+    fm_store_t *store;
+    fm_ctl_t *ctl;
+
+    /* Histogram deltas since the last successful commit. */
+    fm_histset_t *delta_total;
+    fm__pending_win_t *pending_wins;
+    fm__pending_fit_t *pending_fits;
+    bool store_busy;           /* a store job is in the thread pool */
+    bool store_failing;
+    char store_error[256];
+    uint64_t commits, commit_failures, last_commit_ms;
+    double last_commit_seconds;
+
+    fm__fitstate_t *fits;
+    size_t nfits;
+    unsigned fits_running;
+
+    bool export_busy;
+    uint64_t exports, export_failures, last_export_ms;
+    char last_export[512];
+
+    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t t_tick, t_commit, t_fit, t_export;
+    size_t closing;
+
+    /* Counters (one name across field, ctl output and SQLite). */
+    uint64_t flows_finished;
+    uint64_t records_in;
+    uint64_t records_prev;     /* for the rate */
+    uint64_t rate_prev_ms;
+    double records_per_s;
+    fm_ratelimit_t rl_store;
+    bool watchdog;
+} fm_daemon_t;
+
+/* daemon_jobs.c */
+void fm__daemon_commit(fm_daemon_t *d);
+void fm__daemon_fit_all(fm_daemon_t *d);
+int fm__daemon_fit_one(fm_daemon_t *d, const char *job, char *err, size_t errlen);
+int fm__daemon_export(fm_daemon_t *d, char *err, size_t errlen);
+void fm__daemon_fits_init(fm_daemon_t *d);
+void fm__daemon_fits_fini(fm_daemon_t *d);
+/* Window bookkeeping: make sure a pending delta exists for the window starting at start_ms. */
+fm_histset_t *fm__daemon_win_delta(fm_daemon_t *d, uint64_t start_ms);
+
+/* daemon_ctl.c */
+int fm__daemon_ctl_start(fm_daemon_t *d, char *err, size_t errlen);
+
+/* daemon.c */
+int fm__daemon_reload(fm_daemon_t *d, char *err, size_t errlen);
+void fm__daemon_flush(fm_daemon_t *d);

@@ -1,0 +1,494 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * UDP ingest.  Each configured endpoint is one uv_udp_t receiving in batches (UV_UDP_RECVMMSG)
+ * into a buffer the socket owns, so no allocation happens per datagram.  The source address and
+ * port of a datagram select its exporter (and with it the decoder's template state); the table
+ * is bounded and, when full, the exporter idle the longest makes room for the new one, which is
+ * counted.  What the datagram contains is the decoder's business.
+ */
+#include "config.h"
+#include "ingest.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <xxhash.h>
+
+#include "log.h"
+#include "util/err.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+#define MAX_SOCKETS 16
+/* libuv splits the receive buffer in 64 KiB slots, one datagram each, for recvmmsg. */
+#define SLOT_SIZE (64 * 1024)
+#define SLOTS 16
+
+typedef struct exporter {
+    fm_ingest_exporter_t info;
+    uint8_t addr[16];
+    fm_decoder_t *dec;
+    struct exporter *next;     /* hash chain */
+} exporter_t;
+
+typedef struct {
+    uv_udp_t handle;
+    fm_ingest_t *owner;
+    struct sockaddr_storage bind;
+    char *buf;
+    bool bound;
+    unsigned long inode;       /* for kernel drop counters (Linux /proc) */
+    uint16_t port;
+} sock_t;
+
+struct fm_ingest {
+    uv_loop_t *loop;
+    fm_ingest_conf_t conf;
+    char *udp;
+    fm_flow_batch_fn sink;
+    void *sink_ctx;
+    sock_t socks[MAX_SOCKETS];
+    size_t nsocks;
+    size_t open_handles;
+    void (*stop_done)(void *);
+    void *stop_arg;
+
+    exporter_t **buckets;
+    size_t nbuckets;
+    size_t nexporters;
+    uint32_t next_id;
+    uint64_t seed;
+    fm_ingest_stats_t st;
+    fm_ratelimit_t rl_err;
+    fm_ratelimit_t rl_bad;
+};
+
+int fm_ingest_parse_endpoint(const char *text, struct sockaddr_storage *ss)
+{
+    char host[128];
+    const char *colon, *hs, *he;
+    char *end;
+
+    while (*text == ' ' || *text == '\t') {
+        text++;
+    }
+    if (*text == '[') {
+        hs = text + 1;
+        he = strchr(hs, ']');
+        if (!he || he[1] != ':') {
+            return FM_EINVAL;
+        }
+        colon = he + 1;
+    } else {
+        colon = strrchr(text, ':');
+        if (!colon) {
+            return FM_EINVAL;
+        }
+        hs = text;
+        he = colon;
+    }
+    if ((size_t)(he - hs) >= sizeof(host)) {
+        return FM_EINVAL;
+    }
+    memcpy(host, hs, (size_t)(he - hs));
+    host[he - hs] = '\0';
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    while (*end == ' ' || *end == '\t') {
+        end++;
+    }
+    if (colon[1] == '\0' || *end || port > 65535) {
+        return FM_EINVAL;
+    }
+    memset(ss, 0, sizeof(*ss));
+    if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0) {
+        return 0;
+    }
+    if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) == 0) {
+        return 0;
+    }
+    return FM_EINVAL;
+}
+
+int fm_ingest_new(uv_loop_t *loop, const fm_ingest_conf_t *conf, fm_flow_batch_fn sink,
+                  void *ctx, fm_ingest_t **out, char *err, size_t errlen)
+{
+    fm_ingest_t *ing = fm_xcalloc(1, sizeof(*ing));
+    char *list, *tok, *save = NULL;
+
+    ing->loop = loop;
+    ing->conf = *conf;
+    ing->udp = fm_xstrdup(conf->udp);
+    ing->conf.udp = ing->udp;
+    ing->sink = sink;
+    ing->sink_ctx = ctx;
+    ing->nbuckets = 256;
+    while (ing->nbuckets < conf->max_exporters) {
+        ing->nbuckets *= 2;
+    }
+    ing->buckets = fm_xcalloc(ing->nbuckets, sizeof(exporter_t *));
+    ing->seed = fm_time_mono_ns() ^ ((uint64_t)(uintptr_t)ing << 16);
+    fm_ratelimit_init(&ing->rl_err, 5, 10000);
+    fm_ratelimit_init(&ing->rl_bad, 10, 10000);
+
+    list = fm_xstrdup(conf->udp);
+    for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (ing->nsocks == MAX_SOCKETS) {
+            snprintf(err, errlen, "[listen] udp: more than %d endpoints", MAX_SOCKETS);
+            goto fail;
+        }
+        if (fm_ingest_parse_endpoint(tok, &ing->socks[ing->nsocks].bind) < 0) {
+            snprintf(err, errlen, "[listen] udp: '%s' is not ADDR:PORT or [ADDR]:PORT", tok);
+            goto fail;
+        }
+        ing->nsocks++;
+    }
+    free(list);
+    if (ing->nsocks == 0) {
+        snprintf(err, errlen, "[listen] udp: no endpoint given");
+        fm_ingest_free(ing);
+        return FM_EINVAL;
+    }
+    *out = ing;
+    return 0;
+fail:
+    free(list);
+    fm_ingest_free(ing);
+    return FM_EINVAL;
+}
+
+static size_t bucket_of(const fm_ingest_t *ing, const uint8_t addr[16], uint16_t port)
+{
+    uint8_t key[18];
+    memcpy(key, addr, 16);
+    memcpy(key + 16, &port, 2);
+    return (size_t)XXH3_64bits_withSeed(key, sizeof(key), ing->seed) & (ing->nbuckets - 1);
+}
+
+static void unlink_exporter(fm_ingest_t *ing, exporter_t *victim)
+{
+    size_t b = bucket_of(ing, victim->addr, victim->info.port);
+    for (exporter_t **pp = &ing->buckets[b]; *pp; pp = &(*pp)->next) {
+        if (*pp == victim) {
+            *pp = victim->next;
+            break;
+        }
+    }
+    fm_decoder_free(victim->dec);
+    free(victim);
+    ing->nexporters--;
+}
+
+/* The table is full: drop the exporter idle the longest.  A linear scan, but only when a new
+ * exporter arrives at a full table, which is itself counted and logged. */
+static void evict_idlest(fm_ingest_t *ing)
+{
+    exporter_t *victim = NULL;
+    for (size_t b = 0; b < ing->nbuckets; b++) {
+        for (exporter_t *e = ing->buckets[b]; e; e = e->next) {
+            if (!victim || e->info.last_seen_ms < victim->info.last_seen_ms) {
+                victim = e;
+            }
+        }
+    }
+    if (victim) {
+        fm_log_rl(&ing->rl_err, LOG_WARNING,
+                  "ingest, exporter table full (%u), forgetting idle exporter %s port %u",
+                  ing->conf.max_exporters, victim->info.address, victim->info.port);
+        unlink_exporter(ing, victim);
+        ing->st.exporters_evicted++;
+    }
+}
+
+static exporter_t *lookup_exporter(fm_ingest_t *ing, const struct sockaddr *sa, uint64_t now)
+{
+    uint8_t addr[16];
+    uint16_t port;
+
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        fm_flow_set_v4(addr, ntohl(s4->sin_addr.s_addr));
+        port = ntohs(s4->sin_port);
+    } else {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        memcpy(addr, &s6->sin6_addr, 16); /* v4 on a dual-stack socket arrives v4-mapped */
+        port = ntohs(s6->sin6_port);
+    }
+    size_t b = bucket_of(ing, addr, port);
+    for (exporter_t *e = ing->buckets[b]; e; e = e->next) {
+        if (e->info.port == port && memcmp(e->addr, addr, 16) == 0) {
+            return e;
+        }
+    }
+    if (ing->nexporters >= ing->conf.max_exporters) {
+        evict_idlest(ing);
+    }
+    exporter_t *e = fm_xcalloc(1, sizeof(*e));
+    int rc = fm_decoder_new(&ing->conf.decode, ++ing->next_id, &e->dec);
+    if (rc < 0) {
+        free(e);
+        return NULL;
+    }
+    memcpy(e->addr, addr, 16);
+    e->info.id = ing->next_id;
+    e->info.port = port;
+    e->info.first_seen_ms = now;
+    fm_flow_addr_str(addr, e->info.address, sizeof(e->info.address));
+    e->next = ing->buckets[b];
+    ing->buckets[b] = e;
+    ing->nexporters++;
+    fm_log_info("ingest, new exporter %s port %u (id %u)", e->info.address, port, e->info.id);
+    if (ing->conf.new_exporter) {
+        ing->conf.new_exporter(ing->conf.new_exporter_ctx, &e->info);
+    }
+    return e;
+}
+
+static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+    sock_t *s = handle->data;
+    (void)suggested;
+    *buf = uv_buf_init(s->buf, SLOT_SIZE * SLOTS);
+}
+
+static void recv_cb(uv_udp_t *handle, ssize_t nread, const uv_buf_t *buf,
+                    const struct sockaddr *addr, unsigned flags)
+{
+    sock_t *s = handle->data;
+    fm_ingest_t *ing = s->owner;
+    (void)buf;
+
+    if (nread < 0) {
+        ing->st.recv_errors++;
+        fm_log_rl(&ing->rl_err, LOG_WARNING, "ingest, receive error on port %u: %s", s->port,
+                  uv_strerror((int)nread));
+        return;
+    }
+    if (nread == 0 || !addr) {
+        return; /* nothing more in this batch (or the end-of-batch notification) */
+    }
+    if (flags & UV_UDP_PARTIAL) {
+        ing->st.malformed++;
+        fm_log_rl(&ing->rl_bad, LOG_WARNING, "ingest, datagram truncated to %zd bytes, dropped",
+                  nread);
+        return;
+    }
+    uint64_t now = fm_time_wall_ms();
+    exporter_t *e = lookup_exporter(ing, addr, now);
+    if (!e) {
+        return;
+    }
+    ing->st.datagrams++;
+    ing->st.bytes += (uint64_t)nread;
+    e->info.last_seen_ms = now;
+    int rc = fm_decoder_process(e->dec, (const uint8_t *)buf->base, (size_t)nread, now, ing->sink,
+                                ing->sink_ctx);
+    if (rc < 0) {
+        ing->st.malformed++;
+        fm_log_rl(&ing->rl_bad, LOG_WARNING, "ingest, exporter %s port %u, datagram of %zd "
+                  "bytes rejected: %s", e->info.address, e->info.port, nread, fm_strerror(rc));
+    }
+}
+
+/* Linux only: the socket's inode, to find its drop counter in /proc/net/udp{,6}. */
+static unsigned long socket_inode(uv_udp_t *h)
+{
+    uv_os_fd_t fd;
+    struct stat st;
+    if (uv_fileno((uv_handle_t *)h, &fd) != 0 || fstat(fd, &st) != 0) {
+        return 0;
+    }
+    return (unsigned long)st.st_ino;
+}
+
+static void warn_rcvbuf(fm_ingest_t *ing, sock_t *s)
+{
+    int want = (int)ing->conf.rcvbuf, got = 0;
+    if (want <= 0) {
+        return;
+    }
+    if (uv_recv_buffer_size((uv_handle_t *)&s->handle, &want) != 0) {
+        return;
+    }
+    if (uv_recv_buffer_size((uv_handle_t *)&s->handle, &got) == 0 &&
+        (uint64_t)got < ing->conf.rcvbuf) {
+        /* Linux reports twice the usable size; anything below the request means a cap. */
+        fm_log_warn("ingest, port %u: receive buffer is %d bytes, %llu requested; raise "
+                    "net.core.rmem_max (sysctl -w net.core.rmem_max=%llu) to avoid drops",
+                    s->port, got, (unsigned long long)ing->conf.rcvbuf,
+                    (unsigned long long)ing->conf.rcvbuf);
+    }
+}
+
+static int bind_one(fm_ingest_t *ing, sock_t *s, char *err, size_t errlen)
+{
+    struct sockaddr_storage any4;
+    int rc;
+
+    s->owner = ing;
+    s->buf = fm_xmalloc(SLOT_SIZE * SLOTS);
+    rc = uv_udp_init_ex(ing->loop, &s->handle, s->bind.ss_family | UV_UDP_RECVMMSG);
+    if (rc < 0) {
+        snprintf(err, errlen, "udp socket: %s", uv_strerror(rc));
+        return rc;
+    }
+    s->handle.data = s;
+    ing->open_handles++;
+    rc = uv_udp_bind(&s->handle, (struct sockaddr *)&s->bind, UV_UDP_REUSEADDR);
+    if (rc == UV_EAFNOSUPPORT && s->bind.ss_family == AF_INET6 &&
+        IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&s->bind)->sin6_addr)) {
+        /* An IPv4-only host: [::] means "all addresses", so fall back to 0.0.0.0. */
+        uint16_t port = ntohs(((struct sockaddr_in6 *)&s->bind)->sin6_port);
+        uv_ip4_addr("0.0.0.0", port, (struct sockaddr_in *)&any4);
+        uv_close((uv_handle_t *)&s->handle, NULL);
+        ing->open_handles--;
+        s->bind = any4;
+        free(s->buf);
+        return bind_one(ing, s, err, errlen);
+    }
+    if (rc < 0) {
+        char name[64];
+        uv_ip_name((struct sockaddr *)&s->bind, name, sizeof(name));
+        snprintf(err, errlen, "cannot bind UDP %s port %u: %s", name,
+                 ntohs(((struct sockaddr_in *)&s->bind)->sin_port), uv_strerror(rc));
+        return rc;
+    }
+    s->bound = true;
+    s->port = ntohs(((struct sockaddr_in *)&s->bind)->sin_port);
+    s->inode = socket_inode(&s->handle);
+    warn_rcvbuf(ing, s);
+    return uv_udp_recv_start(&s->handle, alloc_cb, recv_cb);
+}
+
+int fm_ingest_start(fm_ingest_t *ing, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < ing->nsocks; i++) {
+        int rc = bind_one(ing, &ing->socks[i], err, errlen);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    ing->st.sockets = ing->nsocks;
+    return 0;
+}
+
+static void close_cb(uv_handle_t *h)
+{
+    sock_t *s = h->data;
+    fm_ingest_t *ing = s->owner;
+    if (--ing->open_handles == 0 && ing->stop_done) {
+        ing->stop_done(ing->stop_arg);
+    }
+}
+
+void fm_ingest_stop(fm_ingest_t *ing, void (*done)(void *arg), void *arg)
+{
+    size_t closing = 0;
+    ing->stop_done = done;
+    ing->stop_arg = arg;
+    for (size_t i = 0; i < ing->nsocks; i++) {
+        uv_handle_t *h = (uv_handle_t *)&ing->socks[i].handle;
+        if (ing->socks[i].owner && !uv_is_closing(h)) {
+            uv_udp_recv_stop(&ing->socks[i].handle);
+            uv_close(h, close_cb);
+            closing++;
+        }
+    }
+    if (closing == 0 && done) {
+        done(arg);
+    }
+}
+
+void fm_ingest_free(fm_ingest_t *ing)
+{
+    if (!ing) {
+        return;
+    }
+    for (size_t b = 0; b < ing->nbuckets; b++) {
+        exporter_t *e = ing->buckets[b];
+        while (e) {
+            exporter_t *next = e->next;
+            fm_decoder_free(e->dec);
+            free(e);
+            e = next;
+        }
+    }
+    for (size_t i = 0; i < ing->nsocks; i++) {
+        free(ing->socks[i].buf);
+    }
+    free(ing->buckets);
+    free(ing->udp);
+    free(ing);
+}
+
+/* Linux only: sum the "drops" column of our sockets in /proc/net/udp and /proc/net/udp6. */
+static uint64_t kernel_drops(const fm_ingest_t *ing)
+{
+    static const char *const files[] = {"/proc/net/udp", "/proc/net/udp6"};
+    uint64_t total = 0;
+    char line[512];
+
+    for (size_t f = 0; f < 2; f++) {
+        FILE *fp = fopen(files[f], "r");
+        if (!fp) {
+            continue;
+        }
+        while (fgets(line, sizeof(line), fp)) {
+            unsigned long inode = 0;
+            unsigned long long drops = 0;
+            /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops */
+            if (sscanf(line, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %lu %*s %*s %llu", &inode,
+                       &drops) != 2) {
+                continue;
+            }
+            for (size_t i = 0; i < ing->nsocks; i++) {
+                if (ing->socks[i].bound && ing->socks[i].inode == inode) {
+                    total += drops;
+                }
+            }
+        }
+        fclose(fp);
+    }
+    return total;
+}
+
+void fm_ingest_stats(fm_ingest_t *ing, fm_ingest_stats_t *st)
+{
+    uint64_t records = 0;
+    for (size_t b = 0; b < ing->nbuckets; b++) {
+        for (exporter_t *e = ing->buckets[b]; e; e = e->next) {
+            records += fm_decoder_stats(e->dec)->records;
+        }
+    }
+    *st = ing->st;
+    st->records = records;
+    st->exporters = ing->nexporters;
+    st->kernel_drops = kernel_drops(ing);
+}
+
+void fm_ingest_foreach(fm_ingest_t *ing, void (*fn)(void *ctx, const fm_ingest_exporter_t *e),
+                       void *ctx)
+{
+    for (size_t b = 0; b < ing->nbuckets; b++) {
+        for (exporter_t *e = ing->buckets[b]; e; e = e->next) {
+            e->info.stats = *fm_decoder_stats(e->dec);
+            fn(ctx, &e->info);
+        }
+    }
+}
+
+void fm_ingest_describe(const fm_ingest_t *ing, char *buf, size_t len)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < ing->nsocks && off < len; i++) {
+        char name[64];
+        uv_ip_name((const struct sockaddr *)&ing->socks[i].bind, name, sizeof(name));
+        off += (size_t)snprintf(buf + off, len - off, "%s%s%s%s:%u", i ? ", " : "",
+                                ing->socks[i].bind.ss_family == AF_INET6 ? "[" : "", name,
+                                ing->socks[i].bind.ss_family == AF_INET6 ? "]" : "",
+                                ing->socks[i].port);
+    }
+}
