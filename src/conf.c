@@ -344,7 +344,7 @@ static int set_plugin_key(fm_config_t *cfg, const char *name, const char *key, c
     return 0;
 }
 
-static int ini_handler(void *user, const char *section, const char *name, const char *value)
+static int on_ini_key(void *user, const char *section, const char *name, const char *value)
 {
     parse_ctx_t *ctx = user;
     fm_config_t *cfg = ctx->cfg;
@@ -526,7 +526,7 @@ int fm_config_load(const char *path, fm_config_t **out, char *err, size_t errlen
             snprintf(err, errlen, "%s: %s", path, strerror(errno));
             goto fail;
         }
-        int line = ini_parse_file(f, ini_handler, &ctx);
+        int line = ini_parse_file(f, on_ini_key, &ctx);
         fclose(f);
         if (line != 0) {
             snprintf(err, errlen, "%s:%d: %s", path, line,
