@@ -43,8 +43,8 @@ static const key_def_t keys[] = {
      "error, warning, notice, info or debug."},
     {"daemon", "log_target", K_STR, OFF(log_target), "auto", 0,
      "auto (journal under systemd, else stderr), stderr, syslog or journal."},
-    {"daemon", "plugin_dir", K_STR, OFF(plugin_dir), PKGLIBDIR "/plugins", 0,
-     "Where [plugin.NAME] shared objects are looked up."},
+    {"daemon", "plugin_dir", K_STR, OFF(plugin_dir), "", 0,
+     "Where [plugin.NAME] shared objects are looked up.  Empty: LIBDIR/flowmix/plugins."},
     {"listen", "udp", K_STR, OFF(udp), "[::]:2055, [::]:4739", 0,
      "UDP sockets, comma-separated ADDR:PORT.  Any port accepts NetFlow v5, v9 and IPFIX\n"
      "(the version field selects the decoder).  [::] is dual-stack; on hosts without IPv6\n"
@@ -463,6 +463,10 @@ static void derive(fm_config_t *cfg)
     if (!*cfg->store_path) {
         free(cfg->store_path);
         cfg->store_path = join_path(cfg->state_dir, "flowmix.db");
+    }
+    if (!*cfg->plugin_dir) {
+        free(cfg->plugin_dir);
+        cfg->plugin_dir = fm_xstrdup(PKGLIBDIR "/plugins");
     }
     if (!*cfg->export_dir) {
         free(cfg->export_dir);

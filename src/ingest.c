@@ -322,34 +322,44 @@ static void warn_rcvbuf(fm_ingest_t *ing, sock_t *s)
     }
 }
 
+/* [::] on a host without IPv6 means "all addresses": use 0.0.0.0 instead. */
+static bool fall_back_to_v4(sock_t *s, int rc)
+{
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&s->bind;
+    if (rc != UV_EAFNOSUPPORT || s->bind.ss_family != AF_INET6 ||
+        !IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr)) {
+        return false;
+    }
+    int port = ntohs(s6->sin6_port);
+    uv_ip4_addr("0.0.0.0", port, (struct sockaddr_in *)&s->bind);
+    fm_log_notice("ingest, no IPv6 on this host: listening on 0.0.0.0:%d instead of [::]:%d",
+                  port, port);
+    return true;
+}
+
 static int bind_one(fm_ingest_t *ing, sock_t *s, char *err, size_t errlen)
 {
-    struct sockaddr_storage any4;
+    char name[64];
     int rc;
 
     s->owner = ing;
-    s->buf = fm_xmalloc(SLOT_SIZE * SLOTS);
+    if (!s->buf) {
+        s->buf = fm_xmalloc(SLOT_SIZE * SLOTS);
+    }
     rc = uv_udp_init_ex(ing->loop, &s->handle, s->bind.ss_family | UV_UDP_RECVMMSG);
+    if (rc < 0 && fall_back_to_v4(s, rc)) {
+        rc = uv_udp_init_ex(ing->loop, &s->handle, AF_INET | UV_UDP_RECVMMSG);
+    }
     if (rc < 0) {
         snprintf(err, errlen, "udp socket: %s", uv_strerror(rc));
+        s->owner = NULL;
         return rc;
     }
     s->handle.data = s;
     ing->open_handles++;
-    rc = uv_udp_bind(&s->handle, (struct sockaddr *)&s->bind, UV_UDP_REUSEADDR);
-    if (rc == UV_EAFNOSUPPORT && s->bind.ss_family == AF_INET6 &&
-        IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&s->bind)->sin6_addr)) {
-        /* An IPv4-only host: [::] means "all addresses", so fall back to 0.0.0.0. */
-        uint16_t port = ntohs(((struct sockaddr_in6 *)&s->bind)->sin6_port);
-        uv_ip4_addr("0.0.0.0", port, (struct sockaddr_in *)&any4);
-        uv_close((uv_handle_t *)&s->handle, NULL);
-        ing->open_handles--;
-        s->bind = any4;
-        free(s->buf);
-        return bind_one(ing, s, err, errlen);
-    }
+    /* No SO_REUSEADDR: a second collector on the same port must fail, not steal datagrams. */
+    rc = uv_udp_bind(&s->handle, (struct sockaddr *)&s->bind, 0);
     if (rc < 0) {
-        char name[64];
         uv_ip_name((struct sockaddr *)&s->bind, name, sizeof(name));
         snprintf(err, errlen, "cannot bind UDP %s port %u: %s", name,
                  ntohs(((struct sockaddr_in *)&s->bind)->sin_port), uv_strerror(rc));

@@ -39,3 +39,38 @@ wait_for() {
     done
     return 1
 }
+
+# Start flowmixd in the foreground with config file $1, logging to $fm_tmp/$2.log; waits until
+# its control socket answers (flowmixctl ping).  Sets fm_daemon_pid.
+start_daemon() {
+    conf=$1; name=$2
+    sock=$(sed -n 's/^socket *= *//p' "$conf")
+    "$FLOWMIXD" -f -c "$conf" >"$fm_tmp/$name.out" 2>"$fm_tmp/$name.log" &
+    fm_daemon_pid=$!
+    fm_pids="$fm_pids $fm_daemon_pid"
+    wait_for "'$FLOWMIXCTL' -s '$sock' ping" 30 ||
+        fail "flowmixd did not become ready: $(tail -5 "$fm_tmp/$name.log")"
+}
+
+# Stop the daemon with SIGTERM and check the exit status, the clean-shutdown line and that the
+# log has no error lines.
+stop_daemon() {
+    name=$1
+    kill -TERM "$fm_daemon_pid"
+    st=0; wait "$fm_daemon_pid" || st=$?
+    [ "$st" = 0 ] || fail "flowmixd exited with status $st: $(tail -5 "$fm_tmp/$name.log")"
+    grep -q 'clean shutdown' "$fm_tmp/$name.log" || fail "no clean shutdown line in $name.log"
+    if grep -q '\[error\]' "$fm_tmp/$name.log"; then
+        fail "error lines in $name.log: $(grep '\[error\]' "$fm_tmp/$name.log" | head -3)"
+    fi
+}
+
+# Write a daemon config for tests: $1 file, $2 state dir, $3 UDP port; extra lines on stdin.
+write_conf() {
+    {
+        printf '[daemon]\nstate_dir = %s\nlog_level = info\n' "$2"
+        printf '[listen]\nudp = 127.0.0.1:%s\n' "$3"
+        printf '[control]\nsocket = %s/control.sock\n' "$2"
+        cat
+    } > "$1"
+}

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Model export.  A snapshot is first written completely into a hidden temporary directory next
+ * to its final place and then rename()d, so a reader never sees a half-written snapshot; the
+ * `latest` symlink is replaced atomically the same way.  Old snapshots beyond `keep` are removed
+ * oldest first.  Everything here runs on a thread-pool thread and reports through return codes.
+ */
+#include "config.h"
+#include "export.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "export_int.h"
+#include "util/err.h"
+#include "util/mem.h"
+
+static const char *const y_names[] = {"flows", "packets", "octets"};
+/* Classes and metrics exported, in the agh_2015 layout. */
+static const fm_class_t classes[] = {FM_CLASS_ALL, FM_CLASS_TCP, FM_CLASS_UDP, FM_CLASS_OTHER};
+static const fm_metric_t metrics[] = {FM_METRIC_LENGTH, FM_METRIC_SIZE, FM_METRIC_DURATION};
+
+int fm__export_mkdirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof(buf)) {
+        return FM_EINVAL;
+    }
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) < 0 && errno != EEXIST) {
+                return -errno;
+            }
+            *p = '/';
+        }
+    }
+    if (mkdir(buf, 0755) < 0 && errno != EEXIST) {
+        return -errno;
+    }
+    return 0;
+}
+
+/* Write a whole file and make sure it reached the disk before the directory is renamed. */
+static int write_file(const char *path, int (*fn)(FILE *, const void *), const void *arg)
+{
+    FILE *f = fopen(path, "w");
+    int rc;
+    if (!f) {
+        return -errno;
+    }
+    rc = fn(f, arg);
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        rc = rc ? rc : -errno;
+    }
+    if (fclose(f) != 0 && rc == 0) {
+        rc = -errno;
+    }
+    return rc;
+}
+
+static int put_hist(FILE *f, const void *arg)
+{
+    return fm_hist_write_csv(arg, f);
+}
+
+static int put_text(FILE *f, const void *arg)
+{
+    return fputs(arg, f) < 0 ? FM_EIO : 0;
+}
+
+static int write_histograms(const fm_export_req_t *req, const char *root, char *err,
+                            size_t errlen)
+{
+    char path[4096];
+    for (size_t c = 0; c < sizeof(classes) / sizeof(classes[0]); c++) {
+        snprintf(path, sizeof(path), "%s/histograms/%s", root, fm_class_name(classes[c]));
+        int rc = fm__export_mkdirs(path);
+        for (size_t m = 0; rc == 0 && m < sizeof(metrics) / sizeof(metrics[0]); m++) {
+            snprintf(path, sizeof(path), "%s/histograms/%s/%s.csv", root,
+                     fm_class_name(classes[c]), fm_metric_name(metrics[m]));
+            rc = write_file(path, put_hist,
+                            fm_histset_cget(req->hist, classes[c], FM_DIR_UNIFLOW, metrics[m]));
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "%s: %s", path, fm_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* flow-models' .mode file: the fit's options as one JSON line. */
+static void mode_text(const fm_export_fit_t *f, char *buf, size_t len)
+{
+    char initial[96];
+    size_t off = (size_t)snprintf(initial, sizeof(initial), "{");
+    const struct { const char *k; unsigned v; } counts[] = {{"U", f->U}, {"P", f->P},
+                                                           {"L", f->L}};
+    for (size_t i = 0; i < 3; i++) {
+        if (counts[i].v) {
+            off += (size_t)snprintf(initial + off, sizeof(initial) - off, "%s\"%s\": %u",
+                                    off > 1 ? ", " : "", counts[i].k, counts[i].v);
+        }
+    }
+    snprintf(initial + off, sizeof(initial) - off, "}");
+    snprintf(buf, len, "{\"y_value\": \"%s\", \"max_iter\": %u, \"initial\": %s, "
+                       "\"max_pareto_w\": null}\n", y_names[f->y], f->max_iter, initial);
+}
+
+static int write_mixtures(const fm_export_req_t *req, const char *root, char *err, size_t errlen)
+{
+    char dir[4096], path[4200], mode[256];
+    for (size_t i = 0; i < req->nfits; i++) {
+        const fm_export_fit_t *f = &req->fits[i];
+        snprintf(dir, sizeof(dir), "%s/mixtures/%s/%s", root, fm_class_name(f->cls),
+                 fm_metric_name(f->metric));
+        int rc = fm__export_mkdirs(dir);
+        if (rc == 0) {
+            snprintf(path, sizeof(path), "%s/%s.json", dir, y_names[f->y]);
+            rc = write_file(path, put_text, f->json);
+        }
+        if (rc == 0) {
+            mode_text(f, mode, sizeof(mode));
+            snprintf(path, sizeof(path), "%s/%s.mode", dir, y_names[f->y]);
+            rc = write_file(path, put_text, mode);
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "%s: %s", path, fm_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+int fm__export_rmtree(const char *path)
+{
+    return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Snapshots are named by UTC time, so name order is age order. */
+static void prune_old(const char *dir, uint64_t keep)
+{
+    DIR *d = opendir(dir);
+    char **names = NULL, path[4096];
+    size_t n = 0;
+    struct dirent *e;
+
+    if (!d) {
+        return;
+    }
+    while ((e = readdir(d))) {
+        if (strlen(e->d_name) == 16 && e->d_name[8] == 'T' && e->d_name[15] == 'Z') {
+            names = fm_xreallocarray(names, n + 1, sizeof(char *));
+            names[n++] = fm_xstrdup(e->d_name);
+        }
+    }
+    closedir(d);
+    qsort(names, n, sizeof(char *), cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        if (n - i > keep) {
+            snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+            fm__export_rmtree(path);
+        }
+        free(names[i]);
+    }
+    free(names);
+}
+
+static int update_latest(const char *dir, const char *name)
+{
+    char tmp[4096], link[4096];
+    snprintf(tmp, sizeof(tmp), "%s/.latest.tmp", dir);
+    snprintf(link, sizeof(link), "%s/latest", dir);
+    unlink(tmp);
+    if (symlink(name, tmp) < 0 || rename(tmp, link) < 0) {
+        return -errno;
+    }
+    return 0;
+}
+
+int fm_export_write(const fm_export_req_t *req, char *path, size_t pathlen, char *err,
+                    size_t errlen)
+{
+    char name[32], tmp[4096], final[4096];
+    time_t secs = (time_t)(req->now_ms / 1000);
+    struct tm tm;
+    int rc;
+
+    gmtime_r(&secs, &tm);
+    strftime(name, sizeof(name), "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(tmp, sizeof(tmp), "%s/.tmp-%s", req->dir, name);
+    snprintf(final, sizeof(final), "%s/%s", req->dir, name);
+    fm__export_rmtree(tmp); /* left over from a crash during an earlier export */
+    if ((rc = fm__export_mkdirs(tmp)) < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", tmp, fm_strerror(rc));
+        return rc;
+    }
+    if ((rc = write_histograms(req, tmp, err, errlen)) < 0 ||
+        (rc = write_mixtures(req, tmp, err, errlen)) < 0 ||
+        (rc = fm__export_summary(req, tmp, err, errlen)) < 0 ||
+        (req->plots && (rc = fm__export_plots(req, tmp, err, errlen)) < 0)) {
+        fm__export_rmtree(tmp);
+        return rc;
+    }
+    fm__export_rmtree(final); /* two exports within one second: the newer one wins */
+    if (rename(tmp, final) < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "rename %s → %s: %s", tmp, final, strerror(errno));
+        fm__export_rmtree(tmp);
+        return rc;
+    }
+    if ((rc = update_latest(req->dir, name)) < 0) {
+        snprintf(err, errlen, "cannot update %s/latest: %s", req->dir, fm_strerror(rc));
+        return rc;
+    }
+    prune_old(req->dir, req->keep ? req->keep : 1);
+    snprintf(path, pathlen, "%s", final);
+    return 0;
+}
+
+void fm_export_req_fini(fm_export_req_t *req)
+{
+    for (size_t i = 0; i < req->nfits; i++) {
+        free(req->fits[i].json);
+    }
+    free(req->fits);
+    fm_histset_free(req->hist);
+    free(req->dir);
+    memset(req, 0, sizeof(*req));
+}

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Private to export*.c: the summary tables and plots of a snapshot, and file helpers. */
+#pragma once
+
+#include "export.h"
+
+int fm__export_mkdirs(const char *path);
+int fm__export_rmtree(const char *path);
+/** summary.md and summary.csv in root. */
+int fm__export_summary(const fm_export_req_t *req, const char *root, char *err, size_t errlen);
+/** plots/<class>/<metric>/{pdf,cdf}.{svg,png} in root. */
+int fm__export_plots(const fm_export_req_t *req, const char *root, char *err, size_t errlen);

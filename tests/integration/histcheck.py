@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""Compare a `flowmixctl --json hist` reply with a histogram computed here from nfdump pipe
+records, using flow-models' binning rule (re-implemented independently of the C code).
+
+usage: histcheck.py PIPE_FILE REPLY_JSON METRIC CLASS BIN_EXP
+Each pipe record is one uniflow (softflowd exports each direction separately and the pcaps are
+shorter than any timeout, so no record is split).
+"""
+import json
+import sys
+
+
+def bin_of(x, b):
+    if b == 0:
+        return x, x + 1
+    w = 1 << max(0, x.bit_length() - b)
+    lo = x // w * w
+    return lo, lo + w
+
+
+def expected(pipe, metric, cls, b):
+    bins = {}
+    for line in open(pipe):
+        f = line.strip().split("|")
+        if len(f) < 22:
+            continue
+        proto, first, last = int(f[3]), int(f[1]), int(f[2])
+        packets, octets = int(f[20]), int(f[21])
+        if cls == "tcp" and proto != 6 or cls == "udp" and proto != 17:
+            continue
+        if cls == "other" and proto in (6, 17):
+            continue
+        x = {"length": packets, "size": octets,
+             "duration": 0 if packets == 1 else last - first}[metric]
+        lo, hi = bin_of(x, b)
+        s = bins.setdefault(lo, [lo, hi, 0, 0, 0])
+        s[2] += 1
+        s[3] += packets
+        s[4] += octets
+    return [bins[k] for k in sorted(bins)]
+
+
+def main():
+    pipe, reply, metric, cls, b = sys.argv[1:6]
+    want = expected(pipe, metric, cls, int(b))
+    got = json.load(open(reply))
+    if not got.get("ok"):
+        sys.exit("daemon error: %s" % got.get("error"))
+    bins = got["result"]["bins"]
+    if bins != want:
+        print("expected:", want)
+        print("got:     ", bins)
+        sys.exit("histogram %s/%s differs" % (cls, metric))
+    print("%s/%s: %d bins, %d flows equal" % (cls, metric, len(want), sum(r[2] for r in want)))
+
+
+main()
