@@ -14,6 +14,7 @@
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -868,4 +869,11 @@ int fm_plot_write(const fm_plot_t *p, const char *path, int formats)
         }
     }
     return 0;
+}
+
+void fm_plot_cleanup(void)
+{
+    /* cairo's font map holds fontconfig patterns; drop them before fontconfig's own caches. */
+    cairo_debug_reset_static_data();
+    FcFini();
 }

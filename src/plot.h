@@ -103,3 +103,10 @@ int fm_plot_set_size(fm_plot_t *p, int width, int height);
  *         formats before it may have been written), FM_ENOMEM (cairo ran out of memory).
  */
 int fm_plot_write(const fm_plot_t *p, const char *path, int formats);
+
+/**
+ * Release the font caches that cairo and fontconfig keep for the whole process, so that leak
+ * checkers (ASan, valgrind) see a clean exit.  Call at most once, at exit, when no chart is being
+ * written by any thread; afterwards fm_plot_write() must not be called again.
+ */
+void fm_plot_cleanup(void);

@@ -407,5 +407,7 @@ int main(void)
         cmocka_unit_test(test_empty),       cmocka_unit_test(test_huge_ranges),
         cmocka_unit_test(test_bad_utf8),    cmocka_unit_test(test_invalid),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int rc = cmocka_run_group_tests(tests, setup, teardown);
+    fm_plot_cleanup();
+    return rc;
 }
