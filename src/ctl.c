@@ -387,7 +387,8 @@ static void handle_line(client_t *c, const char *line, size_t n)
                  cmd->name);
         send_error(c, err);
     } else if (cmd->builtin) {
-        send_line(c, fm_ctl_proto_reply_ok(builtin(cmd), &len), len);
+        char *reply = fm_ctl_proto_reply_ok(builtin(cmd), &len);
+        send_line(c, reply, len);
     } else {
         run_handler(c, cmd, req);
     }

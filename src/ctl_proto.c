@@ -102,7 +102,7 @@ int fm_ctl_proto_parse_request(const char *line, size_t len, json_t **req,
                                const fm_ctl_cmd_t **cmd, char *err, size_t errlen)
 {
     json_error_t jerr;
-    json_t *r = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *r = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     int rc;
 
     *req = NULL;
