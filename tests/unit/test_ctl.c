@@ -836,6 +836,70 @@ static void test_stale_socket(void **state)
     rmdir(dir);
 }
 
+/* Run the built flowmixctl against the test server; returns its output with "rc=N" appended. */
+static char *run_client(const srv_t *s, const char *env, const char *args)
+{
+    const char *top = getenv("top_builddir") ? getenv("top_builddir") : ".";
+    char cmd[1024], *out = calloc(1, 65536);
+    size_t n = 0;
+    snprintf(cmd, sizeof(cmd), "%s '%s/flowmixctl' %s 2>&1; echo rc=$?", env, top, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    while (n < 65535 && fgets(out + n, (int)(65536 - n), p)) {
+        n += strlen(out + n);
+    }
+    pclose(p);
+    return out;
+}
+
+static void expect_client(const srv_t *s, const char *args, const char *rc, const char *needle)
+{
+    char full[512];
+    snprintf(full, sizeof(full), "-s '%s' %s", s->path, args);
+    char *out = run_client(s, "", full);
+    if (!strstr(out, rc) || (needle && !strstr(out, needle))) {
+        fail_msg("flowmixctl %s: want '%s' and '%s', got:\n%s", args, rc, needle ? needle : "",
+                 out);
+    }
+    free(out);
+}
+
+static void test_client(void **state)
+{
+    const char *top = getenv("top_builddir") ? getenv("top_builddir") : ".";
+    char bin[512];
+    snprintf(bin, sizeof(bin), "%s/flowmixctl", top);
+    if (access(bin, X_OK) != 0) {
+        skip();
+    }
+    srv_t *s = srv_start(0, 0, 2);
+    expect_client(s, "ping", "ok\nrc=0", NULL);
+    expect_client(s, "--json ping", "{\"ok\":true,\"result\":{}}\nrc=0", NULL);
+    expect_client(s, "hist --class tcp --window=5", "rc=0", "(class tcp, window 5)");
+    expect_client(s, "status", "rc=0", "ctl.requests ");
+    expect_client(s, "exporters", "rc=0", "id  address");
+    expect_client(s, "model --job x", "rc=1", "flowmixctl: model: no fit job named 'x'");
+    expect_client(s, "--json model --job x", "rc=1", "{\"ok\":false,");
+    expect_client(s, "export", "rc=1", "not available");
+    expect_client(s, "model", "rc=2", "needs --job J");
+    expect_client(s, "hist --bogus 1", "rc=2", "takes no option '--bogus'");
+    expect_client(s, "hist --class", "rc=2", "needs a value");
+    expect_client(s, "frobnicate", "rc=2", "unknown command");
+    expect_client(s, "-t 0 ping", "rc=2", "bad timeout");
+    expect_client(s, "hist --help", "rc=0", "--window W");
+
+    char *out = run_client(s, "", "-s /nonexistent/control.sock ping");
+    assert_non_null(strstr(out, "rc=2"));
+    assert_non_null(strstr(out, "cannot connect"));
+    free(out);
+    char env[256];
+    snprintf(env, sizeof(env), "FLOWMIX_SOCKET='%s'", s->path);
+    out = run_client(s, env, "ping");
+    assert_string_equal(out, "ok\nrc=0\n");
+    free(out);
+    srv_stop(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -852,6 +916,7 @@ int main(void)
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_denied),
         cmocka_unit_test(test_stale_socket),
+        cmocka_unit_test(test_client),
     };
     if (getenv("FM_TEST_FILTER")) {
         cmocka_set_test_filter(getenv("FM_TEST_FILTER"));
