@@ -292,6 +292,32 @@ bool fm__ctl_groups_contain(const char *status, gid_t gid)
 }
 
 /* Supplementary groups from procfs: no NSS lookup (which could block on LDAP) on the loop. */
+/* Linux: the peer's supplementary groups straight from the socket (SO_PEERGROUPS, 4.13+).  This
+ * works where /proc of other users is hidden (systemd ProtectProc=invisible).  Returns -1 when
+ * the kernel cannot tell, so the caller falls back to /proc. */
+static int peer_groups_contain(const client_t *c, gid_t gid)
+{
+#ifdef SO_PEERGROUPS
+    gid_t groups[256];
+    socklen_t len = sizeof(groups);
+    uv_os_fd_t fd;
+    if (uv_fileno((const uv_handle_t *)&c->pipe, &fd) != 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < len / sizeof(gid_t); i++) {
+        if (groups[i] == gid) {
+            return 1;
+        }
+    }
+    return 0;
+#else
+    (void)c;
+    (void)gid;
+    return -1;
+#endif
+}
+
 static bool peer_in_group(pid_t pid, gid_t gid)
 {
     char path[64], text[4096];
@@ -315,9 +341,11 @@ static bool may_mutate(client_t *c)
 
     if (c->may_mutate < 0) {
         const struct ucred *cr = &c->cred;
+        int in_groups = peer_groups_contain(c, ctl->sock_gid);
         c->may_mutate = c->have_cred &&
                         (cr->uid == 0 || cr->uid == ctl->self_uid || cr->gid == ctl->sock_gid ||
-                         peer_in_group(cr->pid, ctl->sock_gid));
+                         in_groups == 1 ||
+                         (in_groups < 0 && peer_in_group(cr->pid, ctl->sock_gid)));
     }
     return c->may_mutate > 0;
 }
