@@ -56,6 +56,15 @@ static const char *const migration_1[] = {
     " port INTEGER NOT NULL, first_seen_ms INTEGER, last_seen_ms INTEGER,"
     " datagrams INTEGER NOT NULL DEFAULT 0, records INTEGER NOT NULL DEFAULT 0,"
     " malformed INTEGER NOT NULL DEFAULT 0, UNIQUE (address, port))",
+    /* For people querying with sqlite3(1): the same bins with the names flowmixctl uses. */
+    "CREATE VIEW hist_bins_named AS SELECT"
+    " CASE WHEN b.window_id = 0 THEN 'total' ELSE w.start_ms END AS window,"
+    " CASE b.class WHEN 0 THEN 'all' WHEN 1 THEN 'tcp' WHEN 2 THEN 'udp' WHEN 3 THEN 'other' END"
+    " AS class,"
+    " CASE b.direction WHEN 0 THEN 'uniflow' WHEN 1 THEN 'biflow' END AS direction,"
+    " CASE b.metric WHEN 0 THEN 'length' WHEN 1 THEN 'size' WHEN 2 THEN 'duration' END"
+    " AS metric, b.bin_lo, b.bin_hi, b.flows, b.packets, b.octets"
+    " FROM hist_bins b LEFT JOIN windows w ON w.id = b.window_id",
     NULL,
 };
 

@@ -20,6 +20,8 @@
  *   counters(name PRIMARY KEY, value, updated_ms)
  *   exporters(id PRIMARY KEY, address, port, first_seen_ms, last_seen_ms, datagrams, records,
  *             malformed, UNIQUE(address, port))
+ *   hist_bins_named (view): hist_bins with window start (or 'total') and the class, direction
+ *             and metric names of fm_class_name(), fm_dir_name() and fm_metric_name()
  * Unsigned 64-bit values are stored bit for bit in SQLite's signed integers; sums saturate at
  * INT64_MAX instead of turning into floating point.
  */
