@@ -313,36 +313,51 @@ static int check_identity(fm_store_t *s, sqlite3_int64 version)
     return 0;
 }
 
-static int migrate(fm_store_t *s)
+/*
+ * Apply the next pending migration, if any, in its own transaction.  The version is read after
+ * BEGIN IMMEDIATE holds the write lock, so two processes opening a new file at once do not both
+ * run the same migration.
+ */
+static int migrate_once(fm_store_t *s, bool *done)
 {
     sqlite3_int64 version;
-    int rc = pragma_int(s, "PRAGMA user_version", &version);
-    if (rc < 0 || (rc = check_identity(s, version)) < 0) {
+    char what[64], bump[64];
+    int rc = exec(s, "BEGIN IMMEDIATE", "migration begin");
+
+    if (rc < 0) {
         return rc;
     }
-    for (size_t v = (size_t)version; v < NMIGRATIONS; v++) {
-        char what[64], bump[64];
-        /* IMMEDIATE: two processes opening a new file at once must not both migrate it. */
-        if ((rc = exec(s, "BEGIN IMMEDIATE", "migration begin")) < 0) {
-            return rc;
-        }
-        snprintf(what, sizeof(what), "migration to schema version %zu", v + 1);
-        for (const char *const *step = migrations[v]; *step && rc == 0; step++) {
-            rc = exec(s, *step, what);
-        }
-        snprintf(bump, sizeof(bump), "PRAGMA user_version = %zu", v + 1);
-        if (rc == 0) {
-            rc = exec(s, bump, what);
-        }
-        if (rc == 0) {
-            rc = exec(s, "COMMIT", what);
-        }
-        if (rc < 0) {
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-            return rc;
+    if ((rc = pragma_int(s, "PRAGMA user_version", &version)) == 0 &&
+        (rc = check_identity(s, version)) == 0) {
+        *done = version >= (sqlite3_int64)NMIGRATIONS;
+        if (!*done) {
+            snprintf(what, sizeof(what), "migration to schema version %d", (int)version + 1);
+            for (const char *const *step = migrations[version]; *step && rc == 0; step++) {
+                rc = exec(s, *step, what);
+            }
+            snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", (int)version + 1);
+            if (rc == 0) {
+                rc = exec(s, bump, what);
+            }
         }
     }
-    return 0;
+    if (rc == 0) {
+        rc = exec(s, "COMMIT", "migration commit");
+    }
+    if (rc < 0 && !sqlite3_get_autocommit(s->db)) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+static int migrate(fm_store_t *s)
+{
+    bool done = false;
+    int rc = 0;
+    while (rc == 0 && !done) {
+        rc = migrate_once(s, &done);
+    }
+    return rc;
 }
 
 static int prepare_all(fm_store_t *s)

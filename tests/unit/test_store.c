@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -219,6 +220,42 @@ static void test_reopen_idempotent(void **state)
                      1);
     sqlite3_close(db);
     fm_histset_free(d);
+}
+
+/* Processes opening a new file at the same moment: one migrates, the others find it done. */
+static void test_concurrent_open(void **state)
+{
+    enum { NPROC = 4 };
+    int gate[2];
+    pid_t pid[NPROC];
+    assert_int_equal(pipe(gate), 0);
+    for (int i = 0; i < NPROC; i++) {
+        pid[i] = fork();
+        assert_true(pid[i] >= 0);
+        if (pid[i] == 0) {
+            char c, err[256];
+            fm_store_t *s;
+            close(gate[1]);
+            (void)!read(gate[0], &c, 1); /* returns at EOF, when the parent opens the gate */
+            int rc = fm_store_open(dbpath, &s, err, sizeof(err));
+            if (rc < 0) {
+                fprintf(stderr, "child %d: %s\n", i, err);
+                _exit(1);
+            }
+            fm_store_close(s);
+            _exit(0);
+        }
+    }
+    close(gate[0]);
+    close(gate[1]);
+    for (int i = 0; i < NPROC; i++) {
+        int st;
+        assert_int_equal(waitpid(pid[i], &st, 0), pid[i]);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    sqlite3 *db = raw_open();
+    assert_int_equal(raw_int(db, "PRAGMA user_version"), FM_STORE_SCHEMA_VERSION);
+    sqlite3_close(db);
 }
 
 static void test_refuses_foreign_and_newer(void **state)
@@ -654,6 +691,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_foreign_and_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_adds, setup, teardown),
