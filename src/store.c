@@ -139,10 +139,11 @@ static const char *const sql[ST_COUNT] = {
         " datagrams = excluded.datagrams, records = excluded.records,"
         " malformed = excluded.malformed",
     [ST_PRUNE_BINS] = "DELETE FROM hist_bins WHERE window_id IN"
-                      " (SELECT id FROM windows WHERE closed AND end_ms <= ?1)",
+                      " (SELECT id FROM windows WHERE end_ms <= ?1)",
     [ST_PRUNE_WIN_FITS] = "DELETE FROM fits WHERE window_id IN"
-                          " (SELECT id FROM windows WHERE closed AND end_ms <= ?1)",
-    [ST_PRUNE_WINDOWS] = "DELETE FROM windows WHERE closed AND end_ms <= ?1",
+                          " (SELECT id FROM windows WHERE end_ms <= ?1)",
+    /* Not only closed ones: a window a crash left open is never written again either. */
+    [ST_PRUNE_WINDOWS] = "DELETE FROM windows WHERE end_ms <= ?1",
     /* Fits on the total: keep the latest of each job however old, it is the current model. */
     [ST_PRUNE_FITS] = "DELETE FROM fits AS f WHERE f.window_id = 0 AND f.created_ms < ?1"
                       " AND EXISTS (SELECT 1 FROM fits g WHERE g.window_id = 0 AND g.job = f.job"

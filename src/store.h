@@ -185,9 +185,9 @@ int fm_store_counter_get(fm_store_t *s, const char *name, uint64_t *value);
 int fm_store_save_exporter(fm_store_t *s, const fm_store_exporter_t *e);
 
 /**
- * Retention: in one transaction delete the closed windows that ended at or before
- * older_than_ms, with their bins and fits, and the fits on the total created before
- * older_than_ms except the latest of each job.
+ * Retention: in one transaction delete the windows that ended at or before older_than_ms
+ * (closed, or left open by a crash), with their bins and fits, and the fits on the total
+ * created before older_than_ms except the latest of each job.
  * @return number of rows removed (windows + bins + fits), or FM_ESTORE.
  */
 int fm_store_prune(fm_store_t *s, uint64_t older_than_ms);
