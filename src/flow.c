@@ -92,3 +92,18 @@ uint64_t fm_flow_duration_ms(uint64_t first_ms, uint64_t last_ms, uint64_t packe
     }
     return last_ms - first_ms;
 }
+
+void fm_flow_span(const fm_flow_t *f, uint64_t *first_ms, uint64_t *last_ms)
+{
+    uint64_t first = f->first_ms, last = f->last_ms;
+    if (f->rev_packets) {
+        if (f->packets == 0 || f->rev_first_ms < first) {
+            first = f->rev_first_ms;
+        }
+        if (f->packets == 0 || f->rev_last_ms > last) {
+            last = f->rev_last_ms;
+        }
+    }
+    *first_ms = first;
+    *last_ms = last;
+}

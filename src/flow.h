@@ -21,8 +21,9 @@
 #define FM_FLOW_FLUSHED 0x04   /* emitted by flush/shutdown, not by expiry */
 
 typedef struct fm_flow {
-    uint64_t first_ms;     /* first packet, epoch ms (both directions for a biflow) */
-    uint64_t last_ms;      /* last packet, epoch ms (both directions for a biflow) */
+    uint64_t first_ms;     /* first packet of the forward direction, epoch ms */
+    uint64_t last_ms;      /* last packet of the forward direction, epoch ms; the biflow's span
+                              is fm_flow_span() */
     uint64_t packets;      /* forward direction */
     uint64_t octets;
     uint64_t rev_packets;  /* reverse direction: RFC 5103 biflow export or cache pairing */
@@ -74,5 +75,7 @@ fm_class_t fm_flow_class(uint8_t proto);
 const char *fm_class_name(fm_class_t cls);
 /** @return class for "all", "tcp", "udp", "other", or -1. */
 int fm_class_parse(const char *name);
+/** First and last packet of both directions together (the forward span when rev_packets is 0). */
+void fm_flow_span(const fm_flow_t *f, uint64_t *first_ms, uint64_t *last_ms);
 /** Duration in ms as flow-models defines it: 0 for a one-packet flow. */
 uint64_t fm_flow_duration_ms(uint64_t first_ms, uint64_t last_ms, uint64_t packets);

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The daemon's histogram sets: every (class, direction mode, metric) histogram that a finished
+ * flow updates, and the running total plus tumbling wall-clock windows built from such sets.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hist.h"
+#include "hist_int.h"
+#include "util/err.h"
+
+struct fm_histset {
+    unsigned b;
+    fm_hist_t *h[FM_CLASS_COUNT][FM_DIR_COUNT][FM_METRIC_COUNT];
+};
+
+struct fm_histwin {
+    unsigned b;
+    uint64_t window_ms;
+    uint64_t next_window_ms;   /* a reload's new length, applied at the next boundary */
+    uint64_t start_ms;         /* 0 until the first tick */
+    fm_histset_t *total;
+    fm_histset_t *current;
+    fm_histwin_closed_fn closed;
+    void *ctx;
+};
+
+int fm_histset_new(unsigned bin_exp, fm_histset_t **out)
+{
+    fm_histset_t *s = calloc(1, sizeof(*s));
+    if (!s) {
+        return FM_ENOMEM;
+    }
+    s->b = bin_exp;
+    for (int c = 0; c < FM_CLASS_COUNT; c++) {
+        for (int d = 0; d < FM_DIR_COUNT; d++) {
+            for (int m = 0; m < FM_METRIC_COUNT; m++) {
+                int rc = fm_hist_new(bin_exp, &s->h[c][d][m]);
+                if (rc < 0) {
+                    fm_histset_free(s);
+                    return rc;
+                }
+            }
+        }
+    }
+    *out = s;
+    return 0;
+}
+
+void fm_histset_free(fm_histset_t *s)
+{
+    if (!s) {
+        return;
+    }
+    for (int c = 0; c < FM_CLASS_COUNT; c++) {
+        for (int d = 0; d < FM_DIR_COUNT; d++) {
+            for (int m = 0; m < FM_METRIC_COUNT; m++) {
+                fm_hist_free(s->h[c][d][m]);
+            }
+        }
+    }
+    free(s);
+}
+
+fm_hist_t *fm_histset_get(fm_histset_t *s, fm_class_t cls, fm_dir_t dir, fm_metric_t metric)
+{
+    return s->h[cls][dir][metric];
+}
+
+const fm_hist_t *fm_histset_cget(const fm_histset_t *s, fm_class_t cls, fm_dir_t dir,
+                                 fm_metric_t metric)
+{
+    return s->h[cls][dir][metric];
+}
+
+/* One flow (one direction, or a whole biflow) into the "all" class and its own class. */
+static void add_one(fm_histset_t *s, fm_class_t cls, fm_dir_t dir, uint64_t packets,
+                    uint64_t octets, uint64_t duration)
+{
+    const fm_class_t classes[2] = {FM_CLASS_ALL, cls};
+    for (int i = 0; i < 2; i++) {
+        fm_hist_t **h = s->h[classes[i]][dir];
+        fm_hist_add(h[FM_METRIC_LENGTH], packets, packets, octets);
+        fm_hist_add(h[FM_METRIC_SIZE], octets, packets, octets);
+        fm_hist_add(h[FM_METRIC_DURATION], duration, packets, octets);
+    }
+}
+
+void fm_histset_add_flows(fm_histset_t *s, const fm_flow_t *flows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const fm_flow_t *f = &flows[i];
+        fm_class_t cls = fm_flow_class(f->proto);
+        uint64_t first, last;
+
+        /* uniflow: each direction that carried packets is a flow of its own (flow-models). */
+        if (f->packets) {
+            add_one(s, cls, FM_DIR_UNIFLOW, f->packets, f->octets,
+                    fm_flow_duration_ms(f->first_ms, f->last_ms, f->packets));
+        }
+        if (f->rev_packets) {
+            add_one(s, cls, FM_DIR_UNIFLOW, f->rev_packets, f->rev_octets,
+                    fm_flow_duration_ms(f->rev_first_ms, f->rev_last_ms, f->rev_packets));
+        }
+        /* biflow: both directions together. */
+        uint64_t p = f->packets + f->rev_packets, o = f->octets + f->rev_octets;
+        if (p) {
+            fm_flow_span(f, &first, &last);
+            add_one(s, cls, FM_DIR_BIFLOW, p, o, fm_flow_duration_ms(first, last, p));
+        }
+    }
+}
+
+int fm_histset_merge(fm_histset_t *dst, const fm_histset_t *src)
+{
+    if (dst->b != src->b) {
+        return FM_EINVAL;
+    }
+    for (int c = 0; c < FM_CLASS_COUNT; c++) {
+        for (int d = 0; d < FM_DIR_COUNT; d++) {
+            for (int m = 0; m < FM_METRIC_COUNT; m++) {
+                int rc = fm_hist_merge(dst->h[c][d][m], src->h[c][d][m]);
+                if (rc < 0) {
+                    return rc;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+int fm_histset_clone(const fm_histset_t *s, fm_histset_t **out)
+{
+    fm_histset_t *c;
+    int rc = fm_histset_new(s->b, &c);
+    if (rc == 0 && (rc = fm_histset_merge(c, s)) < 0) {
+        fm_histset_free(c);
+    }
+    if (rc == 0) {
+        *out = c;
+    }
+    return rc;
+}
+
+void fm_histset_clear(fm_histset_t *s)
+{
+    for (int c = 0; c < FM_CLASS_COUNT; c++) {
+        for (int d = 0; d < FM_DIR_COUNT; d++) {
+            for (int m = 0; m < FM_METRIC_COUNT; m++) {
+                fm_hist_clear(s->h[c][d][m]);
+            }
+        }
+    }
+}
+
+size_t fm_histset_memory(const fm_histset_t *s)
+{
+    size_t bytes = sizeof(*s);
+    for (int c = 0; c < FM_CLASS_COUNT; c++) {
+        for (int d = 0; d < FM_DIR_COUNT; d++) {
+            for (int m = 0; m < FM_METRIC_COUNT; m++) {
+                bytes += fm__hist_memory(s->h[c][d][m]);
+            }
+        }
+    }
+    return bytes;
+}
+
+/* ---- windows ---------------------------------------------------------------------------- */
+
+int fm_histwin_new(unsigned bin_exp, uint64_t window_ms, fm_histwin_closed_fn closed, void *ctx,
+                   fm_histwin_t **out)
+{
+    fm_histwin_t *w;
+    int rc;
+
+    if (window_ms == 0) {
+        return FM_EINVAL;
+    }
+    if (!(w = calloc(1, sizeof(*w)))) {
+        return FM_ENOMEM;
+    }
+    w->b = bin_exp;
+    w->window_ms = w->next_window_ms = window_ms;
+    w->closed = closed;
+    w->ctx = ctx;
+    if ((rc = fm_histset_new(bin_exp, &w->total)) < 0 ||
+        (rc = fm_histset_new(bin_exp, &w->current)) < 0) {
+        fm_histwin_free(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+void fm_histwin_free(fm_histwin_t *w)
+{
+    if (!w) {
+        return;
+    }
+    fm_histset_free(w->total);
+    fm_histset_free(w->current);
+    free(w);
+}
+
+void fm_histwin_tick(fm_histwin_t *w, uint64_t now_ms)
+{
+    if (w->start_ms == 0) {
+        w->start_ms = now_ms / w->window_ms * w->window_ms;
+        return;
+    }
+    if (now_ms < w->start_ms + w->window_ms) {
+        return;
+    }
+    fm_histset_t *fresh;
+    if (fm_histset_new(w->b, &fresh) < 0) {
+        return; /* keep adding to the old window; the next tick tries again */
+    }
+    fm_histset_t *done = w->current;
+    uint64_t start = w->start_ms, end = start + w->window_ms;
+    w->current = fresh;
+    w->window_ms = w->next_window_ms;
+    w->start_ms = now_ms / w->window_ms * w->window_ms;
+    if (w->closed) {
+        w->closed(w->ctx, start, end, done);
+    } else {
+        fm_histset_free(done);
+    }
+}
+
+void fm_histwin_add_flows(fm_histwin_t *w, const fm_flow_t *flows, size_t n, uint64_t now_ms)
+{
+    fm_histwin_tick(w, now_ms);
+    fm_histset_add_flows(w->total, flows, n);
+    fm_histset_add_flows(w->current, flows, n);
+}
+
+fm_histset_t *fm_histwin_total(fm_histwin_t *w)
+{
+    return w->total;
+}
+
+fm_histset_t *fm_histwin_current(fm_histwin_t *w, uint64_t *start_ms)
+{
+    if (start_ms) {
+        *start_ms = w->start_ms;
+    }
+    return w->current;
+}
+
+void fm_histwin_set_current_start(fm_histwin_t *w, uint64_t start_ms)
+{
+    w->start_ms = start_ms;
+}
+
+void fm_histwin_set_window(fm_histwin_t *w, uint64_t window_ms)
+{
+    if (window_ms) {
+        w->next_window_ms = window_ms;
+    }
+}
