@@ -1010,7 +1010,7 @@ static void expire_source(fm_cache_t *c, source_t *s)
             entry_t *e = &c->arena[idx];
             uint32_t next = e->wnext;
             uint64_t deadline = entry_deadline(c, e);
-            if (deadline <= s->clock) {
+            if (deadline < s->clock) {
                 emit_entry(c, e, 0);
                 c->st.expired++;
                 entry_release(c, idx, false);
