@@ -80,6 +80,12 @@ void fm_cache_set_conf(fm_cache_t *c, const fm_cache_conf_t *conf);
 void fm_cache_insert(fm_cache_t *c, const fm_flow_t *rec);
 
 /**
+ * Add @p n records, as fm_cache_insert() on each in order, prefetching the buckets and entries
+ * of the records a few places ahead (faster at large numbers of live flows).
+ */
+void fm_cache_insert_batch(fm_cache_t *c, const fm_flow_t *recs, size_t n);
+
+/**
  * Expire entries: each source's clock is the largest `last` seen from it, advanced by wall time
  * while it sends nothing; an entry expires when that clock passes its last packet plus the
  * inactive timeout plus the export delay (plus the active timeout while a direction may still get
