@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Private header of decode/: the decoder object, per-domain state, the template table shared by
+ * the v9 and IPFIX paths, the field slots both map information elements to, and the record
+ * finisher that turns decoded fields into an fm_flow_t.  Nothing outside src/decode/ includes it
+ * (unit tests may, to reach internals).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode/decode.h"
+#include "flow.h"
+#include "log.h"
+
+#define FM__DECODE_BATCH 64
+/* Hard bound on fields per template: far above real exporters (~100), keeps hostile templates
+ * from costing more than a few kB each. */
+#define FM__DECODE_MAX_FIELDS 512
+#define FM__PEN_REVERSE 29305u /* RFC 5103 reverse information element PEN */
+
+/* What a template field means to us.  Bit (1 << slot) of a template's mask says the field is
+ * present, which is how the finisher picks among timestamp encodings. */
+enum fm__slot {
+    FM__F_SKIP = 0,
+    FM__F_SRC4, FM__F_DST4, FM__F_SRC6, FM__F_DST6,
+    FM__F_SPORT, FM__F_DPORT, FM__F_PROTO, FM__F_TCPFLAGS, FM__F_INIF, FM__F_OUTIF,
+    FM__F_OCTETS, FM__F_PACKETS, FM__F_REV_OCTETS, FM__F_REV_PACKETS, FM__F_REV_TCPFLAGS,
+    FM__F_FIRST_UP, FM__F_LAST_UP, FM__F_FIRST_S, FM__F_LAST_S, FM__F_FIRST_MS, FM__F_LAST_MS,
+    FM__F_FIRST_US, FM__F_LAST_US, FM__F_FIRST_NS, FM__F_LAST_NS,
+    FM__F_REV_FIRST_MS, FM__F_REV_LAST_MS,
+    FM__F_INIT_MS, FM__F_DUR_MS, FM__F_DUR_US,
+    FM__F_SAMP_INT, FM__F_SAMP_RAND, FM__F_SAMP_PKT_INT, FM__F_SAMP_PKT_SPACE,
+    FM__F_SAMP_SIZE, FM__F_SAMP_POP, FM__F_SAMP_PROB, FM__F_IPVER,
+    FM__F_COUNT
+};
+#define FM__M(s) (UINT64_C(1) << (s))
+
+/* Decoded field values of one record, before timestamps are resolved.  The layout doubles as
+ * libfixbuf's internal template (ipfix.c): no holes, largest members first. */
+typedef struct fm__raw {
+    uint64_t octets, packets, rev_octets, rev_packets;
+    uint64_t first_ms, last_ms, first_us, last_us, first_ns, last_ns, init_ms;
+    uint64_t rev_first_ms, rev_last_ms;
+    double samp_prob;
+    uint8_t src6[16], dst6[16];
+    uint32_t src4, dst4, inif, outif, first_s, last_s, first_up, last_up, dur_ms, dur_us;
+    uint32_t samp_int, samp_rand, samp_pkt_int, samp_pkt_space, samp_size, samp_pop;
+    uint16_t sport, dport, tcp_flags, rev_tcp_flags;
+    uint8_t proto, ipver;
+    uint8_t pad[6];
+} fm__raw_t;
+
+/* One field of a template: wire length (65535 = IPFIX variable length) and meaning. */
+typedef struct fm__field {
+    uint16_t len;
+    uint8_t slot;
+} fm__field_t;
+
+typedef struct fm__tmpl {
+    struct fm__tmpl *next; /* hash chain */
+    uint32_t domain;
+    uint16_t tid;
+    uint8_t version;       /* 9 or 10 */
+    uint8_t options;       /* options template */
+    uint8_t varlen;        /* has variable-length fields (IPFIX) */
+    uint16_t nfields;
+    uint32_t min_len;      /* record length (minimum when varlen) */
+    uint64_t mask;         /* FM__M(slot) of the fields present */
+    uint64_t refresh_ms;   /* last (re)definition, for the UDP timeout */
+    fm__field_t fields[];  /* nfields */
+} fm__tmpl_t;
+
+/* Per observation domain / source id / engine state. */
+typedef struct fm__dom {
+    uint32_t id;
+    uint8_t version;       /* sequence semantics differ per version */
+    bool seq_valid;
+    uint32_t seq_next;     /* expected next sequence number */
+    uint32_t last_uptime;  /* v5/v9 sys_uptime, for restart detection */
+    uint32_t sampling;     /* from options records; 1 = unsampled */
+    uint64_t init_ms;      /* IPFIX systemInitTimeMilliseconds from options; 0 unknown */
+} fm__dom_t;
+
+struct fm__ipfix;
+
+struct fm_decoder {
+    fm_decode_conf_t conf;
+    uint32_t exporter;
+    fm_decode_stats_t stats;
+    fm_ratelimit_t rl;
+    fm__dom_t *doms;
+    uint32_t ndoms, capdoms, last_dom;
+    fm__tmpl_t **buckets;
+    uint32_t nbuckets;
+    uint64_t next_sweep_ms;
+    fm_flow_batch_fn sink;
+    void *ctx;
+    size_t nbatch;
+    fm_flow_t batch[FM__DECODE_BATCH];
+    struct fm__ipfix *ipfix; /* libfixbuf state, created on the first IPFIX datagram */
+};
+
+/* decode.c */
+int fm__decode_domain(fm_decoder_t *d, uint32_t id, uint8_t version, fm__dom_t **out);
+void fm__decode_seq(fm_decoder_t *d, fm__dom_t *dom, uint32_t seq, uint32_t advance);
+void fm__decode_emit(fm_decoder_t *d, const fm_flow_t *f);
+void fm__decode_flush(fm_decoder_t *d);
+uint32_t fm__decode_sampling(const fm__raw_t *r, uint64_t mask);
+void fm__decode_finish(const fm_decoder_t *d, const fm__dom_t *dom, const fm__raw_t *r,
+                       uint64_t mask, uint64_t export_ms, uint32_t sys_uptime, fm_flow_t *f);
+
+/* template.c */
+int fm__tmpl_init(fm_decoder_t *d);
+void fm__tmpl_fini(fm_decoder_t *d);
+/* @return the live template or NULL; an expired one is removed (and counted) first. */
+fm__tmpl_t *fm__tmpl_find(fm_decoder_t *d, uint32_t domain, uint16_t tid, uint64_t now_ms);
+/* Take ownership of t, replacing any template with its key.  FM_ELIMIT frees t. */
+int fm__tmpl_put(fm_decoder_t *d, fm__tmpl_t *t);
+fm__tmpl_t *fm__tmpl_alloc(uint16_t nfields);
+bool fm__tmpl_remove(fm_decoder_t *d, uint32_t domain, uint16_t tid);
+/* Remove every template of a domain (options == -1: all, 0: data, 1: options). */
+void fm__tmpl_remove_domain(fm_decoder_t *d, uint32_t domain, int options);
+void fm__tmpl_sweep(fm_decoder_t *d, uint64_t now_ms);
+/* Slot of a v9 field type or IPFIX element (pen 0 or the RFC 5103 reverse PEN). */
+uint8_t fm__field_slot(uint32_t pen, uint16_t id);
+/* Store an unsigned big-endian value of the field's wire length into raw. */
+void fm__field_store(fm__raw_t *r, uint8_t slot, const uint8_t *p, uint16_t len);
+
+/* v5.c, v9.c, ipfix.c */
+int fm__decode_v5(fm_decoder_t *d, const uint8_t *buf, size_t len);
+int fm__decode_v9(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t recv_ms);
+int fm__decode_ipfix(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t recv_ms);
+void fm__ipfix_free(fm_decoder_t *d);
+/* Drop a template from libfixbuf's session (called when the shared table expires one). */
+void fm__ipfix_forget(fm_decoder_t *d, uint32_t domain, uint16_t tid);
+
+static inline uint16_t fm__be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t fm__be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}

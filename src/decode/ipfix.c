@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * IPFIX (RFC 7011, RFC 5103 reverse elements) through libfixbuf 2.4 in its connection-less
+ * collection mode: one fbSession + fBuf per exporter, fBufSetBuffer() per datagram, records
+ * transcoded by fBufNext() into fm__raw_t through one internal template.  libfixbuf keeps the
+ * templates per observation domain (the message header sets the session's domain).
+ *
+ * libfixbuf is not asked to judge hostile input.  A pre-scan walks the message first: every set
+ * and template record is bounds-checked, template counts are limited (max_templates, field
+ * count), zero-length records, reserved set ids and template ids < 256 are rejected, variable-
+ * length fields are walked, data sets of unknown templates are dropped (and counted), template
+ * withdrawals and the UDP template timeout are applied to both our table and the session.  Only
+ * what passed is copied into a scratch message (header length rewritten) that libfixbuf reads,
+ * so records before a malformed set are still delivered and libfixbuf never sees the bad part.
+ * The pre-scan also yields the record count that IPFIX sequence numbers are defined on.
+ */
+#include "config.h"
+
+#include <fixbuf/public.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode/decode_int.h"
+#include "util/err.h"
+
+#define IPFIX_HDR 16
+#define INT_TID 0x0100 /* internal template ids are a namespace of their own */
+
+struct fm__ipfix {
+    fbSession_t *sess;
+    fBuf_t *fbuf;
+    uint8_t *scratch;
+    size_t cap;
+};
+
+/* Field order and sizes are fm__raw_t's (no holes, checked in ipfix_setup()). */
+static fbInfoElementSpec_t raw_spec[] = {
+    {"octetDeltaCount", 8, 0},            {"packetDeltaCount", 8, 0},
+    {"reverseOctetDeltaCount", 8, 0},     {"reversePacketDeltaCount", 8, 0},
+    {"flowStartMilliseconds", 8, 0},      {"flowEndMilliseconds", 8, 0},
+    {"flowStartMicroseconds", 8, 0},      {"flowEndMicroseconds", 8, 0},
+    {"flowStartNanoseconds", 8, 0},       {"flowEndNanoseconds", 8, 0},
+    {"systemInitTimeMilliseconds", 8, 0}, {"reverseFlowStartMilliseconds", 8, 0},
+    {"reverseFlowEndMilliseconds", 8, 0}, {"samplingProbability", 8, 0},
+    {"sourceIPv6Address", 16, 0},         {"destinationIPv6Address", 16, 0},
+    {"sourceIPv4Address", 4, 0},          {"destinationIPv4Address", 4, 0},
+    {"ingressInterface", 4, 0},           {"egressInterface", 4, 0},
+    {"flowStartSeconds", 4, 0},           {"flowEndSeconds", 4, 0},
+    {"flowStartSysUpTime", 4, 0},         {"flowEndSysUpTime", 4, 0},
+    {"flowDurationMilliseconds", 4, 0},   {"flowDurationMicroseconds", 4, 0},
+    {"samplingInterval", 4, 0},           {"samplerRandomInterval", 4, 0},
+    {"samplingPacketInterval", 4, 0},     {"samplingPacketSpace", 4, 0},
+    {"samplingSize", 4, 0},               {"samplingPopulation", 4, 0},
+    {"sourceTransportPort", 2, 0},        {"destinationTransportPort", 2, 0},
+    {"tcpControlBits", 2, 0},             {"reverseTcpControlBits", 2, 0},
+    {"protocolIdentifier", 1, 0},         {"ipVersion", 1, 0},
+    {"paddingOctets", 6, 0},              FB_IESPEC_NULL};
+
+/* One information model for the process (libfixbuf asks for one per application); it includes
+ * the RFC 5103 reverse elements. */
+static fbInfoModel_t *model;
+static pthread_once_t model_once = PTHREAD_ONCE_INIT;
+
+static void model_init(void)
+{
+    model = fbInfoModelAlloc();
+}
+
+static int ipfix_setup(fm_decoder_t *d)
+{
+    pthread_once(&model_once, model_init);
+    struct fm__ipfix *x = calloc(1, sizeof(*x));
+    if (!model || !x) {
+        free(x);
+        return FM_ENOMEM;
+    }
+    GError *err = NULL;
+    x->sess = fbSessionAlloc(model);
+    fbTemplate_t *t = fbTemplateAlloc(model);
+    if (!fbTemplateAppendSpecArray(t, raw_spec, UINT32_MAX, &err) ||
+        !fbSessionAddTemplate(x->sess, TRUE, INT_TID, t, &err)) {
+        fm_log_err("decode, libfixbuf internal template: %s", err ? err->message : "?");
+        g_clear_error(&err);
+        fbTemplateFreeUnused(t);
+        fbSessionFree(x->sess);
+        free(x);
+        return FM_ENOMEM;
+    }
+    x->fbuf = fBufAllocForCollection(x->sess, NULL);
+    fBufSetAutomaticMode(x->fbuf, FALSE);
+    if (!fBufSetInternalTemplate(x->fbuf, INT_TID, &err)) {
+        g_clear_error(&err);
+        fBufFree(x->fbuf);
+        free(x);
+        return FM_ENOMEM;
+    }
+    d->ipfix = x;
+    return 0;
+}
+
+void fm__ipfix_free(fm_decoder_t *d)
+{
+    struct fm__ipfix *x = d->ipfix;
+    if (!x) {
+        return;
+    }
+    fBufFree(x->fbuf); /* frees the session too */
+    free(x->scratch);
+    free(x);
+    d->ipfix = NULL;
+}
+
+void fm__ipfix_forget(fm_decoder_t *d, uint32_t domain, uint16_t tid)
+{
+    if (d->ipfix) {
+        fbSessionSetDomain(d->ipfix->sess, domain);
+        fbSessionRemoveTemplate(d->ipfix->sess, FALSE, tid, NULL);
+    }
+}
+
+/* Pre-scan state of one message. */
+typedef struct {
+    fm_decoder_t *d;
+    fm__dom_t *dom;
+    uint64_t now;
+    uint8_t *out;       /* scratch message */
+    size_t w;           /* bytes written to out */
+    uint32_t records;   /* data + options records in the sets kept */
+    bool unknown;       /* a set was dropped: the record count is incomplete */
+} scan_t;
+
+/* Parse (check only when t is NULL) one template record.  @return its length or an error. */
+static int trec(const uint8_t *p, size_t left, uint16_t sid, fm__tmpl_t *t, uint16_t *tid_out,
+                uint16_t *n_out)
+{
+    uint16_t tid = fm__be16(p), n = fm__be16(p + 2);
+    *tid_out = tid;
+    *n_out = n;
+    if (n == 0) {
+        return (tid >= 256 || tid == sid) ? 4 : FM_EFORMAT; /* withdrawal (RFC 7011 §8.1) */
+    }
+    if (tid < 256) {
+        return FM_EFORMAT;
+    }
+    if (n > FM__DECODE_MAX_FIELDS) {
+        return FM_ELIMIT;
+    }
+    size_t off = 4;
+    uint16_t scope = 0;
+    if (sid == 3) {
+        if (left < 6) {
+            return FM_ETRUNC;
+        }
+        scope = fm__be16(p + 4);
+        if (scope == 0 || scope > n) {
+            return FM_EFORMAT;
+        }
+        off = 6;
+    }
+    uint32_t min_len = 0;
+    for (uint16_t i = 0; i < n; i++) {
+        if (left - off < 4) {
+            return FM_ETRUNC;
+        }
+        uint16_t id = fm__be16(p + off), flen = fm__be16(p + off + 2);
+        uint32_t pen = 0;
+        off += 4;
+        if (id & 0x8000) {
+            if (left - off < 4) {
+                return FM_ETRUNC;
+            }
+            pen = fm__be32(p + off);
+            id &= 0x7fff;
+            off += 4;
+        }
+        min_len += flen == 65535 ? 1 : flen;
+        if (t) {
+            uint8_t slot = (id == 85 || id == 86 || i < scope) ? FM__F_SKIP : fm__field_slot(pen, id);
+            t->fields[i] = (fm__field_t){.len = flen, .slot = slot};
+            t->mask |= slot ? FM__M(slot) : 0;
+            t->varlen |= flen == 65535;
+        }
+    }
+    if (min_len == 0 || min_len > 65535) {
+        return FM_EFORMAT; /* a zero-length record would never advance the data set */
+    }
+    if (t) {
+        t->min_len = min_len;
+        t->options = sid == 3;
+    }
+    return (int)off;
+}
+
+/* Apply one checked template record; @return true if libfixbuf should see it. */
+static int apply_trec(scan_t *s, const uint8_t *p, size_t left, uint16_t sid)
+{
+    uint16_t tid, n;
+    if (n = fm__be16(p + 2), n == 0) {
+        tid = fm__be16(p);
+        /* Withdrawals are applied here, to our table and the session alike. */
+        if (tid == sid) {
+            fm__tmpl_remove_domain(s->d, s->dom->id, sid == 3);
+            s->d->stats.template_withdrawals++;
+        } else if (fm__tmpl_remove(s->d, s->dom->id, tid)) {
+            s->d->stats.template_withdrawals++;
+        }
+        return 0;
+    }
+    fm__tmpl_t *t = fm__tmpl_alloc(n);
+    if (!t) {
+        return FM_ENOMEM;
+    }
+    trec(p, left, sid, t, &tid, &n);
+    t->domain = s->dom->id;
+    t->tid = tid;
+    t->version = 10;
+    t->refresh_ms = s->now;
+    int rc = fm__tmpl_put(s->d, t);
+    return rc < 0 ? rc : 1;
+}
+
+/* Write the header of the set being copied, or drop it if nothing was kept. */
+static void close_set(scan_t *s, size_t hdr, uint16_t sid)
+{
+    if (s->w == hdr + 4) {
+        s->w = hdr; /* nothing left for libfixbuf (withdrawals only) */
+        return;
+    }
+    s->out[hdr] = 0;
+    s->out[hdr + 1] = (uint8_t)sid;
+    s->out[hdr + 2] = (uint8_t)((s->w - hdr) >> 8);
+    s->out[hdr + 3] = (uint8_t)(s->w - hdr);
+}
+
+static int template_set(scan_t *s, uint16_t sid, const uint8_t *body, size_t len)
+{
+    uint16_t tid, n;
+    size_t end = 0;
+    /* Check the whole set before applying any of it, so both template views stay equal. */
+    while (len - end >= 4) {
+        int rc = trec(body + end, len - end, sid, NULL, &tid, &n);
+        if (rc < 0) {
+            return rc;
+        }
+        end += (size_t)rc;
+    }
+    size_t hdr = s->w;
+    int ret = 0;
+    s->w += 4;
+    for (size_t off = 0; off < end;) {
+        int rl = trec(body + off, len - off, sid, NULL, &tid, &n);
+        int keep = apply_trec(s, body + off, len - off, sid);
+        if (keep < 0) {
+            ret = keep; /* stop here; what was copied so far stays consistent */
+            break;
+        }
+        if (keep) {
+            memcpy(s->out + s->w, body + off, (size_t)rl);
+            s->w += (size_t)rl;
+        }
+        off += (size_t)rl;
+    }
+    close_set(s, hdr, sid);
+    return ret;
+}
+
+/* Count the records of a data set, walking variable-length fields (RFC 7011 §7). */
+static int count_records(const fm__tmpl_t *t, const uint8_t *p, size_t len, uint32_t *count)
+{
+    if (!t->varlen) {
+        *count = (uint32_t)(len / t->min_len);
+        return 0;
+    }
+    size_t off = 0;
+    uint32_t n = 0;
+    while (len - off >= t->min_len) {
+        for (uint16_t i = 0; i < t->nfields; i++) {
+            size_t flen = t->fields[i].len;
+            if (flen == 65535) {
+                if (len - off < 1) {
+                    return FM_ETRUNC;
+                }
+                flen = p[off++];
+                if (flen == 255) {
+                    if (len - off < 2) {
+                        return FM_ETRUNC;
+                    }
+                    flen = fm__be16(p + off);
+                    off += 2;
+                }
+            }
+            if (flen > len - off) {
+                return FM_ETRUNC;
+            }
+            off += flen;
+        }
+        n++;
+    }
+    *count = n;
+    return 0;
+}
+
+static int data_set(scan_t *s, uint16_t sid, const uint8_t *set, size_t slen)
+{
+    const fm__tmpl_t *t = fm__tmpl_find(s->d, s->dom->id, sid, s->now);
+    if (!t) {
+        s->d->stats.unknown_template++;
+        s->unknown = true;
+        fm_log_rl(&s->d->rl, LOG_DEBUG, "decode, exporter %u odid %u, template %u unknown, "
+                  "set dropped", s->d->exporter, s->dom->id, sid);
+        return 0;
+    }
+    uint32_t n = 0;
+    int rc = count_records(t, set + 4, slen - 4, &n);
+    if (rc < 0) {
+        return rc;
+    }
+    s->records += n;
+    memcpy(s->out + s->w, set, slen);
+    s->w += slen;
+    return 0;
+}
+
+static int prescan(scan_t *s, const uint8_t *buf, size_t len)
+{
+    memcpy(s->out, buf, IPFIX_HDR);
+    s->w = IPFIX_HDR;
+    for (size_t off = IPFIX_HDR; off < len;) {
+        if (len - off < 4) {
+            return FM_ETRUNC;
+        }
+        uint16_t sid = fm__be16(buf + off), slen = fm__be16(buf + off + 2);
+        if (slen < 4) {
+            return FM_EFORMAT;
+        }
+        if (slen > len - off) {
+            return FM_ETRUNC;
+        }
+        int rc;
+        if (sid == 2 || sid == 3) {
+            rc = template_set(s, sid, buf + off + 4, slen - 4u);
+        } else if (sid >= 256) {
+            rc = data_set(s, sid, buf + off, slen);
+        } else {
+            rc = FM_EFORMAT; /* set ids 0, 1 and 4..255 are not IPFIX sets */
+        }
+        if (rc < 0) {
+            return rc;
+        }
+        off += slen;
+    }
+    return 0;
+}
+
+static void options_record(fm_decoder_t *d, fm__dom_t *dom, const fm__raw_t *r, uint64_t mask)
+{
+    d->stats.options_records++;
+    uint32_t samp = fm__decode_sampling(r, mask);
+    if (samp) {
+        dom->sampling = samp;
+    }
+    if ((mask & FM__M(FM__F_INIT_MS)) && r->init_ms) {
+        dom->init_ms = r->init_ms;
+    }
+}
+
+/* Read the scratch message with libfixbuf.  @return 0 or FM_EFORMAT if libfixbuf objected. */
+static int ipfix_read(fm_decoder_t *d, fm__dom_t *dom, uint8_t *msg, size_t len,
+                      uint64_t export_ms, uint64_t now)
+{
+    fBuf_t *fb = d->ipfix->fbuf;
+    GError *err = NULL;
+    int rc = 0;
+    fBufSetBuffer(fb, msg, len);
+    for (;;) {
+        uint16_t tid = 0;
+        fbTemplate_t *xt = fBufNextCollectionTemplate(fb, &tid, &err);
+        fm__raw_t r;
+        size_t sz = sizeof(r);
+        if (!xt || !fBufNext(fb, (uint8_t *)&r, &sz, &err)) {
+            if (!g_error_matches(err, FB_ERROR_DOMAIN, FB_ERROR_EOM) &&
+                !g_error_matches(err, FB_ERROR_DOMAIN, FB_ERROR_BUFSZ)) {
+                fm_log_rl(&d->rl, LOG_INFO, "decode, exporter %u odid %u, libfixbuf: %s",
+                          d->exporter, dom->id, err ? err->message : "?");
+                rc = FM_EFORMAT;
+            }
+            g_clear_error(&err);
+            break;
+        }
+        const fm__tmpl_t *t = fm__tmpl_find(d, dom->id, tid, now);
+        uint64_t mask = t ? t->mask : 0;
+        if (t && t->options) {
+            options_record(d, dom, &r, mask);
+            continue;
+        }
+        fm_flow_t f;
+        fm__decode_finish(d, dom, &r, mask, export_ms, 0, &f);
+        fm__decode_emit(d, &f);
+    }
+    return rc;
+}
+
+int fm__decode_ipfix(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t recv_ms)
+{
+    if (len < IPFIX_HDR) {
+        return FM_ETRUNC;
+    }
+    size_t mlen = fm__be16(buf + 2);
+    if (mlen < IPFIX_HDR) {
+        return FM_EFORMAT;
+    }
+    if (mlen > len) {
+        return FM_ETRUNC;
+    }
+    if (!d->ipfix && ipfix_setup(d) < 0) {
+        return FM_ENOMEM;
+    }
+    struct fm__ipfix *x = d->ipfix;
+    if (x->cap < mlen) {
+        uint8_t *n = realloc(x->scratch, 65536);
+        if (!n) {
+            return FM_ENOMEM;
+        }
+        x->scratch = n;
+        x->cap = 65536;
+    }
+    scan_t s = {.d = d, .now = recv_ms, .out = x->scratch};
+    int rc = fm__decode_domain(d, fm__be32(buf + 12), 10, &s.dom);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = prescan(&s, buf, mlen);
+    x->scratch[2] = (uint8_t)(s.w >> 8);
+    x->scratch[3] = (uint8_t)s.w;
+    fm__decode_seq(d, s.dom, fm__be32(buf + 8), s.records);
+    if (rc < 0 || s.unknown) {
+        s.dom->seq_valid = false; /* this message's record count is not known */
+    }
+    int rrc = ipfix_read(d, s.dom, x->scratch, s.w, (uint64_t)fm__be32(buf + 4) * 1000,
+                         recv_ms);
+    return rc < 0 ? rc : rrc;
+}
