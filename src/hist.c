@@ -2,10 +2,12 @@
 /*
  * Histograms in flow-models binning.  With bin exponent b > 0 a value's bin follows from its bit
  * length alone: values below 2^b have exact bins, and each octave [2^k, 2^(k+1)) above is cut into
- * 2^(b-1) bins.  So a histogram is a "low" block of 2^b exact bins plus one block of 2^(b-1) bins
- * per octave, each allocated on first use: adding a flow is a shift, a subtraction and three
- * additions, never a search.  b = 0 (one bin per value) uses a dense block for small values and
- * an open-addressing hash table above it.  Sums saturate at UINT64_MAX and count an overflow.
+ * 2^(b-1) bins.  So a histogram is one block of cells per octave, addressed by the bit length and
+ * a shift, and allocated in chunks on first use: adding a flow is a count-leading-zeros, a shift,
+ * two loads and three additions, never a search.  b = 0 (one bin per value) is the same with
+ * exact bins in every octave; octaves too wide for direct cells (above 2^21 with b = 0 or
+ * b > 21) use an open-addressing hash table keyed by bin_lo.  Sums saturate at UINT64_MAX and
+ * count an overflow.  Writing and reading flow-models csv_hist files is here too.
  */
 #include "config.h"
 #include "hist.h"
@@ -25,22 +27,31 @@ typedef struct {
     uint64_t flows, packets, octets;
 } sums_t;
 
-/* b = 0: values below this are a dense array, the rest go to the hash table. */
-#define B0_DENSE 65536u
+/*
+ * Octave k holds the values of bit length k + 1, [2^k, 2^(k+1)), in 2^nbits(k) bins.  Its cells
+ * live in chunks of CHUNK cells reached through a per-octave pointer array, both allocated on
+ * first use, so memory follows the occupied range.  Octaves of more than 2^MAX_DIRECT_BITS bins
+ * (only b = 0 or b > MAX_DIRECT_BITS + 1, above 2^21) go to a hash map keyed by bin_lo instead.
+ */
+#define CHUNK_BITS 8u
+#define CHUNK (1u << CHUNK_BITS)
+#define MAX_DIRECT_BITS 20u
+#define MAX_BIN_EXP 63u
 
 typedef struct {
-    uint64_t x;
+    uint64_t lo;
     sums_t s;
     bool used;
-} b0_slot_t;
+} map_slot_t;
 
 struct fm_hist {
     unsigned b;
-    sums_t *low;          /* b > 0: 2^b exact bins; b = 0: B0_DENSE exact bins */
-    sums_t *octave[64];   /* b > 0: octave k (bit length k+1 > b) → 2^(b-1) bins */
-    b0_slot_t *map;       /* b = 0: values >= B0_DENSE */
+    sums_t zero;            /* x = 0 (bit length 0) */
+    sums_t **octave[64];    /* chunk pointer arrays, NULL until the octave is used */
+    map_slot_t *map;        /* bins of the octaves too wide for chunks */
     size_t map_cap, map_used;
-    size_t nbins;         /* non-empty bins */
+    size_t chunk_bytes;     /* allocated chunk memory, for fm__hist_memory */
+    size_t nbins;           /* non-empty bins */
     uint64_t overflows;
 };
 
@@ -92,13 +103,19 @@ void fm_hist_bin_of(uint64_t x, unsigned b, uint64_t *lo, uint64_t *hi)
     }
     unsigned shift = len - b;
     *lo = x >> shift << shift;
-    *hi = *lo + (1ull << shift);
+    *hi = *lo + (1ull << shift); /* wraps to 0 for the top bin of the 64-bit range */
+}
+
+/* log2 of the number of bins of octave k: exact bins while the octave is narrower than 2^(b-1). */
+static inline unsigned nbits(unsigned b, unsigned k)
+{
+    return b == 0 || k < b ? k : b - 1;
 }
 
 int fm_hist_new(unsigned bin_exp, fm_hist_t **out)
 {
-    if (bin_exp > 30) {
-        return FM_EINVAL; /* 2^b exact bins: beyond 2^30 the "low" block alone is too big */
+    if (bin_exp > MAX_BIN_EXP) {
+        return FM_EINVAL;
     }
     fm_hist_t *h = calloc(1, sizeof(*h));
     if (!h) {
@@ -109,16 +126,35 @@ int fm_hist_new(unsigned bin_exp, fm_hist_t **out)
     return 0;
 }
 
+static size_t octave_chunks(unsigned nb)
+{
+    return nb > CHUNK_BITS ? (size_t)1 << (nb - CHUNK_BITS) : 1;
+}
+
+static void free_storage(fm_hist_t *h)
+{
+    for (unsigned k = 0; k < 64; k++) {
+        if (!h->octave[k]) {
+            continue;
+        }
+        size_t n = octave_chunks(nbits(h->b, k));
+        for (size_t c = 0; c < n; c++) {
+            free(h->octave[k][c]);
+        }
+        free(h->octave[k]);
+        h->octave[k] = NULL;
+    }
+    free(h->map);
+    h->map = NULL;
+    h->map_cap = h->map_used = h->chunk_bytes = 0;
+}
+
 void fm_hist_free(fm_hist_t *h)
 {
     if (!h) {
         return;
     }
-    free(h->low);
-    for (unsigned k = 0; k < 64; k++) {
-        free(h->octave[k]);
-    }
-    free(h->map);
+    free_storage(h);
     free(h);
 }
 
@@ -135,44 +171,19 @@ static inline void sat_add(fm_hist_t *h, uint64_t *sum, uint64_t v)
     }
 }
 
+static inline bool empty(const sums_t *s)
+{
+    return (s->flows | s->packets | s->octets) == 0;
+}
+
 static inline void add_to(fm_hist_t *h, sums_t *s, uint64_t flows, uint64_t packets,
                           uint64_t octets)
 {
-    if (s->flows == 0) {
-        h->nbins++;
-    }
+    bool was_empty = empty(s);
     sat_add(h, &s->flows, flows);
     sat_add(h, &s->packets, packets);
     sat_add(h, &s->octets, octets);
-}
-
-static size_t low_size(const fm_hist_t *h)
-{
-    return h->b ? (size_t)1 << h->b : B0_DENSE;
-}
-
-static b0_slot_t *map_slot(fm_hist_t *h, uint64_t x);
-
-/* The sums cell of value x, allocating its block; NULL only when out of memory. */
-static sums_t *cell(fm_hist_t *h, uint64_t x)
-{
-    unsigned len = bitlen(x);
-    if (h->b == 0 ? x < B0_DENSE : len <= h->b) {
-        if (!h->low && !(h->low = calloc(low_size(h), sizeof(sums_t)))) {
-            return NULL;
-        }
-        return &h->low[x];
-    }
-    if (h->b == 0) {
-        b0_slot_t *s = map_slot(h, x);
-        return s ? &s->s : NULL;
-    }
-    unsigned k = len - 1, shift = len - h->b;
-    size_t half = (size_t)1 << (h->b - 1);
-    if (!h->octave[k] && !(h->octave[k] = calloc(half, sizeof(sums_t)))) {
-        return NULL;
-    }
-    return &h->octave[k][(x >> shift) - half];
+    h->nbins += was_empty && !empty(s);
 }
 
 static size_t hash64(uint64_t x)
@@ -185,14 +196,14 @@ static size_t hash64(uint64_t x)
 
 static int map_grow(fm_hist_t *h)
 {
-    size_t cap = h->map_cap ? h->map_cap * 2 : 1024;
-    b0_slot_t *m = calloc(cap, sizeof(*m));
+    size_t cap = h->map_cap ? h->map_cap * 2 : 256;
+    map_slot_t *m = calloc(cap, sizeof(*m));
     if (!m) {
         return FM_ENOMEM;
     }
     for (size_t i = 0; i < h->map_cap; i++) {
         if (h->map[i].used) {
-            size_t j = hash64(h->map[i].x) & (cap - 1);
+            size_t j = hash64(h->map[i].lo) & (cap - 1);
             while (m[j].used) {
                 j = (j + 1) & (cap - 1);
             }
@@ -205,28 +216,65 @@ static int map_grow(fm_hist_t *h)
     return 0;
 }
 
-static b0_slot_t *map_slot(fm_hist_t *h, uint64_t x)
+/* The map cell of bin lo (created empty); NULL when out of memory. */
+static sums_t *map_cell(fm_hist_t *h, uint64_t lo)
 {
     if ((h->map_used + 1) * 2 > h->map_cap && map_grow(h) < 0) {
         return NULL;
     }
-    size_t j = hash64(x) & (h->map_cap - 1);
-    while (h->map[j].used && h->map[j].x != x) {
+    size_t j = hash64(lo) & (h->map_cap - 1);
+    while (h->map[j].used && h->map[j].lo != lo) {
         j = (j + 1) & (h->map_cap - 1);
     }
     if (!h->map[j].used) {
         h->map[j].used = true;
-        h->map[j].x = x;
+        h->map[j].lo = lo;
         h->map_used++;
     }
-    return &h->map[j];
+    return &h->map[j].s;
+}
+
+/* Allocate the chunk holding index idx of octave k; NULL when out of memory. */
+static sums_t *new_chunk(fm_hist_t *h, unsigned k, unsigned nb, size_t idx)
+{
+    if (!h->octave[k] && !(h->octave[k] = calloc(octave_chunks(nb), sizeof(sums_t *)))) {
+        return NULL;
+    }
+    sums_t **slot = &h->octave[k][idx >> CHUNK_BITS];
+    if (!*slot) {
+        size_t cells = nb < CHUNK_BITS ? (size_t)1 << nb : CHUNK;
+        if (!(*slot = calloc(cells, sizeof(sums_t)))) {
+            return NULL;
+        }
+        h->chunk_bytes += cells * sizeof(sums_t);
+    }
+    return &(*slot)[idx & (CHUNK - 1)];
+}
+
+/* The sums cell of value x's bin, allocating on first use; NULL only when out of memory. */
+static inline sums_t *cell(fm_hist_t *h, uint64_t x)
+{
+    if (x == 0) {
+        return &h->zero;
+    }
+    unsigned k = 63u - (unsigned)__builtin_clzll(x), nb = nbits(h->b, k), shift = k - nb;
+    if (nb > MAX_DIRECT_BITS) {
+        return map_cell(h, x >> shift << shift);
+    }
+    size_t idx = (size_t)(x >> shift) - ((size_t)1 << nb);
+    sums_t **chunks = h->octave[k];
+    sums_t *chunk = chunks ? chunks[idx >> CHUNK_BITS] : NULL;
+    if (__builtin_expect(chunk != NULL, 1)) {
+        return &chunk[idx & (CHUNK - 1)];
+    }
+    return new_chunk(h, k, nb, idx);
 }
 
 void fm_hist_add(fm_hist_t *h, uint64_t x, uint64_t packets, uint64_t octets)
 {
     sums_t *s = cell(h, x);
     if (!s) {
-        h->overflows++; /* out of memory for a new block: counted, never a crash */
+        h->overflows++; /* out of memory for a new chunk: counted, never a crash */
         return;
     }
     add_to(h, s, 1, packets, octets);
@@ -246,25 +294,16 @@ int fm_hist_add_bin(fm_hist_t *h, const fm_hist_bin_t *bin)
     if (!s) {
         return FM_ENOMEM;
     }
-    if (bin->flows == 0 && s->flows == 0) {
-        h->nbins++; /* a bin with sums but no flows (not produced by add) still counts */
-    }
     add_to(h, s, bin->flows, bin->packets, bin->octets);
     return 0;
 }
 
 void fm_hist_clear(fm_hist_t *h)
 {
-    if (h->low) {
-        memset(h->low, 0, low_size(h) * sizeof(sums_t));
-    }
-    for (unsigned k = 0; k < 64; k++) {
-        free(h->octave[k]);
-        h->octave[k] = NULL;
-    }
-    free(h->map);
-    h->map = NULL;
-    h->map_cap = h->map_used = 0;
+    /* Blocks are released, not zeroed: a cleared window histogram should not keep the memory of
+     * the busiest window it ever held. */
+    free_storage(h);
+    memset(&h->zero, 0, sizeof(h->zero));
     h->nbins = 0;
     h->overflows = 0;
 }
@@ -284,57 +323,64 @@ typedef void (*visit_fn)(void *ctx, const fm_hist_bin_t *bin);
 
 static int cmp_slot(const void *a, const void *b)
 {
-    uint64_t x = (*(b0_slot_t *const *)a)->x, y = (*(b0_slot_t *const *)b)->x;
+    uint64_t x = (*(map_slot_t *const *)a)->lo, y = (*(map_slot_t *const *)b)->lo;
     return x < y ? -1 : x > y;
 }
 
 static void emit(visit_fn fn, void *ctx, uint64_t lo, uint64_t hi, const sums_t *s)
 {
-    if (s->flows || s->packets || s->octets) {
+    if (!empty(s)) {
         fm_hist_bin_t b = {lo, hi, s->flows, s->packets, s->octets};
         fn(ctx, &b);
     }
 }
 
-static int visit(const fm_hist_t *h, visit_fn fn, void *ctx)
+static void visit_octave(const fm_hist_t *h, unsigned k, visit_fn fn, void *ctx)
 {
-    if (h->low) {
-        for (size_t x = 0; x < low_size(h); x++) {
-            emit(fn, ctx, x, x + 1, &h->low[x]);
-        }
-    }
-    if (h->b == 0) {
-        if (h->map_used == 0) {
-            return 0;
-        }
-        b0_slot_t **order = malloc(h->map_used * sizeof(*order));
-        size_t n = 0;
-        if (!order) {
-            return FM_ENOMEM;
-        }
-        for (size_t i = 0; i < h->map_cap; i++) {
-            if (h->map[i].used) {
-                order[n++] = &h->map[i];
-            }
-        }
-        qsort(order, n, sizeof(*order), cmp_slot);
-        for (size_t i = 0; i < n; i++) {
-            emit(fn, ctx, order[i]->x, order[i]->x + 1, &order[i]->s);
-        }
-        free(order);
-        return 0;
-    }
-    size_t half = (size_t)1 << (h->b - 1);
-    for (unsigned k = h->b; k < 64; k++) {
-        if (!h->octave[k]) {
+    unsigned nb = nbits(h->b, k), shift = k - nb;
+    size_t n = octave_chunks(nb), cells = nb < CHUNK_BITS ? (size_t)1 << nb : CHUNK;
+    uint64_t width = 1ull << shift;
+    for (size_t c = 0; c < n; c++) {
+        const sums_t *chunk = h->octave[k][c];
+        if (!chunk) {
             continue;
         }
-        unsigned shift = k + 1 - h->b;
-        for (size_t i = 0; i < half; i++) {
-            uint64_t lo = (uint64_t)(half + i) << shift;
-            emit(fn, ctx, lo, lo + (1ull << shift), &h->octave[k][i]);
+        for (size_t i = 0; i < cells; i++) {
+            uint64_t lo = (((uint64_t)1 << nb) + c * CHUNK + i) << shift;
+            emit(fn, ctx, lo, lo + width, &chunk[i]);
         }
     }
+}
+
+/* The map only holds octaves above every chunked one (nbits grows with k), so it comes last. */
+static int visit(const fm_hist_t *h, visit_fn fn, void *ctx)
+{
+    emit(fn, ctx, 0, 1, &h->zero);
+    for (unsigned k = 0; k < 64; k++) {
+        if (h->octave[k]) {
+            visit_octave(h, k, fn, ctx);
+        }
+    }
+    if (h->map_used == 0) {
+        return 0;
+    }
+    map_slot_t **order = malloc(h->map_used * sizeof(*order));
+    size_t n = 0;
+    if (!order) {
+        return FM_ENOMEM;
+    }
+    for (size_t i = 0; i < h->map_cap; i++) {
+        if (h->map[i].used) {
+            order[n++] = &h->map[i];
+        }
+    }
+    qsort(order, n, sizeof(*order), cmp_slot);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t lo, hi;
+        fm_hist_bin_of(order[i]->lo, h->b, &lo, &hi);
+        emit(fn, ctx, lo, hi, &order[i]->s);
+    }
+    free(order);
     return 0;
 }
 
@@ -525,13 +571,10 @@ out:
 
 size_t fm__hist_memory(const fm_hist_t *h)
 {
-    size_t bytes = sizeof(*h) + h->map_cap * sizeof(b0_slot_t);
-    if (h->low) {
-        bytes += low_size(h) * sizeof(sums_t);
-    }
+    size_t bytes = sizeof(*h) + h->map_cap * sizeof(map_slot_t) + h->chunk_bytes;
     for (unsigned k = 0; k < 64; k++) {
         if (h->octave[k]) {
-            bytes += ((size_t)1 << (h->b - 1)) * sizeof(sums_t);
+            bytes += octave_chunks(nbits(h->b, k)) * sizeof(sums_t *);
         }
     }
     return bytes;

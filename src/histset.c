@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,9 @@ struct fm_histwin {
     unsigned b;
     uint64_t window_ms;
     uint64_t next_window_ms;   /* a reload's new length, applied at the next boundary */
-    uint64_t start_ms;         /* 0 until the first tick */
+    uint64_t start_ms;         /* current window [start_ms, end_ms), valid once started */
+    uint64_t end_ms;
+    bool started;              /* false until the first tick or restore */
     fm_histset_t *total;
     fm_histset_t *current;
     fm_histwin_closed_fn closed;
@@ -206,13 +209,24 @@ void fm_histwin_free(fm_histwin_t *w)
     free(w);
 }
 
+/* Open the window containing now_ms on the wall-clock grid of window_ms.  After a change of
+ * length the grid cell may begin before the previous window's end; the window then starts at
+ * that end (short, but ending on the grid) so windows never overlap or share a start. */
+static void open_window(fm_histwin_t *w, uint64_t now_ms, uint64_t not_before)
+{
+    uint64_t start = now_ms / w->window_ms * w->window_ms;
+    w->start_ms = start < not_before ? not_before : start;
+    w->end_ms = (w->start_ms / w->window_ms + 1) * w->window_ms;
+    w->started = true;
+}
+
 void fm_histwin_tick(fm_histwin_t *w, uint64_t now_ms)
 {
-    if (w->start_ms == 0) {
-        w->start_ms = now_ms / w->window_ms * w->window_ms;
+    if (!w->started) {
+        open_window(w, now_ms, 0);
         return;
     }
-    if (now_ms < w->start_ms + w->window_ms) {
+    if (now_ms < w->end_ms) {
         return;
     }
     fm_histset_t *fresh;
@@ -220,10 +234,10 @@ void fm_histwin_tick(fm_histwin_t *w, uint64_t now_ms)
         return; /* keep adding to the old window; the next tick tries again */
     }
     fm_histset_t *done = w->current;
-    uint64_t start = w->start_ms, end = start + w->window_ms;
+    uint64_t start = w->start_ms, end = w->end_ms;
     w->current = fresh;
     w->window_ms = w->next_window_ms;
-    w->start_ms = now_ms / w->window_ms * w->window_ms;
+    open_window(w, now_ms, end);
     if (w->closed) {
         w->closed(w->ctx, start, end, done);
     } else {
@@ -253,7 +267,7 @@ fm_histset_t *fm_histwin_current(fm_histwin_t *w, uint64_t *start_ms)
 
 void fm_histwin_set_current_start(fm_histwin_t *w, uint64_t start_ms)
 {
-    w->start_ms = start_ms;
+    open_window(w, start_ms, start_ms);
 }
 
 void fm_histwin_set_window(fm_histwin_t *w, uint64_t window_ms)
