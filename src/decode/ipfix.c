@@ -62,9 +62,21 @@ static fbInfoElementSpec_t raw_spec[] = {
 static fbInfoModel_t *model;
 static pthread_once_t model_once = PTHREAD_ONCE_INIT;
 
+/* libfixbuf reports per-message events (e.g. "IPFIX Message out of sequence") through glib's
+ * default log domain; we count those ourselves, so they go to debug instead of stderr. */
+static void glib_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
+{
+    (void)domain;
+    (void)level;
+    (void)data;
+    fm_log_debug("decode, libfixbuf: %s", msg);
+}
+
 static void model_init(void)
 {
     model = fbInfoModelAlloc();
+    g_log_set_handler(NULL, G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO |
+                      G_LOG_LEVEL_DEBUG, glib_log, NULL);
 }
 
 static int ipfix_setup(fm_decoder_t *d)
