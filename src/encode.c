@@ -327,7 +327,8 @@ static int encode_v5(fm_encoder_t *e, const fm_flow_t *flows, size_t n, uint64_t
         put(&c, 0, 1);
         put(&c, f->tcp_flags, 1);
         put(&c, f->proto, 1);
-        put(&c, 0, 1 + 2 + 2 + 1 + 1 + 2);
+        memset(c.b + c.w, 0, 9); /* tos, src/dst AS, masks, pad */
+        c.w += 9;
         count++;
     }
     cur_t h = {buf, 0};

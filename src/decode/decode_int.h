@@ -116,13 +116,15 @@ void fm__decode_finish(const fm_decoder_t *d, const fm__dom_t *dom, const fm__ra
 int fm__tmpl_init(fm_decoder_t *d);
 void fm__tmpl_fini(fm_decoder_t *d);
 /* @return the live template or NULL; an expired one is removed (and counted) first. */
-fm__tmpl_t *fm__tmpl_find(fm_decoder_t *d, uint32_t domain, uint16_t tid, uint64_t now_ms);
-/* Take ownership of t, replacing any template with its key.  FM_ELIMIT frees t. */
+fm__tmpl_t *fm__tmpl_find(fm_decoder_t *d, uint8_t version, uint32_t domain, uint16_t tid,
+                          uint64_t now_ms);
+/* Keys are (version, domain, template id): v9 source ids and IPFIX domains never mix.
+ * Take ownership of t, replacing any template with its key.  FM_ELIMIT frees t. */
 int fm__tmpl_put(fm_decoder_t *d, fm__tmpl_t *t);
 fm__tmpl_t *fm__tmpl_alloc(uint16_t nfields);
-bool fm__tmpl_remove(fm_decoder_t *d, uint32_t domain, uint16_t tid);
+bool fm__tmpl_remove(fm_decoder_t *d, uint8_t version, uint32_t domain, uint16_t tid);
 /* Remove every template of a domain (options == -1: all, 0: data, 1: options). */
-void fm__tmpl_remove_domain(fm_decoder_t *d, uint32_t domain, int options);
+void fm__tmpl_remove_domain(fm_decoder_t *d, uint8_t version, uint32_t domain, int options);
 void fm__tmpl_sweep(fm_decoder_t *d, uint64_t now_ms);
 /* Slot of a v9 field type or IPFIX element (pen 0 or the RFC 5103 reverse PEN). */
 uint8_t fm__field_slot(uint32_t pen, uint16_t id);

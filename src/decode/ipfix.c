@@ -212,9 +212,9 @@ static int apply_trec(scan_t *s, const uint8_t *p, size_t left, uint16_t sid)
         tid = fm__be16(p);
         /* Withdrawals are applied here, to our table and the session alike. */
         if (tid == sid) {
-            fm__tmpl_remove_domain(s->d, s->dom->id, sid == 3);
+            fm__tmpl_remove_domain(s->d, 10, s->dom->id, sid == 3);
             s->d->stats.template_withdrawals++;
-        } else if (fm__tmpl_remove(s->d, s->dom->id, tid)) {
+        } else if (fm__tmpl_remove(s->d, 10, s->dom->id, tid)) {
             s->d->stats.template_withdrawals++;
         }
         return 0;
@@ -315,7 +315,7 @@ static int count_records(const fm__tmpl_t *t, const uint8_t *p, size_t len, uint
 
 static int data_set(scan_t *s, uint16_t sid, const uint8_t *set, size_t slen)
 {
-    const fm__tmpl_t *t = fm__tmpl_find(s->d, s->dom->id, sid, s->now);
+    const fm__tmpl_t *t = fm__tmpl_find(s->d, 10, s->dom->id, sid, s->now);
     if (!t) {
         s->d->stats.unknown_template++;
         s->unknown = true;
@@ -400,7 +400,7 @@ static int ipfix_read(fm_decoder_t *d, fm__dom_t *dom, uint8_t *msg, size_t len,
             g_clear_error(&err);
             break;
         }
-        const fm__tmpl_t *t = fm__tmpl_find(d, dom->id, tid, now);
+        const fm__tmpl_t *t = fm__tmpl_find(d, 10, dom->id, tid, now);
         uint64_t mask = t ? t->mask : 0;
         if (t && t->options) {
             options_record(d, dom, &r, mask);

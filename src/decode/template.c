@@ -73,12 +73,13 @@ static void unlink_at(fm_decoder_t *d, fm__tmpl_t **pp)
     d->stats.templates--;
 }
 
-fm__tmpl_t *fm__tmpl_find(fm_decoder_t *d, uint32_t domain, uint16_t tid, uint64_t now_ms)
+fm__tmpl_t *fm__tmpl_find(fm_decoder_t *d, uint8_t version, uint32_t domain, uint16_t tid,
+                          uint64_t now_ms)
 {
     fm__tmpl_t **pp = &d->buckets[bucket_of(d, domain, tid)];
     for (; *pp; pp = &(*pp)->next) {
         fm__tmpl_t *t = *pp;
-        if (t->domain == domain && t->tid == tid) {
+        if (t->domain == domain && t->tid == tid && t->version == version) {
             if (expired(d, t, now_ms)) {
                 unlink_at(d, pp);
                 d->stats.template_timeouts++;
@@ -94,7 +95,7 @@ int fm__tmpl_put(fm_decoder_t *d, fm__tmpl_t *t)
 {
     fm__tmpl_t **pp = &d->buckets[bucket_of(d, t->domain, t->tid)];
     for (; *pp; pp = &(*pp)->next) {
-        if ((*pp)->domain == t->domain && (*pp)->tid == t->tid) {
+        if ((*pp)->domain == t->domain && (*pp)->tid == t->tid && (*pp)->version == t->version) {
             t->next = (*pp)->next;
             free(*pp);
             *pp = t;
@@ -111,11 +112,11 @@ int fm__tmpl_put(fm_decoder_t *d, fm__tmpl_t *t)
     return 0;
 }
 
-bool fm__tmpl_remove(fm_decoder_t *d, uint32_t domain, uint16_t tid)
+bool fm__tmpl_remove(fm_decoder_t *d, uint8_t version, uint32_t domain, uint16_t tid)
 {
     fm__tmpl_t **pp = &d->buckets[bucket_of(d, domain, tid)];
     for (; *pp; pp = &(*pp)->next) {
-        if ((*pp)->domain == domain && (*pp)->tid == tid) {
+        if ((*pp)->domain == domain && (*pp)->tid == tid && (*pp)->version == version) {
             unlink_at(d, pp);
             return true;
         }
@@ -123,12 +124,13 @@ bool fm__tmpl_remove(fm_decoder_t *d, uint32_t domain, uint16_t tid)
     return false;
 }
 
-void fm__tmpl_remove_domain(fm_decoder_t *d, uint32_t domain, int options)
+void fm__tmpl_remove_domain(fm_decoder_t *d, uint8_t version, uint32_t domain, int options)
 {
     for (uint32_t i = 0; i < d->nbuckets; i++) {
         fm__tmpl_t **pp = &d->buckets[i];
         while (*pp) {
-            if ((*pp)->domain == domain && (options < 0 || (*pp)->options == options)) {
+            if ((*pp)->domain == domain && (*pp)->version == version &&
+                (options < 0 || (*pp)->options == options)) {
                 unlink_at(d, pp);
             } else {
                 pp = &(*pp)->next;

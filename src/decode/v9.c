@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "decode/decode_int.h"
@@ -36,6 +37,7 @@ static int v9_fields(fm__tmpl_t *t, uint16_t first, const uint8_t *p, uint16_t n
 static int v9_put(fm_decoder_t *d, fm__tmpl_t *t, uint32_t reclen, uint64_t now_ms)
 {
     if (reclen == 0 || reclen > 65535) {
+        free(t);
         return FM_EFORMAT; /* a zero-length record would never advance the data set */
     }
     t->min_len = reclen;
@@ -139,7 +141,7 @@ static void v9_record(fm_decoder_t *d, fm__dom_t *dom, const fm__tmpl_t *t, cons
 static void v9_data_set(fm_decoder_t *d, fm__dom_t *dom, uint16_t sid, const uint8_t *p,
                         size_t len, uint64_t export_ms, uint32_t uptime, uint64_t now_ms)
 {
-    const fm__tmpl_t *t = fm__tmpl_find(d, dom->id, sid, now_ms);
+    const fm__tmpl_t *t = fm__tmpl_find(d, 9, dom->id, sid, now_ms);
     if (!t) {
         d->stats.unknown_template++;
         fm_log_rl(&d->rl, LOG_DEBUG, "decode, exporter %u source id %u, template %u unknown, "

@@ -18,7 +18,7 @@ static fm_flow_t t_recs[T_MAXREC];
 static size_t t_nrec;
 static size_t t_batches;
 
-static void t_sink(void *ctx, const fm_flow_t *f, size_t n)
+static inline void t_sink(void *ctx, const fm_flow_t *f, size_t n)
 {
     (void)ctx;
     t_batches++;
@@ -27,14 +27,14 @@ static void t_sink(void *ctx, const fm_flow_t *f, size_t n)
     }
 }
 
-static void t_reset(void)
+static inline void t_reset(void)
 {
     t_nrec = 0;
     t_batches = 0;
 }
 
 /* Flow i: distinct addresses, ports and counters; times in ms around t0. */
-static fm_flow_t t_flow(unsigned i, bool v6, uint64_t t0)
+static inline fm_flow_t t_flow(unsigned i, bool v6, uint64_t t0)
 {
     fm_flow_t f;
     memset(&f, 0, sizeof(f));
@@ -70,32 +70,32 @@ typedef struct {
     size_t w;
 } t_buf_t;
 
-static void tb16(t_buf_t *b, uint32_t v)
+static inline void tb16(t_buf_t *b, uint32_t v)
 {
     b->b[b->w++] = (uint8_t)(v >> 8);
     b->b[b->w++] = (uint8_t)v;
 }
 
-static void tb32(t_buf_t *b, uint32_t v)
+static inline void tb32(t_buf_t *b, uint32_t v)
 {
     tb16(b, v >> 16);
     tb16(b, v & 0xffff);
 }
 
-static void tb64(t_buf_t *b, uint64_t v)
+static inline void tb64(t_buf_t *b, uint64_t v)
 {
     tb32(b, (uint32_t)(v >> 32));
     tb32(b, (uint32_t)v);
 }
 
-static void tb_patch16(t_buf_t *b, size_t at, uint32_t v)
+static inline void tb_patch16(t_buf_t *b, size_t at, uint32_t v)
 {
     b->b[at] = (uint8_t)(v >> 8);
     b->b[at + 1] = (uint8_t)v;
 }
 
 /* IPFIX message header; tb_ipfix_end() patches the length. */
-static void tb_ipfix(t_buf_t *b, uint32_t export_s, uint32_t seq, uint32_t domain)
+static inline void tb_ipfix(t_buf_t *b, uint32_t export_s, uint32_t seq, uint32_t domain)
 {
     b->w = 0;
     tb16(b, 10);
@@ -105,12 +105,12 @@ static void tb_ipfix(t_buf_t *b, uint32_t export_s, uint32_t seq, uint32_t domai
     tb32(b, domain);
 }
 
-static void tb_ipfix_end(t_buf_t *b)
+static inline void tb_ipfix_end(t_buf_t *b)
 {
     tb_patch16(b, 2, (uint32_t)b->w);
 }
 
-static size_t tb_set(t_buf_t *b, uint16_t id)
+static inline size_t tb_set(t_buf_t *b, uint16_t id)
 {
     size_t at = b->w;
     tb16(b, id);
@@ -118,7 +118,7 @@ static size_t tb_set(t_buf_t *b, uint16_t id)
     return at;
 }
 
-static void tb_set_end(t_buf_t *b, size_t at)
+static inline void tb_set_end(t_buf_t *b, size_t at)
 {
     tb_patch16(b, at + 2, (uint32_t)(b->w - at));
 }
