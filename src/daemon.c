@@ -62,9 +62,7 @@ static void on_records(void *ctx, const fm_flow_t *flows, size_t n)
         dump_records(flows, n);
     }
     d->records_in += n;
-    for (size_t i = 0; i < n; i++) {
-        fm_cache_insert(d->cache, &flows[i]);
-    }
+    fm_cache_insert_batch(d->cache, flows, n);
 }
 
 /* Finished flows from the cache → histograms (total + window) and the commit deltas. */
