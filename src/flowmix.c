@@ -11,8 +11,10 @@
 #include "cmd/cmd.h"
 
 /* Subcommand entry points (src/cmd/cmd_<name>.c).  Add a declaration and a row per command. */
+int fm_cmd_fit(int argc, char **argv);
 
 const fm_cmd_t fm_cmds[] = {
+    {"fit", fm_cmd_fit, "fit a mixture to a histogram by EM (flow-models fit)"},
     {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,647 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * EM fitting (flow-models fit.py in C).  Data are the histogram rows (x = bin_lo, weight = the y
+ * column); the E-step keeps the unnormalised component terms p[k][i] in one column-major matrix
+ * so each component's column is a tight loop (one exp per lognormal term), and the M-step
+ * updates each family in closed form or, for gamma and Weibull, with the same root finders
+ * flow-models uses (fsolve from 1.0 for gamma's shape, 5 Newton steps for Weibull's).
+ *
+ * Numerics: a lognormal term whose exponent is below the smallest subnormal is taken as 0
+ * without calling exp (exp would return 0 too).  Rows with zero total get zero
+ * responsibilities (flow-models' rule).  Products r * ln x are skipped for r == 0 so that x = 0
+ * rows (duration histograms) cannot produce NaN.  A component whose parameters or weight become
+ * non-finite, or whose lognormal sigma collapses to the floor, is removed and counted.
+ */
+#include "config.h"
+
+#include "fit.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_sf_psi.h>
+
+#include "util/err.h"
+
+/* glibc on x86-64 ships vector math (libmvec, linked through libm.so's AS_NEEDED); the E-step's
+ * exp loop uses its AVX2 exp when the CPU has AVX2, the scalar exp otherwise. */
+#if defined(__x86_64__) && defined(__GLIBC__) && defined(__GNUC__) && \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 22))
+#define FIT_LIBMVEC 1
+#include <immintrin.h>
+#else
+#define FIT_LIBMVEC 0
+#endif
+
+#define EPS 2.220446049250313e-16
+/* A lognormal narrower than this is a spike on one point, not a distribution. */
+#define SIGMA_COLLAPSED 1e-9
+
+/* Per-component sums gathered during the E-step: sum r, sum r d, sum r d^2 with d = ln x - c. */
+typedef struct {
+    double s0, s1, s2, c;
+    size_t lo, hi; /* rows >= 1 where the component's density may be non-zero */
+} acc_t;
+
+typedef struct {
+    const double *x;
+    const double *ws;
+    double *lnx;
+    double *p; /* K x N, column-major: p[k * n + i] */
+    acc_t *acc; /* K */
+    double *S;  /* N: row totals, then the row factors ws / (avg_ws S) */
+    double *mx; /* N: largest log term of each row */
+    size_t n;
+    double avg_ws;
+} em_t;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* numpy.geomspace(a, b, n) as flow-models calls it (endpoints set exactly). */
+static void geomspace(double a, double b, unsigned n, double *g)
+{
+    double la = log10(a), lb = log10(b);
+    double step = n > 1 ? (lb - la) / (n - 1) : 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        g[i] = pow(10.0, i * step + la);
+    }
+    if (n > 0) {
+        g[0] = a;
+    }
+    if (n > 1) {
+        g[n - 1] = b;
+    }
+}
+
+fm_mix_t *fm_fit_initial_mix(double xmin, double xmax, unsigned U, unsigned P, unsigned L)
+{
+    unsigned ng = P + L, j = 0;
+    double *g;
+    fm_mix_t *m;
+
+    if (U + P + L == 0) {
+        return NULL;
+    }
+    g = calloc(ng ? ng : 1, sizeof(*g));
+    if (!g) {
+        return NULL;
+    }
+    geomspace(xmin + (U > 1 ? U : 1) - 1, xmax, ng, g);
+    m = fm_mix_new(0);
+    for (unsigned i = 0; i < U; i++) {
+        fm_mix_comp_t c = {.w = 0.1, .fam = FM_FAM_UNIFORM, .np = 2, .p = {0, xmin + i},
+                           .intmask = 3};
+        fm_mix_add(m, &c);
+    }
+    for (unsigned i = 0; i < P; i++) {
+        /* The first Pareto starts at the last uniform's end (an integer) and uses no g value,
+         * so with P >= 1 the last g value is never used (as in flow-models). */
+        fm_mix_comp_t c = {.w = 0.1, .fam = FM_FAM_GENPARETO, .np = 3,
+                           .p = {1.0, i == 0 ? xmin + U - 1.0 : g[j], 10.0},
+                           .intmask = i == 0 ? 2 : 0};
+        if (i > 0) {
+            j++;
+        }
+        fm_mix_add(m, &c);
+    }
+    for (unsigned i = 0; i < L; i++) {
+        fm_mix_comp_t c = {.w = 0.1, .fam = FM_FAM_LOGNORM, .np = 3, .p = {2.0, 0, g[j++]},
+                           .intmask = 2};
+        fm_mix_add(m, &c);
+    }
+    free(g);
+    return m;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* E-step */
+
+/* First index i in [from, n) with x[i] >= v (strict: x[i] > v). */
+static size_t lower_bound(const double *x, size_t from, size_t n, double v, bool strict)
+{
+    size_t lo = from, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strict ? x[mid] <= v : x[mid] < v) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/*
+ * Rows [lo, hi) (lo >= 1) outside which component c's density is certainly 0: a uniform only
+ * covers the first few rows of a length histogram, so skipping the rest saves most of the work
+ * for those components.  Families without a simple bound get every row.
+ */
+static void comp_rows(const em_t *em, const fm_mix_comp_t *c, acc_t *acc)
+{
+    double loc = c->p[c->np - 2];
+
+    acc->lo = 1;
+    acc->hi = em->n;
+    if (c->fam == FM_FAM_UNIFORM && c->p[1] > 0) {
+        acc->lo = lower_bound(em->x, 1, em->n, loc, false);
+        acc->hi = lower_bound(em->x, acc->lo, em->n, loc + c->p[1], true);
+    } else if (c->fam == FM_FAM_GENPARETO && c->p[0] >= 0) {
+        acc->lo = lower_bound(em->x, 1, em->n, loc, false);
+    }
+}
+
+/* Column k of the E-step in log space: ln(w_k f_k(x_i)) on its rows, the first row from the
+ * probability mass of (0, x_0]. */
+static void estep_column(const em_t *em, const fm_mix_comp_t *c, const acc_t *acc, double *col)
+{
+    size_t lo = acc->lo, hi = acc->hi;
+    double lw = log(c->w);
+
+    if (c->fam == FM_FAM_LOGNORM && c->p[1] == 0 && c->p[0] > 0 && c->p[2] > 0) {
+        /* ln w - ln^2 z / 2s^2 - ln(s z sqrt(2 pi)) - ln scale, with ln z = ln x - ln scale. */
+        double s = c->p[0], lnsc = log(c->p[2]), a = 1.0 / (2 * s * s);
+        double cst = log(s * sqrt(2 * M_PI)) - lw;
+        for (size_t i = lo; i < hi; i++) {
+            double t = em->lnx[i] - lnsc;
+            col[i] = -t * t * a - em->lnx[i] - cst;
+        }
+    } else if (c->fam == FM_FAM_UNIFORM && c->p[1] > 0) {
+        double v = lw - log(c->p[1]);
+        for (size_t i = lo; i < hi; i++) {
+            col[i] = v;
+        }
+    } else {
+        for (size_t i = lo; i < hi; i++) {
+            col[i] = log(fm_mix_comp_pdf(c, em->x[i])) + lw;
+        }
+    }
+    double mass = fm_mix_comp_cdf(c, em->x[0]) - fm_mix_comp_cdf(c, 0);
+    col[0] = mass > 0 ? log(mass) + lw : -INFINITY;
+}
+
+/* A term this far below its row's largest is below DBL_MIN relative to it: take it as 0
+ * (this also keeps subnormal arithmetic, which is very slow, out of the loops). */
+#define LOG_NEGLIGIBLE (-708.0)
+
+static void exp_shifted_scalar(double *e, const double *mx, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi; i++) {
+        double d = e[i] - mx[i];
+        e[i] = d >= LOG_NEGLIGIBLE ? exp(d) : 0.0;
+    }
+}
+
+#if FIT_LIBMVEC
+/* glibc's libmvec AVX2 exp (x86-64 vector ABI name), at most 4 ulp from exp(). */
+__m256d _ZGVdN4v_exp(__m256d x);
+
+__attribute__((target("avx2,fma"))) static void exp_shifted_avx2(double *e, const double *mx,
+                                                                   size_t lo, size_t hi)
+{
+    const __m256d lim = _mm256_set1_pd(LOG_NEGLIGIBLE);
+    size_t i = lo;
+
+    for (; i + 4 <= hi; i += 4) {
+        __m256d d = _mm256_sub_pd(_mm256_loadu_pd(e + i), _mm256_loadu_pd(mx + i));
+        __m256d ok = _mm256_cmp_pd(d, lim, _CMP_GE_OQ); /* false for NaN too */
+        __m256d v = _ZGVdN4v_exp(_mm256_blendv_pd(lim, d, ok));
+        _mm256_storeu_pd(e + i, _mm256_and_pd(v, ok));
+    }
+    exp_shifted_scalar(e, mx, i, hi);
+}
+#endif
+
+/* e[i] = exp(e[i] - mx[i]) on [lo, hi), 0 for negligible or undefined (-inf - -inf) terms. */
+static void exp_shifted(double *e, const double *mx, size_t lo, size_t hi)
+{
+#if FIT_LIBMVEC
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        exp_shifted_avx2(e, mx, lo, hi);
+        return;
+    }
+#endif
+    exp_shifted_scalar(e, mx, lo, hi);
+}
+
+/* Turn column k into responsibilities (col *= f) and sum r, r d, r d^2 over its rows. */
+static void column_sums(const em_t *em, const double *f, double *col, acc_t *acc)
+{
+    double s0[2] = {0, 0}, s1[2] = {0, 0}, s2[2] = {0, 0}, c = acc->c;
+    size_t i = acc->lo, hi = acc->hi;
+
+    col[0] *= f[0];
+    s0[0] = col[0];
+    s1[0] = col[0] * (em->lnx[0] - c);
+    s2[0] = s1[0] * (em->lnx[0] - c);
+    /* Two accumulators per sum break the add latency chain. */
+    for (; i + 1 < hi; i += 2) {
+        for (int j = 0; j < 2; j++) {
+            double r = col[i + j] * f[i + j], d = em->lnx[i + j] - c, rd = r * d;
+            col[i + j] = r;
+            s0[j] += r;
+            s1[j] += rd;
+            s2[j] += rd * d;
+        }
+    }
+    if (i < hi) {
+        double r = col[i] * f[i], d = em->lnx[i] - c, rd = r * d;
+        col[i] = r;
+        s0[0] += r;
+        s1[0] += rd;
+        s2[0] += rd * d;
+    }
+    acc->s0 = s0[0] + s0[1];
+    acc->s1 = s1[0] + s1[1];
+    acc->s2 = s2[0] + s2[1];
+}
+
+/*
+ * Turn p into responsibilities r_ik = p_ik / S_i * ws_i / avg_ws and gather the per-component
+ * sums the M-step needs.  The log sums are taken around c_k = the component's current
+ * ln(scale) (its old mu for a lognormal), which keeps the one-pass variance s2/W - (s1/W)^2
+ * free of cancellation.  Returns the weighted mean log-likelihood of the current mixture
+ * (sum ws ln S / sum ws) when want_ll is set.
+ */
+static double estep(const em_t *em, const fm_mix_t *m, bool want_ll)
+{
+    size_t n = em->n, K = fm_mix_count(m);
+    double ll = 0, wsum = 0, *S = em->S, *mx = em->mx;
+    acc_t *acc = em->acc;
+
+    /* Log terms and their row maxima, so every row is summed relative to its largest term. */
+    for (size_t i = 0; i < n; i++) {
+        mx[i] = -INFINITY;
+    }
+    for (size_t k = 0; k < K; k++) {
+        const fm_mix_comp_t *c = fm_mix_comp(m, k);
+        double *col = em->p + k * n;
+        acc[k] = (acc_t){.c = c->fam == FM_FAM_LOGNORM && c->p[2] > 0 ? log(c->p[2]) : 0};
+        comp_rows(em, c, &acc[k]);
+        estep_column(em, c, &acc[k], col);
+        mx[0] = col[0] > mx[0] ? col[0] : mx[0];
+        for (size_t i = acc[k].lo; i < acc[k].hi; i++) {
+            mx[i] = col[i] > mx[i] ? col[i] : mx[i];
+        }
+    }
+    memset(S, 0, n * sizeof(*S));
+    for (size_t k = 0; k < K; k++) {
+        double *col = em->p + k * n;
+        exp_shifted(col, mx, 0, 1);
+        exp_shifted(col, mx, acc[k].lo, acc[k].hi);
+        S[0] += col[0];
+        for (size_t i = acc[k].lo; i < acc[k].hi; i++) {
+            S[i] += col[i];
+        }
+    }
+    if (want_ll) {
+        for (size_t i = 0; i < n; i++) {
+            if (em->ws[i] > 0) {
+                ll += em->ws[i] * (mx[i] + log(S[i]));
+                wsum += em->ws[i];
+            }
+        }
+    }
+    /* Rows with a zero total get zero responsibilities (flow-models divides by 1 instead). */
+    for (size_t i = 0; i < n; i++) {
+        double s = S[i];
+        S[i] = (s > 0 && isfinite(s) ? 1.0 / s : 0.0) * (em->ws[i] / em->avg_ws);
+    }
+    for (size_t k = 0; k < K; k++) {
+        column_sums(em, S, em->p + k * n, &acc[k]);
+    }
+    return wsum > 0 ? ll / wsum : NAN;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* M-step */
+
+static void mstep_lognorm(const acc_t *acc, double max_upper, fm_mix_comp_t *c)
+{
+    double W = acc->s0 > 0 ? acc->s0 : EPS;
+    double dm = acc->s1 / W, mu = acc->c + dm, var = acc->s2 / W - dm * dm;
+    double sigma = var > 0 ? sqrt(var) : 0;
+
+    if (!(sigma > 0)) {
+        sigma = EPS;
+    }
+    /* flow-models keeps lognormals above the uniforms: reject an update that falls below. */
+    if (exp(mu) < max_upper) {
+        return;
+    }
+    c->p[0] = sigma;
+    c->p[2] = exp(mu);
+}
+
+static void mstep_genpareto(const acc_t *acc, fm_mix_comp_t *c)
+{
+    double beta = c->p[1], cc = acc->s1 / acc->s0 - log(beta);
+
+    c->p[0] = cc;
+    c->p[2] = beta * cc;
+}
+
+/* Gamma: scale from the mean and the old shape, then the shape from psi(a) = E[ln x] - ln b. */
+static void mstep_gamma(const em_t *em, const double *r, fm_mix_comp_t *c)
+{
+    double W = 0, X = 0, L = 0, b, target, a = 1.0;
+
+    for (size_t i = 0; i < em->n; i++) {
+        if (r[i] != 0) {
+            W += r[i];
+            X += r[i] * em->x[i];
+            L += r[i] * em->lnx[i];
+        }
+    }
+    if (!(W > 0)) {
+        return;
+    }
+    b = X / W / c->p[0];
+    target = L / W - log(b);
+    /* psi is increasing and concave: Newton from 1.0, halving whenever a step leaves a > 0. */
+    for (int it = 0; it < 100; it++) {
+        gsl_sf_result psi, tri;
+        if (gsl_sf_psi_e(a, &psi) != GSL_SUCCESS || gsl_sf_psi_1_e(a, &tri) != GSL_SUCCESS) {
+            break;
+        }
+        double next = a - (psi.val - target) / tri.val;
+        if (!(next > 0)) {
+            next = a / 2;
+        }
+        if (fabs(next - a) <= 1e-13 * a) {
+            a = next;
+            break;
+        }
+        a = next;
+    }
+    c->p[0] = a;
+    c->p[1] = 0;
+    c->p[2] = b;
+    c->intmask = 2;
+}
+
+/* Weibull: lambda from the old shape, then scipy newton (5 steps) on flow-models' f(k). */
+static void mstep_weibull(const em_t *em, const double *r, fm_mix_comp_t *c)
+{
+    double W = 0, S = 0, L = 0, k0 = c->p[0], lam, k = 1.0;
+
+    for (size_t i = 0; i < em->n; i++) {
+        if (r[i] != 0) {
+            W += r[i];
+            S += r[i] * pow(em->x[i], k0);
+            L += r[i] * em->lnx[i];
+        }
+    }
+    if (!(W > 0)) {
+        return;
+    }
+    lam = pow(S / W, 1.0 / k0);
+    for (int it = 0; it < 5; it++) {
+        double sk = 0, d2 = 0;
+        for (size_t i = 0; i < em->n; i++) {
+            if (r[i] != 0) {
+                double q = em->lnx[i] - log(lam);
+                sk += r[i] * pow(em->x[i], k) * q;
+                d2 += r[i] * (em->x[i] / lam) * (em->x[i] / lam) * q * q;
+            }
+        }
+        double f = W / k + L - W * log(lam) - pow(lam, -k) * sk;
+        double fp = -W / (k * k) - d2;
+        if (fp == 0 || !isfinite(f / fp)) {
+            break;
+        }
+        double next = k - f / fp;
+        if (fabs(next - k) < 1.48e-8) {
+            k = next;
+            break;
+        }
+        k = next;
+    }
+    c->p[0] = k;
+    c->p[1] = 0;
+    c->p[2] = lam;
+    c->intmask = 2;
+}
+
+static double guard_value(const fm_mix_t *m)
+{
+    double g = 0;
+    for (size_t k = 0; k < fm_mix_count(m); k++) {
+        const fm_mix_comp_t *c = fm_mix_comp(m, k);
+        if (c->fam == FM_FAM_UNIFORM && c->p[1] > g) {
+            g = c->p[1];
+        } else if (c->fam == FM_FAM_GENPARETO && c->p[1] + 1 > g) {
+            g = c->p[1] + 1;
+        }
+    }
+    return g;
+}
+
+static void mstep(const em_t *em, fm_mix_t *m, double mpw)
+{
+    double max_upper = guard_value(m);
+
+    for (size_t k = 0; k < fm_mix_count(m); k++) {
+        fm_mix_comp_t *c = fm_mix_comp_mut(m, k);
+        const double *r = em->p + k * em->n;
+        double sr = em->acc[k].s0;
+        switch (c->fam) {
+        case FM_FAM_LOGNORM:
+            mstep_lognorm(&em->acc[k], max_upper, c);
+            break;
+        case FM_FAM_GENPARETO:
+            mstep_genpareto(&em->acc[k], c);
+            break;
+        case FM_FAM_GAMMA:
+            mstep_gamma(em, r, c);
+            break;
+        case FM_FAM_WEIBULL_MIN:
+            mstep_weibull(em, r, c);
+            break;
+        default:
+            break; /* uniforms keep their bounds */
+        }
+        c->w = sr / (double)em->n;
+        if (c->fam == FM_FAM_GENPARETO && mpw > 0 && c->w > mpw) {
+            c->w = mpw;
+        }
+    }
+}
+
+/* Remove components that no longer describe a distribution.  Returns how many went. */
+static unsigned drop_collapsed(fm_mix_t *m)
+{
+    unsigned dropped = 0;
+    for (size_t k = fm_mix_count(m); k-- > 0;) {
+        const fm_mix_comp_t *c = fm_mix_comp(m, k);
+        bool bad = !isfinite(c->w) || c->w < 0;
+        for (unsigned j = 0; j < c->np; j++) {
+            bad = bad || !isfinite(c->p[j]);
+        }
+        bad = bad || (c->fam == FM_FAM_LOGNORM && c->p[0] < SIGMA_COLLAPSED);
+        bad = bad || (c->fam != FM_FAM_UNIFORM && !(c->p[c->np - 1] > 0));
+        if (bad) {
+            fm_mix_remove(m, k);
+            dropped++;
+        }
+    }
+    return dropped;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Driver */
+
+static double arrays_loglik(const em_t *em, const fm_mix_t *m)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < em->n; i++) {
+        double s = 0;
+        if (em->ws[i] == 0) {
+            continue;
+        }
+        for (size_t k = 0; k < fm_mix_count(m); k++) {
+            const fm_mix_comp_t *c = fm_mix_comp(m, k);
+            double f = i == 0 ? fm_mix_comp_cdf(c, em->x[0]) - fm_mix_comp_cdf(c, 0)
+                              : fm_mix_comp_pdf(c, em->x[i]);
+            s += c->w * f;
+        }
+        num += em->ws[i] * log(s);
+        den += em->ws[i];
+    }
+    return den > 0 ? num / den : NAN;
+}
+
+static int em_loop(em_t *em, fm_mix_t *m, const fm_fit_opts_t *opts, fm_fit_result_t *res)
+{
+    double prev = -INFINITY;
+
+    for (unsigned it = 0; it < opts->max_iter; it++) {
+        double ll = estep(em, m, opts->tol > 0);
+        if (opts->tol > 0 && it > 0 && fabs(ll - prev) < opts->tol) {
+            res->converged = true;
+            break;
+        }
+        prev = ll;
+        mstep(em, m, opts->max_pareto_w);
+        res->iterations++;
+        res->dropped += drop_collapsed(m);
+        if (fm_mix_count(m) == 0) {
+            return FM_EFIT;
+        }
+    }
+    return 0;
+}
+
+int fm_fit_arrays(const double *x, const double *w, size_t n, uint64_t sum,
+                  const fm_fit_opts_t *opts, const fm_mix_t *init, fm_mix_t **out,
+                  fm_fit_result_t *res)
+{
+    fm_fit_result_t r = {0};
+    em_t em = {.x = x, .ws = w, .n = n};
+    double t0 = now_s(), total = 0;
+    fm_mix_t *m;
+    int rc;
+
+    if (!x || !w || n == 0 || !opts || !out) {
+        return FM_EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!(w[i] >= 0) || !isfinite(x[i]) || x[i] < 0) {
+            return FM_EINVAL;
+        }
+        total += w[i];
+    }
+    if (!(total > 0) || !isfinite(total)) {
+        return FM_EFIT;
+    }
+    m = init ? fm_mix_clone(init) : fm_fit_initial_mix(x[0], x[n - 1], opts->U, opts->P, opts->L);
+    if (!m) {
+        return init || opts->U + opts->P + opts->L == 0 ? FM_EINVAL : FM_ENOMEM;
+    }
+    if (fm_mix_count(m) == 0) {
+        fm_mix_free(m);
+        return FM_EINVAL;
+    }
+    fm_mix_set_sum(m, sum);
+    em.avg_ws = total / (double)n;
+    em.lnx = malloc(n * sizeof(double));
+    em.p = calloc(n * fm_mix_count(m), sizeof(double));
+    em.acc = calloc(fm_mix_count(m), sizeof(acc_t));
+    em.S = malloc(n * sizeof(double));
+    em.mx = malloc(n * sizeof(double));
+    if (!em.lnx || !em.p || !em.acc || !em.S || !em.mx) {
+        rc = FM_ENOMEM;
+        goto fail;
+    }
+    /* x = 0 (duration histograms) gets ln x = 0 rather than -inf: lognormal and Pareto terms are
+     * exactly 0 there, and 0 * -inf would poison the sums with NaN. */
+    for (size_t i = 0; i < n; i++) {
+        em.lnx[i] = x[i] > 0 ? log(x[i]) : 0;
+    }
+    r.dropped = drop_collapsed(m);
+    rc = fm_mix_count(m) ? em_loop(&em, m, opts, &r) : FM_EFIT;
+    if (rc < 0) {
+        goto fail;
+    }
+    r.loglik = arrays_loglik(&em, m);
+    r.seconds = now_s() - t0;
+    free(em.lnx);
+    free(em.p);
+    free(em.acc);
+    free(em.S);
+    free(em.mx);
+    *out = m;
+    if (res) {
+        *res = r;
+    }
+    return 0;
+
+fail:
+    free(em.lnx);
+    free(em.p);
+    free(em.acc);
+    free(em.S);
+    free(em.mx);
+    fm_mix_free(m);
+    return rc;
+}
+
+int fm_fit_run(const fm_hist_bin_t *bins, size_t n, const fm_fit_opts_t *opts,
+               const fm_mix_t *init, fm_mix_t **out, fm_fit_result_t *res)
+{
+    double *x, *w;
+    unsigned __int128 sum = 0;
+    int rc;
+
+    if (!bins || n == 0 || !opts || !out || opts->y < 0 || opts->y > 2) {
+        return FM_EINVAL;
+    }
+    x = malloc(n * sizeof(*x));
+    w = malloc(n * sizeof(*w));
+    if (!x || !w) {
+        free(x);
+        free(w);
+        return FM_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = opts->y == FM_Y_PACKETS ? bins[i].packets
+                     : opts->y == FM_Y_OCTETS ? bins[i].octets : bins[i].flows;
+        x[i] = (double)bins[i].lo;
+        w[i] = (double)v;
+        sum += v;
+    }
+    rc = fm_fit_arrays(x, w, n, sum > UINT64_MAX ? UINT64_MAX : (uint64_t)sum, opts, init, out,
+                       res);
+    free(x);
+    free(w);
+    return rc;
+}
