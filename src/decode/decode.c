@@ -178,12 +178,17 @@ void fm__decode_flush(fm_decoder_t *d)
     }
 }
 
-void fm__decode_emit(fm_decoder_t *d, const fm_flow_t *f)
+void fm__decode_commit(fm_decoder_t *d)
 {
-    d->batch[d->nbatch++] = *f;
-    if (d->nbatch == FM__DECODE_BATCH) {
+    if (++d->nbatch == FM__DECODE_BATCH) {
         fm__decode_flush(d);
     }
+}
+
+void fm__decode_emit(fm_decoder_t *d, const fm_flow_t *f)
+{
+    *fm__decode_slot(d) = *f;
+    fm__decode_commit(d);
 }
 
 uint32_t fm__decode_sampling(const fm__raw_t *r, uint64_t mask)

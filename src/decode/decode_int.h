@@ -107,6 +107,12 @@ struct fm_decoder {
 int fm__decode_domain(fm_decoder_t *d, uint32_t id, uint8_t version, fm__dom_t **out);
 void fm__decode_seq(fm_decoder_t *d, fm__dom_t *dom, uint32_t seq, uint32_t advance);
 void fm__decode_emit(fm_decoder_t *d, const fm_flow_t *f);
+/* Zero-copy emit: fill *fm__decode_slot(d), then fm__decode_commit(d). */
+static inline fm_flow_t *fm__decode_slot(fm_decoder_t *d)
+{
+    return &d->batch[d->nbatch];
+}
+void fm__decode_commit(fm_decoder_t *d);
 void fm__decode_flush(fm_decoder_t *d);
 uint32_t fm__decode_sampling(const fm__raw_t *r, uint64_t mask);
 void fm__decode_finish(const fm_decoder_t *d, const fm__dom_t *dom, const fm__raw_t *r,

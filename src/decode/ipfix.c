@@ -406,9 +406,8 @@ static int ipfix_read(fm_decoder_t *d, fm__dom_t *dom, uint8_t *msg, size_t len,
             options_record(d, dom, &r, mask);
             continue;
         }
-        fm_flow_t f;
-        fm__decode_finish(d, dom, &r, mask, export_ms, 0, &f);
-        fm__decode_emit(d, &f);
+        fm__decode_finish(d, dom, &r, mask, export_ms, 0, fm__decode_slot(d));
+        fm__decode_commit(d);
     }
     return rc;
 }

@@ -19,32 +19,32 @@
 static void v5_record(fm_decoder_t *d, const fm__dom_t *dom, const uint8_t *p,
                       uint64_t export_ms, uint32_t uptime, uint32_t sampling)
 {
-    fm_flow_t f;
-    memset(&f, 0, sizeof(f));
-    f.exporter = d->exporter;
-    f.domain = dom->id;
-    f.records = 1;
-    f.fwd_first = 1;
-    f.af = FM_AF_INET;
-    fm_flow_set_v4(f.src, fm__be32(p));
-    fm_flow_set_v4(f.dst, fm__be32(p + 4));
-    f.inif = fm__be16(p + 12);
-    f.outif = fm__be16(p + 14);
-    f.packets = fm__be32(p + 16);
-    f.octets = fm__be32(p + 20);
+    fm_flow_t *f = fm__decode_slot(d); /* written in place: no copy per record */
+    memset(f, 0, sizeof(*f));
+    f->exporter = d->exporter;
+    f->domain = dom->id;
+    f->records = 1;
+    f->fwd_first = 1;
+    f->af = FM_AF_INET;
+    fm_flow_set_v4(f->src, fm__be32(p));
+    fm_flow_set_v4(f->dst, fm__be32(p + 4));
+    f->inif = fm__be16(p + 12);
+    f->outif = fm__be16(p + 14);
+    f->packets = fm__be32(p + 16);
+    f->octets = fm__be32(p + 20);
     uint32_t age_first = uptime - fm__be32(p + 24);
     uint32_t age_last = uptime - fm__be32(p + 28);
-    f.first_ms = export_ms >= age_first ? export_ms - age_first : 0;
-    f.last_ms = export_ms >= age_last ? export_ms - age_last : 0;
-    if (f.last_ms < f.first_ms) {
-        f.last_ms = f.first_ms;
+    f->first_ms = export_ms >= age_first ? export_ms - age_first : 0;
+    f->last_ms = export_ms >= age_last ? export_ms - age_last : 0;
+    if (f->last_ms < f->first_ms) {
+        f->last_ms = f->first_ms;
     }
-    f.sport = fm__be16(p + 32);
-    f.dport = fm__be16(p + 34);
-    f.tcp_flags = p[37];
-    f.proto = p[38];
-    f.sampling = sampling;
-    fm__decode_emit(d, &f);
+    f->sport = fm__be16(p + 32);
+    f->dport = fm__be16(p + 34);
+    f->tcp_flags = p[37];
+    f->proto = p[38];
+    f->sampling = sampling;
+    fm__decode_commit(d);
 }
 
 int fm__decode_v5(fm_decoder_t *d, const uint8_t *buf, size_t len)

@@ -133,9 +133,8 @@ static void v9_record(fm_decoder_t *d, fm__dom_t *dom, const fm__tmpl_t *t, cons
         }
         return;
     }
-    fm_flow_t f;
-    fm__decode_finish(d, dom, &r, t->mask, export_ms, uptime, &f);
-    fm__decode_emit(d, &f);
+    fm__decode_finish(d, dom, &r, t->mask, export_ms, uptime, fm__decode_slot(d));
+    fm__decode_commit(d);
 }
 
 static void v9_data_set(fm_decoder_t *d, fm__dom_t *dom, uint16_t sid, const uint8_t *p,
