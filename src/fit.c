@@ -44,17 +44,25 @@
 /* Per-component sums gathered during the E-step: sum r, sum r d, sum r d^2 with d = ln x - c. */
 typedef struct {
     double s0, s1, s2, c;
-    size_t lo, hi; /* rows >= 1 where the component's density may be non-zero */
+    size_t lo, hi;  /* rows >= 1 where the component's density may be non-zero */
+    double lw;      /* ln weight */
+    double lnsc, a, cst; /* lognormal: ln scale, 1 / 2s^2, ln(s sqrt(2 pi)) - ln w */
+    double row0;    /* ln(w (cdf(x0) - cdf(0))) */
+    bool fast;      /* lognormal with loc 0 (closed form below) */
 } acc_t;
+
+/* Rows per E-step block: K columns of this many doubles stay in the L1/L2 cache. */
+#define BLOCK 512
 
 typedef struct {
     const double *x;
     const double *ws;
     double *lnx;
-    double *p; /* K x N, column-major: p[k * n + i] */
-    acc_t *acc; /* K */
-    double *S;  /* N: row totals, then the row factors ws / (avg_ws S) */
-    double *mx; /* N: largest log term of each row */
+    double *tile;  /* K x BLOCK: log terms, then terms, then responsibilities of one block */
+    double *rfull; /* K x N responsibilities, kept only when a gamma/Weibull needs them */
+    acc_t *acc;    /* K */
+    double S[BLOCK];  /* row totals, then the row factors ws / (avg_ws S) */
+    double mx[BLOCK]; /* largest log term of each row */
     size_t n;
     double avg_ws;
 } em_t;
@@ -160,33 +168,43 @@ static void comp_rows(const em_t *em, const fm_mix_comp_t *c, acc_t *acc)
     }
 }
 
-/* Column k of the E-step in log space: ln(w_k f_k(x_i)) on its rows, the first row from the
- * probability mass of (0, x_0]. */
-static void estep_column(const em_t *em, const fm_mix_comp_t *c, const acc_t *acc, double *col)
+/* Per-iteration constants of component c. */
+static void comp_prepare(const em_t *em, const fm_mix_comp_t *c, acc_t *acc)
 {
-    size_t lo = acc->lo, hi = acc->hi;
-    double lw = log(c->w);
+    double mass = fm_mix_comp_cdf(c, em->x[0]) - fm_mix_comp_cdf(c, 0);
 
-    if (c->fam == FM_FAM_LOGNORM && c->p[1] == 0 && c->p[0] > 0 && c->p[2] > 0) {
+    *acc = (acc_t){.lw = log(c->w)};
+    comp_rows(em, c, acc);
+    acc->fast = c->fam == FM_FAM_LOGNORM && c->p[1] == 0 && c->p[0] > 0 && c->p[2] > 0;
+    if (acc->fast) {
+        acc->lnsc = log(c->p[2]);
+        acc->a = 1.0 / (2 * c->p[0] * c->p[0]);
+        acc->cst = log(c->p[0] * sqrt(2 * M_PI)) - acc->lw;
+        acc->c = acc->lnsc; /* the sums are taken around the old mu */
+    }
+    acc->row0 = mass > 0 ? log(mass) + acc->lw : -INFINITY;
+}
+
+/* ln(w f(x_i)) for rows [lo, hi) into col[i - base]. */
+static void log_terms(const em_t *em, const fm_mix_comp_t *c, const acc_t *acc, size_t lo,
+                      size_t hi, double *col, size_t base)
+{
+    if (acc->fast) {
         /* ln w - ln^2 z / 2s^2 - ln(s z sqrt(2 pi)) - ln scale, with ln z = ln x - ln scale. */
-        double s = c->p[0], lnsc = log(c->p[2]), a = 1.0 / (2 * s * s);
-        double cst = log(s * sqrt(2 * M_PI)) - lw;
         for (size_t i = lo; i < hi; i++) {
-            double t = em->lnx[i] - lnsc;
-            col[i] = -t * t * a - em->lnx[i] - cst;
+            double t = em->lnx[i] - acc->lnsc;
+            col[i - base] = -t * t * acc->a - em->lnx[i] - acc->cst;
         }
-    } else if (c->fam == FM_FAM_UNIFORM && c->p[1] > 0) {
-        double v = lw - log(c->p[1]);
+    } else if (c->fam == FM_FAM_UNIFORM) {
+        double v = acc->lw - log(c->p[1]);
         for (size_t i = lo; i < hi; i++) {
-            col[i] = v;
+            col[i - base] = v;
         }
     } else {
         for (size_t i = lo; i < hi; i++) {
-            col[i] = log(fm_mix_comp_pdf(c, em->x[i])) + lw;
+            col[i - base] = log(fm_mix_comp_pdf(c, em->x[i])) + acc->lw;
         }
     }
-    double mass = fm_mix_comp_cdf(c, em->x[0]) - fm_mix_comp_cdf(c, 0);
-    col[0] = mass > 0 ? log(mass) + lw : -INFINITY;
 }
 
 /* A term this far below its row's largest is below DBL_MIN relative to it: take it as 0
@@ -233,91 +251,127 @@ static void exp_shifted(double *e, const double *mx, size_t lo, size_t hi)
     exp_shifted_scalar(e, mx, lo, hi);
 }
 
-/* Turn column k into responsibilities (col *= f) and sum r, r d, r d^2 over its rows. */
-static void column_sums(const em_t *em, const double *f, double *col, acc_t *acc)
+/* Turn col[lo..hi) (rows b0 + lo ...) into responsibilities (col *= f) and add r, r d, r d^2
+ * to the sums. */
+static void column_sums(const em_t *em, size_t b0, const double *f, double *col, size_t lo,
+                        size_t hi, acc_t *acc)
 {
     double s0[2] = {0, 0}, s1[2] = {0, 0}, s2[2] = {0, 0}, c = acc->c;
-    size_t i = acc->lo, hi = acc->hi;
+    const double *lnx = em->lnx + b0 + lo;
+    size_t i = 0, len = hi - lo;
 
-    col[0] *= f[0];
-    s0[0] = col[0];
-    s1[0] = col[0] * (em->lnx[0] - c);
-    s2[0] = s1[0] * (em->lnx[0] - c);
+    col += lo;
+    f += lo;
     /* Two accumulators per sum break the add latency chain. */
-    for (; i + 1 < hi; i += 2) {
+    for (; i + 1 < len; i += 2) {
         for (int j = 0; j < 2; j++) {
-            double r = col[i + j] * f[i + j], d = em->lnx[i + j] - c, rd = r * d;
+            double r = col[i + j] * f[i + j], d = lnx[i + j] - c, rd = r * d;
             col[i + j] = r;
             s0[j] += r;
             s1[j] += rd;
             s2[j] += rd * d;
         }
     }
-    if (i < hi) {
-        double r = col[i] * f[i], d = em->lnx[i] - c, rd = r * d;
+    if (i < len) {
+        double r = col[i] * f[i], d = lnx[i] - c, rd = r * d;
         col[i] = r;
         s0[0] += r;
         s1[0] += rd;
         s2[0] += rd * d;
     }
-    acc->s0 = s0[0] + s0[1];
-    acc->s1 = s1[0] + s1[1];
-    acc->s2 = s2[0] + s2[1];
+    acc->s0 += s0[0] + s0[1];
+    acc->s1 += s1[0] + s1[1];
+    acc->s2 += s2[0] + s2[1];
 }
 
-/*
- * Turn p into responsibilities r_ik = p_ik / S_i * ws_i / avg_ws and gather the per-component
- * sums the M-step needs.  The log sums are taken around c_k = the component's current
- * ln(scale) (its old mu for a lognormal), which keeps the one-pass variance s2/W - (s1/W)^2
- * free of cancellation.  Returns the weighted mean log-likelihood of the current mixture
- * (sum ws ln S / sum ws) when want_ll is set.
- */
-static double estep(const em_t *em, const fm_mix_t *m, bool want_ll)
+/* Rows of component k inside block [b0, b1), relative to b0; empty if lo >= hi. */
+static void block_span(const acc_t *acc, size_t b0, size_t b1, size_t *lo, size_t *hi)
 {
-    size_t n = em->n, K = fm_mix_count(m);
-    double ll = 0, wsum = 0, *S = em->S, *mx = em->mx;
-    acc_t *acc = em->acc;
+    size_t l = acc->lo > b0 ? acc->lo : b0, h = acc->hi < b1 ? acc->hi : b1;
+    *lo = l - b0;
+    *hi = h > l ? h - b0 : l - b0;
+}
 
-    /* Log terms and their row maxima, so every row is summed relative to its largest term. */
-    for (size_t i = 0; i < n; i++) {
+/* One block of rows [b0, b1): responsibilities and sums.  Returns sum ws ln S over the block. */
+static double estep_block(em_t *em, const fm_mix_t *m, size_t b0, size_t b1, bool want_ll)
+{
+    size_t K = fm_mix_count(m), len = b1 - b0, lo, hi;
+    double ll = 0, *mx = em->mx, *S = em->S;
+
+    /* Log terms and each row's largest, so rows are summed relative to their largest term. */
+    for (size_t i = 0; i < len; i++) {
         mx[i] = -INFINITY;
+        S[i] = 0;
     }
     for (size_t k = 0; k < K; k++) {
-        const fm_mix_comp_t *c = fm_mix_comp(m, k);
-        double *col = em->p + k * n;
-        acc[k] = (acc_t){.c = c->fam == FM_FAM_LOGNORM && c->p[2] > 0 ? log(c->p[2]) : 0};
-        comp_rows(em, c, &acc[k]);
-        estep_column(em, c, &acc[k], col);
-        mx[0] = col[0] > mx[0] ? col[0] : mx[0];
-        for (size_t i = acc[k].lo; i < acc[k].hi; i++) {
+        double *col = em->tile + k * BLOCK;
+        block_span(&em->acc[k], b0, b1, &lo, &hi);
+        log_terms(em, fm_mix_comp(m, k), &em->acc[k], lo + b0, hi + b0, col, b0);
+        if (b0 == 0) {
+            col[0] = em->acc[k].row0;
+            mx[0] = col[0] > mx[0] ? col[0] : mx[0];
+        }
+        for (size_t i = lo; i < hi; i++) {
             mx[i] = col[i] > mx[i] ? col[i] : mx[i];
         }
     }
-    memset(S, 0, n * sizeof(*S));
     for (size_t k = 0; k < K; k++) {
-        double *col = em->p + k * n;
-        exp_shifted(col, mx, 0, 1);
-        exp_shifted(col, mx, acc[k].lo, acc[k].hi);
-        S[0] += col[0];
-        for (size_t i = acc[k].lo; i < acc[k].hi; i++) {
+        double *col = em->tile + k * BLOCK;
+        block_span(&em->acc[k], b0, b1, &lo, &hi);
+        if (b0 == 0) {
+            exp_shifted(col, mx, 0, 1);
+            S[0] += col[0];
+        }
+        exp_shifted(col, mx, lo, hi);
+        for (size_t i = lo; i < hi; i++) {
             S[i] += col[i];
         }
     }
-    if (want_ll) {
-        for (size_t i = 0; i < n; i++) {
-            if (em->ws[i] > 0) {
-                ll += em->ws[i] * (mx[i] + log(S[i]));
-                wsum += em->ws[i];
-            }
+    for (size_t i = 0; i < len; i++) {
+        double s = S[i], ws = em->ws[b0 + i];
+        if (want_ll && ws > 0) {
+            ll += ws * (mx[i] + log(s));
         }
-    }
-    /* Rows with a zero total get zero responsibilities (flow-models divides by 1 instead). */
-    for (size_t i = 0; i < n; i++) {
-        double s = S[i];
-        S[i] = (s > 0 && isfinite(s) ? 1.0 / s : 0.0) * (em->ws[i] / em->avg_ws);
+        /* Rows with a zero total get zero responsibilities (flow-models' rule). */
+        S[i] = (s > 0 && isfinite(s) ? 1.0 / s : 0.0) * (ws / em->avg_ws);
     }
     for (size_t k = 0; k < K; k++) {
-        column_sums(em, S, em->p + k * n, &acc[k]);
+        double *col = em->tile + k * BLOCK;
+        block_span(&em->acc[k], b0, b1, &lo, &hi);
+        if (b0 == 0) {
+            column_sums(em, b0, S, col, 0, 1, &em->acc[k]);
+        }
+        column_sums(em, b0, S, col, lo, hi, &em->acc[k]);
+        if (em->rfull && fm_mix_comp(m, k)->fam >= FM_FAM_GAMMA) {
+            /* Gamma/Weibull ranges cover every row, so the whole column gets written. */
+            memcpy(em->rfull + k * em->n + b0, col, len * sizeof(*col));
+        }
+    }
+    return ll;
+}
+
+/*
+ * E-step over all rows: responsibilities r_ik = p_ik / S_i * ws_i / avg_ws, evaluated in log
+ * space block by block, and the per-component sums the M-step needs.  The log sums are taken
+ * around c_k = the component's old ln(scale), which keeps the one-pass variance
+ * s2/W - (s1/W)^2 free of cancellation.  Returns the weighted mean log-likelihood of the current
+ * mixture when want_ll is set.
+ */
+static double estep(em_t *em, const fm_mix_t *m, bool want_ll)
+{
+    double ll = 0, wsum = 0;
+
+    for (size_t k = 0; k < fm_mix_count(m); k++) {
+        comp_prepare(em, fm_mix_comp(m, k), &em->acc[k]);
+    }
+    for (size_t b0 = 0; b0 < em->n; b0 += BLOCK) {
+        size_t b1 = b0 + BLOCK < em->n ? b0 + BLOCK : em->n;
+        ll += estep_block(em, m, b0, b1, want_ll);
+    }
+    if (want_ll) {
+        for (size_t i = 0; i < em->n; i++) {
+            wsum += em->ws[i];
+        }
     }
     return wsum > 0 ? ll / wsum : NAN;
 }
@@ -452,7 +506,7 @@ static void mstep(const em_t *em, fm_mix_t *m, double mpw)
 
     for (size_t k = 0; k < fm_mix_count(m); k++) {
         fm_mix_comp_t *c = fm_mix_comp_mut(m, k);
-        const double *r = em->p + k * em->n;
+        const double *r = em->rfull ? em->rfull + k * em->n : NULL;
         double sr = em->acc[k].s0;
         switch (c->fam) {
         case FM_FAM_LOGNORM:
@@ -574,11 +628,16 @@ int fm_fit_arrays(const double *x, const double *w, size_t n, uint64_t sum,
     fm_mix_set_sum(m, sum);
     em.avg_ws = total / (double)n;
     em.lnx = malloc(n * sizeof(double));
-    em.p = calloc(n * fm_mix_count(m), sizeof(double));
+    em.tile = malloc(fm_mix_count(m) * BLOCK * sizeof(double));
     em.acc = calloc(fm_mix_count(m), sizeof(acc_t));
-    em.S = malloc(n * sizeof(double));
-    em.mx = malloc(n * sizeof(double));
-    if (!em.lnx || !em.p || !em.acc || !em.S || !em.mx) {
+    bool need_r = false;
+    for (size_t k = 0; k < fm_mix_count(m); k++) {
+        need_r = need_r || fm_mix_comp(m, k)->fam >= FM_FAM_GAMMA;
+    }
+    if (need_r) {
+        em.rfull = calloc(n * fm_mix_count(m), sizeof(double));
+    }
+    if (!em.lnx || !em.tile || !em.acc || (need_r && !em.rfull)) {
         rc = FM_ENOMEM;
         goto fail;
     }
@@ -595,10 +654,9 @@ int fm_fit_arrays(const double *x, const double *w, size_t n, uint64_t sum,
     r.loglik = arrays_loglik(&em, m);
     r.seconds = now_s() - t0;
     free(em.lnx);
-    free(em.p);
+    free(em.tile);
+    free(em.rfull);
     free(em.acc);
-    free(em.S);
-    free(em.mx);
     *out = m;
     if (res) {
         *res = r;
@@ -607,10 +665,9 @@ int fm_fit_arrays(const double *x, const double *w, size_t n, uint64_t sum,
 
 fail:
     free(em.lnx);
-    free(em.p);
+    free(em.tile);
+    free(em.rfull);
     free(em.acc);
-    free(em.S);
-    free(em.mx);
     fm_mix_free(m);
     return rc;
 }
