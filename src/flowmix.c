@@ -12,11 +12,13 @@
 
 /* Subcommand entry points (src/cmd/cmd_<name>.c).  Add a declaration and a row per command. */
 int fm_cmd_fit(int argc, char **argv);
+int fm_cmd_generate(int argc, char **argv);
 int fm_cmd_convert(int argc, char **argv);
 
 const fm_cmd_t fm_cmds[] = {
     {"convert", fm_cmd_convert, "convert flow files between formats (flow-models convert)"},
     {"fit", fm_cmd_fit, "fit a mixture to a histogram by EM (flow-models fit)"},
+    {"generate", fm_cmd_generate, "synthetic flows from a mixture or histogram (flow-models generate)"},
     {NULL, NULL, NULL},
 };
 

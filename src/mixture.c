@@ -225,13 +225,50 @@ double fm_mix_comp_cdf(const fm_mix_comp_t *c, double x)
     }
 }
 
+/* numpy's pairwise summation of a strided double array (8 partial sums per block of <= 128). */
+static double pairwise_sum(const fm_mix_comp_t *c, size_t n)
+{
+    if (n < 8) {
+        double res = 0.;
+        for (size_t i = 0; i < n; i++) {
+            res += c[i].w;
+        }
+        return res;
+    }
+    if (n <= 128) {
+        double r[8], res;
+        size_t i;
+        for (int j = 0; j < 8; j++) {
+            r[j] = c[j].w;
+        }
+        for (i = 8; i < n - (n % 8); i += 8) {
+            for (int j = 0; j < 8; j++) {
+                r[j] += c[i + j].w;
+            }
+        }
+        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++) {
+            res += c[i].w;
+        }
+        return res;
+    }
+    size_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return pairwise_sum(c, n2) + pairwise_sum(c + n2, n - n2);
+}
+
+/*
+ * Total weight as flow-models normalises it (numpy sum: the reduction starts from the first
+ * element and adds the pairwise sum of the rest), so normalised weights match to the bit.
+ */
 static double weight_total(const fm_mix_t *m)
 {
-    double t = 0;
-    for (size_t k = 0; k < m->n; k++) {
-        t += m->c[k].w;
-    }
-    return t;
+    return m->n ? m->c[0].w + pairwise_sum(m->c + 1, m->n - 1) : 0.0;
+}
+
+double fm_mix_weight_total(const fm_mix_t *m)
+{
+    return weight_total(m);
 }
 
 double fm_mix_cdf(const fm_mix_t *m, double x)

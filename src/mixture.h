@@ -79,6 +79,9 @@ fm_mix_comp_t *fm_mix_comp_mut(fm_mix_t *m, size_t i);
 uint64_t fm_mix_sum(const fm_mix_t *m);
 void fm_mix_set_sum(fm_mix_t *m, uint64_t sum);
 
+/** Sum of the weights, summed as numpy does (what flow-models normalises by). */
+double fm_mix_weight_total(const fm_mix_t *m);
+
 /** Component density at x (scipy pdf; 0 outside the support, NaN for scale <= 0). */
 double fm_mix_comp_pdf(const fm_mix_comp_t *c, double x);
 /** Component distribution function at x (scipy cdf). */
