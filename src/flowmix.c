@@ -14,11 +14,15 @@
 int fm_cmd_fit(int argc, char **argv);
 int fm_cmd_generate(int argc, char **argv);
 int fm_cmd_convert(int argc, char **argv);
+int fm_cmd_sort(int argc, char **argv);
+int fm_cmd_send(int argc, char **argv);
 
 const fm_cmd_t fm_cmds[] = {
     {"convert", fm_cmd_convert, "convert flow files between formats (flow-models convert)"},
     {"fit", fm_cmd_fit, "fit a mixture to a histogram by EM (flow-models fit)"},
     {"generate", fm_cmd_generate, "synthetic flows from a mixture or histogram (flow-models generate)"},
+    {"send", fm_cmd_send, "export flows or synthetic flows as NetFlow v5/v9/IPFIX over UDP"},
+    {"sort", fm_cmd_sort, "stable sort of a binary flow directory by key fields"},
     {NULL, NULL, NULL},
 };
 
