@@ -155,6 +155,19 @@ int fm__export_rmtree(const char *path)
     return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT ? -errno : 0;
 }
 
+/* Remove a visible snapshot so that readers never see it half-deleted: rename it to a hidden
+ * name first (atomic), then delete the files. */
+static void remove_snapshot(const char *dir, const char *name)
+{
+    char path[4096], hidden[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    snprintf(hidden, sizeof(hidden), "%s/.old-%s", dir, name);
+    fm__export_rmtree(hidden);
+    if (rename(path, hidden) == 0) {
+        fm__export_rmtree(hidden);
+    }
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -164,7 +177,7 @@ static int cmp_str(const void *a, const void *b)
 static void prune_old(const char *dir, uint64_t keep)
 {
     DIR *d = opendir(dir);
-    char **names = NULL, path[4096];
+    char **names = NULL;
     size_t n = 0;
     struct dirent *e;
 
@@ -181,8 +194,7 @@ static void prune_old(const char *dir, uint64_t keep)
     qsort(names, n, sizeof(char *), cmp_str);
     for (size_t i = 0; i < n; i++) {
         if (n - i > keep) {
-            snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-            fm__export_rmtree(path);
+            remove_snapshot(dir, names[i]);
         }
         free(names[i]);
     }
@@ -225,7 +237,7 @@ int fm_export_write(const fm_export_req_t *req, char *path, size_t pathlen, char
         fm__export_rmtree(tmp);
         return rc;
     }
-    fm__export_rmtree(final); /* two exports within one second: the newer one wins */
+    remove_snapshot(req->dir, name); /* two exports within one second: the newer one wins */
     if (rename(tmp, final) < 0) {
         rc = -errno;
         snprintf(err, errlen, "rename %s → %s: %s", tmp, final, strerror(errno));
