@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * flowmix output plugin ABI — the only header flowmix installs.
+ *
+ * A plugin is a shared object that exports exactly one symbol, the constant descriptor
+ * `fm_plugin_descriptor` (FM_PLUGIN_DESCRIPTOR below).  flowmixd loads it with
+ * dlopen(RTLD_NOW | RTLD_LOCAL), looks that symbol up and checks abi_version, flow_size, name and
+ * the mandatory callbacks before it calls anything; a plugin that fails a check is unloaded with
+ * a message naming the file and the reason.  A plugin needs nothing from flowmix itself: the
+ * descriptor and the flow records below are the whole interface, so plugins link only the
+ * libraries they use and can be built out of tree with `cc -shared -fPIC`.
+ *
+ * Threading: every instance ([plugin.NAME] section) gets its own worker thread and a bounded
+ * queue of flow batches.  init() runs on the thread that loads the plugins (flowmixd's main
+ * thread, at start and reload), before the worker starts; consume(), flush(), tick() and
+ * counters() run on the instance's worker thread, one call at a time, never concurrently with
+ * each other; fini() runs on the loading thread after the worker has been joined.  Thread
+ * creation and join order these calls, so a plugin needs no locks for its own state.  A slow
+ * callback delays only its own queue: when the queue is full, flowmix drops that plugin's
+ * batches (`overflow = drop`, counted) or makes the receive path wait (`overflow = block`).
+ *
+ * Minimal plugin (see plugins/example/example.c for a documented one):
+ *
+ *     #include <flowmix/plugin.h>
+ *     static int my_init(const char *const *k, const char *const *v, size_t n, void **state,
+ *                        char *err, size_t errlen) { *state = NULL; return 0; }
+ *     static int my_consume(void *s, const fm_plugin_flow_t *f, size_t n) { return 0; }
+ *     static void my_fini(void *s) { }
+ *     FM_PLUGIN_EXPORT const fm_plugin_t FM_PLUGIN_DESCRIPTOR = {
+ *         .abi_version = FM_PLUGIN_ABI_VERSION, .flow_size = sizeof(fm_plugin_flow_t),
+ *         .name = "mine", .version = "1.0",
+ *         .init = my_init, .consume = my_consume, .fini = my_fini,
+ *     };
+ */
+#ifndef FLOWMIX_PLUGIN_H
+#define FLOWMIX_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Bumped on any incompatible change of fm_plugin_t or fm_plugin_flow_t. */
+#define FM_PLUGIN_ABI_VERSION 1
+
+/** The one symbol flowmix looks up in a plugin. */
+#define FM_PLUGIN_DESCRIPTOR fm_plugin_descriptor
+#define FM_PLUGIN_DESCRIPTOR_SYMBOL "fm_plugin_descriptor"
+
+/** Makes the descriptor visible even when the plugin is built with -fvisibility=hidden. */
+#define FM_PLUGIN_EXPORT __attribute__((visibility("default")))
+
+/* fm_plugin_flow_t.af: Linux AF_ numbers, as flow-models and nfdump print them. */
+#define FM_PLUGIN_AF_INET 2
+#define FM_PLUGIN_AF_INET6 10
+
+/* fm_plugin_flow_t.flags */
+#define FM_PLUGIN_FLOW_BIFLOW 0x01  /* rev_* hold the opposite direction */
+#define FM_PLUGIN_FLOW_EVICTED 0x02 /* emitted early because the flow cache was full */
+#define FM_PLUGIN_FLOW_FLUSHED 0x04 /* emitted by a flush or shutdown, not by a timeout */
+
+/**
+ * One finished flow (a uniflow, or a biflow when FM_PLUGIN_FLOW_BIFLOW is set).  Times are epoch
+ * milliseconds.  Addresses are 16 bytes in network order; IPv4 addresses are IPv4-mapped IPv6
+ * (::ffff:a.b.c.d) and af says which family the flow is.  Counters are as exported: flowmix never
+ * scales sampled counters (sampling says the interval, 1 = unsampled).
+ */
+typedef struct fm_plugin_flow {
+    uint64_t first_ms;      /**< first packet, forward direction */
+    uint64_t last_ms;       /**< last packet, forward direction */
+    uint64_t rev_first_ms;  /**< reverse direction's first packet (0 when rev_packets is 0) */
+    uint64_t rev_last_ms;   /**< reverse direction's last packet */
+    uint64_t packets;       /**< forward direction */
+    uint64_t octets;
+    uint64_t rev_packets;   /**< reverse direction (biflows) */
+    uint64_t rev_octets;
+    uint8_t src[16];
+    uint8_t dst[16];
+    uint32_t exporter;      /**< flowmixd's index of the exporter (source address + port) */
+    uint32_t domain;        /**< IPFIX observation domain / v9 source id / v5 engine */
+    uint32_t inif;          /**< SNMP interface indices */
+    uint32_t outif;
+    uint32_t sampling;      /**< sampling interval, 1 = unsampled */
+    uint32_t records;       /**< export records merged into this flow */
+    uint16_t sport;         /**< 0 for protocols without ports */
+    uint16_t dport;
+    uint8_t af;             /**< FM_PLUGIN_AF_INET or FM_PLUGIN_AF_INET6 */
+    uint8_t proto;          /**< IP protocol */
+    uint8_t tcp_flags;
+    uint8_t rev_tcp_flags;
+    uint8_t flags;          /**< FM_PLUGIN_FLOW_* */
+    uint8_t fwd_first;      /**< biflows: 1 if src→dst is the direction seen first */
+    uint8_t reserved[6];    /**< zero */
+} fm_plugin_flow_t;
+
+/** A named counter a plugin reports for `flowmixctl status` (see fm_plugin_t.counters). */
+typedef struct fm_plugin_counter {
+    const char *name;       /**< static string inside the plugin, e.g. "delivered" */
+    uint64_t value;
+} fm_plugin_counter_t;
+
+/**
+ * The descriptor.  Callbacks marked optional may be NULL.  Return values: 0 (or >= 0) for
+ * success, a negative number for failure; flowmix counts failures of consume/flush/tick as
+ * `errors` of the plugin and goes on — a plugin decides itself whether to retry.
+ */
+typedef struct fm_plugin {
+    uint32_t abi_version;   /**< FM_PLUGIN_ABI_VERSION the plugin was built against */
+    uint32_t flow_size;     /**< sizeof(fm_plugin_flow_t) the plugin was built against */
+    const char *name;       /**< non-empty, e.g. "csv" */
+    const char *version;    /**< the plugin's own version string */
+    const char *description; /**< optional one-liner */
+
+    /**
+     * Create an instance.  Runs on the loading thread before the worker starts.
+     * @param[in]  keys, values  the [plugin.NAME] section's keys except path, queue, overflow
+     *                           (borrowed for the call only: copy what you keep)
+     * @param[in]  n             number of keys
+     * @param[out] state         instance pointer handed to every other callback
+     * @param[out] err           on failure, a NUL-terminated message (e.g. "unknown key 'x'")
+     * @return 0, or negative: the plugin is unloaded and fini() is NOT called.
+     */
+    int (*init)(const char *const *keys, const char *const *values, size_t n, void **state,
+                char *err, size_t errlen);
+    /**
+     * Take a batch of finished flows (worker thread).  The array is borrowed for the call.
+     * @return 0, or negative (counted as one error; the batch is not retried).
+     */
+    int (*consume)(void *state, const fm_plugin_flow_t *flows, size_t n);
+    /** Optional: make everything consumed so far durable/visible (worker thread).  Called on
+     *  `flowmixctl flush` and once more after the last batch before shutdown. */
+    int (*flush)(void *state);
+    /** Optional: periodic call with the wall clock (epoch ms), about once a second (worker
+     *  thread), for rotation and timeouts.  Ticks coalesce when the worker is busy. */
+    int (*tick)(void *state, uint64_t now_ms);
+    /** Optional: fill up to max counters, return how many (worker thread, after ticks). */
+    size_t (*counters)(void *state, fm_plugin_counter_t *out, size_t max);
+    /** Destroy the instance (loading thread, after the worker joined; only if init succeeded). */
+    void (*fini)(void *state);
+} fm_plugin_t;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FLOWMIX_PLUGIN_H */

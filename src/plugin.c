@@ -1,0 +1,601 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Output plugin host.  The loader follows STYLE §8: dlopen(RTLD_NOW | RTLD_LOCAL), one dlsym of
+ * the descriptor, every check before the first call, fini only after a successful init.
+ *
+ * Queues: the loop thread converts a batch once into a reference-counted array of
+ * fm_plugin_flow_t and offers it to each instance's ring of `queue` batch pointers.  The ring's
+ * mutex is held only to push or pop a pointer (never across a callback), so with
+ * `overflow = drop` the producer waits for nothing but that short critical section.  Ticks and
+ * flushes are flags, not ring slots, so they never wait either: ticks coalesce to the latest
+ * time, and a flush runs once the batches queued before it have been consumed.
+ */
+#include "config.h"
+
+#include "plugin.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "flowmix/plugin.h"
+#include "log.h"
+#include "util/err.h"
+#include "util/mem.h"
+
+#define MAX_PLUGIN_COUNTERS 16
+
+typedef struct batch {
+    atomic_uint refs;
+    size_t n;
+    fm_plugin_flow_t flows[];
+} batch_t;
+
+typedef struct instance {
+    char *name;                /* [plugin.NAME] */
+    char *file;                /* resolved path of the shared object */
+    void *dl;
+    const fm_plugin_t *desc;
+    void *state;
+    bool inited;
+    bool started;
+    pthread_t thread;
+
+    size_t qlimit;
+    bool block;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work;    /* worker: something to do */
+    pthread_cond_t cv_done;    /* producers (space) and wait_idle (progress) */
+    batch_t **ring;
+    size_t head;               /* oldest */
+    size_t count;
+    bool busy;                 /* a callback is running */
+    bool stopping;
+    bool tick_pending;
+    uint64_t tick_now;
+    bool flush_pending;
+    uint64_t flush_at;         /* flush once done_seq reaches this */
+    uint64_t enq_seq;          /* batches accepted */
+    uint64_t done_seq;         /* batches consumed */
+
+    fm_plugin_stats_t st;      /* under mu (queue_depth is computed) */
+    fm_plugin_counter_t pc[MAX_PLUGIN_COUNTERS];
+    size_t npc;
+} instance_t;
+
+struct fm_plugins {
+    instance_t *inst;
+    size_t n;
+};
+
+static void batch_unref(batch_t *b)
+{
+    if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) {
+        free(b);
+    }
+}
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Errors are logged when their count is a power of two: a failing output is visible at once
+ * without flooding the log, and the exact count is in the stats. */
+static void note_error(instance_t *in, const char *what, int rc)
+{
+    uint64_t e;
+    pthread_mutex_lock(&in->mu);
+    e = ++in->st.errors;
+    pthread_mutex_unlock(&in->mu);
+    if ((e & (e - 1)) == 0) {
+        fm_log_warn("plugin %s: %s failed (%d), %" PRIu64 " error(s) so far", in->name, what, rc, e);
+    }
+}
+
+static void refresh_counters(instance_t *in)
+{
+    fm_plugin_counter_t pc[MAX_PLUGIN_COUNTERS];
+    size_t n;
+    if (!in->desc->counters) {
+        return;
+    }
+    n = in->desc->counters(in->state, pc, MAX_PLUGIN_COUNTERS);
+    if (n > MAX_PLUGIN_COUNTERS) {
+        n = MAX_PLUGIN_COUNTERS;
+    }
+    pthread_mutex_lock(&in->mu);
+    memcpy(in->pc, pc, n * sizeof(pc[0]));
+    in->npc = n;
+    pthread_mutex_unlock(&in->mu);
+}
+
+static void run_batch(instance_t *in, batch_t *b)
+{
+    int rc = in->desc->consume(in->state, b->flows, b->n);
+    if (rc < 0) {
+        note_error(in, "consume", rc);
+    }
+    pthread_mutex_lock(&in->mu);
+    in->st.batches++;
+    in->st.flows += b->n;
+    in->done_seq++;
+    pthread_mutex_unlock(&in->mu);
+    batch_unref(b);
+}
+
+static void run_tick(instance_t *in, uint64_t now)
+{
+    if (in->desc->tick) {
+        int rc = in->desc->tick(in->state, now);
+        if (rc < 0) {
+            note_error(in, "tick", rc);
+        }
+    }
+    refresh_counters(in);
+}
+
+static void run_flush(instance_t *in)
+{
+    if (in->desc->flush) {
+        int rc = in->desc->flush(in->state);
+        if (rc < 0) {
+            note_error(in, "flush", rc);
+        }
+    }
+    refresh_counters(in);
+}
+
+/* Worker: batches in order; a pending flush once the batches queued before it are done; ticks
+ * between batches.  On stop, drains the ring, flushes once and exits. */
+static void *worker_main(void *arg)
+{
+    instance_t *in = arg;
+
+    pthread_mutex_lock(&in->mu);
+    for (;;) {
+        while (!in->count && !in->tick_pending && !in->flush_pending && !in->stopping) {
+            pthread_cond_wait(&in->cv_work, &in->mu);
+        }
+        in->busy = true;
+        if (in->flush_pending && in->done_seq >= in->flush_at) {
+            in->flush_pending = false;
+            pthread_mutex_unlock(&in->mu);
+            run_flush(in);
+            pthread_mutex_lock(&in->mu);
+        } else if (in->tick_pending) {
+            uint64_t now = in->tick_now;
+            in->tick_pending = false;
+            pthread_mutex_unlock(&in->mu);
+            run_tick(in, now);
+            pthread_mutex_lock(&in->mu);
+        } else if (in->count) {
+            batch_t *b = in->ring[in->head];
+            in->head = (in->head + 1) % in->qlimit;
+            in->count--;
+            pthread_cond_broadcast(&in->cv_done); /* a slot is free */
+            pthread_mutex_unlock(&in->mu);
+            run_batch(in, b);
+            pthread_mutex_lock(&in->mu);
+        } else if (in->stopping) {
+            in->busy = false;
+            break;
+        }
+        in->busy = false;
+        pthread_cond_broadcast(&in->cv_done);
+    }
+    pthread_mutex_unlock(&in->mu);
+    run_flush(in);
+    return NULL;
+}
+
+static void convert(const fm_flow_t *f, fm_plugin_flow_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->first_ms = f->first_ms;
+    o->last_ms = f->last_ms;
+    o->rev_first_ms = f->rev_first_ms;
+    o->rev_last_ms = f->rev_last_ms;
+    o->packets = f->packets;
+    o->octets = f->octets;
+    o->rev_packets = f->rev_packets;
+    o->rev_octets = f->rev_octets;
+    memcpy(o->src, f->src, 16);
+    memcpy(o->dst, f->dst, 16);
+    o->exporter = f->exporter;
+    o->domain = f->domain;
+    o->inif = f->inif;
+    o->outif = f->outif;
+    o->sampling = f->sampling;
+    o->records = f->records;
+    o->sport = f->sport;
+    o->dport = f->dport;
+    o->af = f->af;
+    o->proto = f->proto;
+    o->tcp_flags = f->tcp_flags;
+    o->rev_tcp_flags = f->rev_tcp_flags;
+    o->flags = f->flags;
+    o->fwd_first = f->fwd_first;
+}
+
+/* Offer a batch to one instance.  Drop: never waits beyond the mutex.  Block: waits for space. */
+static void enqueue(instance_t *in, batch_t *b)
+{
+    pthread_mutex_lock(&in->mu);
+    if (in->count == in->qlimit && in->block) {
+        uint64_t t0 = mono_us();
+        while (in->count == in->qlimit && !in->stopping) {
+            pthread_cond_wait(&in->cv_done, &in->mu);
+        }
+        in->st.blocked_us += mono_us() - t0;
+    }
+    if (in->count == in->qlimit || in->stopping) {
+        in->st.dropped += b->n;
+        in->st.dropped_batches++;
+        pthread_mutex_unlock(&in->mu);
+        return;
+    }
+    atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+    in->ring[(in->head + in->count) % in->qlimit] = b;
+    in->count++;
+    in->enq_seq++;
+    if (in->count > in->st.queue_max) {
+        in->st.queue_max = in->count;
+    }
+    pthread_cond_signal(&in->cv_work);
+    pthread_mutex_unlock(&in->mu);
+}
+
+void fm_plugins_consume(fm_plugins_t *p, const fm_flow_t *flows, size_t n)
+{
+    batch_t *b;
+    if (!p || !p->n || !n) {
+        return;
+    }
+    b = fm_xmalloc(sizeof(*b) + n * sizeof(b->flows[0]));
+    atomic_init(&b->refs, 1); /* the producer's own reference, dropped below */
+    b->n = n;
+    for (size_t i = 0; i < n; i++) {
+        convert(&flows[i], &b->flows[i]);
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        enqueue(&p->inst[i], b);
+    }
+    batch_unref(b);
+}
+
+void fm_plugins_tick(fm_plugins_t *p, uint64_t now_ms)
+{
+    for (size_t i = 0; p && i < p->n; i++) {
+        instance_t *in = &p->inst[i];
+        pthread_mutex_lock(&in->mu);
+        in->tick_pending = true;
+        in->tick_now = now_ms;
+        pthread_cond_signal(&in->cv_work);
+        pthread_mutex_unlock(&in->mu);
+    }
+}
+
+void fm_plugins_flush(fm_plugins_t *p)
+{
+    for (size_t i = 0; p && i < p->n; i++) {
+        instance_t *in = &p->inst[i];
+        pthread_mutex_lock(&in->mu);
+        in->flush_pending = true;
+        in->flush_at = in->enq_seq;
+        pthread_cond_signal(&in->cv_work);
+        pthread_mutex_unlock(&in->mu);
+    }
+}
+
+int fm_plugins_wait_idle(fm_plugins_t *p, uint64_t timeout_ms)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl); /* cv_done runs on CLOCK_MONOTONIC */
+    dl.tv_sec += (time_t)(timeout_ms / 1000u);
+    dl.tv_nsec += (long)(timeout_ms % 1000u) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    for (size_t i = 0; p && i < p->n; i++) {
+        instance_t *in = &p->inst[i];
+        pthread_mutex_lock(&in->mu);
+        while (in->count || in->busy || in->tick_pending || in->flush_pending) {
+            if (pthread_cond_timedwait(&in->cv_done, &in->mu, &dl) == ETIMEDOUT) {
+                pthread_mutex_unlock(&in->mu);
+                return FM_EAGAIN;
+            }
+        }
+        pthread_mutex_unlock(&in->mu);
+    }
+    return 0;
+}
+
+size_t fm_plugins_count(const fm_plugins_t *p)
+{
+    return p ? p->n : 0;
+}
+
+int fm_plugins_stats(fm_plugins_t *p, size_t i, fm_plugin_stats_t *out)
+{
+    instance_t *in;
+    if (!p || i >= p->n) {
+        return FM_ERANGE;
+    }
+    in = &p->inst[i];
+    pthread_mutex_lock(&in->mu);
+    *out = in->st;
+    out->queue_depth = in->count;
+    pthread_mutex_unlock(&in->mu);
+    return 0;
+}
+
+json_t *fm_plugins_stats_json(fm_plugins_t *p)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; p && i < p->n; i++) {
+        instance_t *in = &p->inst[i];
+        fm_plugin_stats_t st;
+        json_t *pc = json_object();
+        fm_plugins_stats(p, i, &st);
+        pthread_mutex_lock(&in->mu);
+        for (size_t k = 0; k < in->npc; k++) {
+            if (in->pc[k].name) {
+                json_object_set_new(pc, in->pc[k].name, json_integer((json_int_t)in->pc[k].value));
+            }
+        }
+        pthread_mutex_unlock(&in->mu);
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+                           " s:o}",
+                           "name", in->name, "file", in->file, "plugin", in->desc->name,
+                           "version", in->desc->version ? in->desc->version : "",
+                           "queue_limit", (json_int_t)in->qlimit,
+                           "overflow", in->block ? "block" : "drop",
+                           "batches", (json_int_t)st.batches, "flows", (json_int_t)st.flows,
+                           "dropped", (json_int_t)st.dropped,
+                           "dropped_batches", (json_int_t)st.dropped_batches,
+                           "errors", (json_int_t)st.errors, "blocked_us", (json_int_t)st.blocked_us,
+                           "queue_depth", (json_int_t)st.queue_depth,
+                           "queue_max", (json_int_t)st.queue_max, "plugin_counters", pc));
+    }
+    return arr;
+}
+
+/* ---- loading ---- */
+
+/* Split the loader's keys (queue, overflow) from the plugin's. */
+static int loader_keys(instance_t *in, const fm_config_plugin_t *c, const char **keys,
+                       const char **values, size_t *nk, char *err, size_t errlen)
+{
+    in->qlimit = FM_PLUGIN_QUEUE_DEFAULT;
+    in->block = false;
+    *nk = 0;
+    for (size_t k = 0; k < c->nkeys; k++) {
+        const char *v = c->values[k];
+        if (!strcasecmp(c->keys[k], "queue")) {
+            char *end;
+            unsigned long long q = strtoull(v, &end, 10);
+            if (end == v || *end || q < 1 || q > FM_PLUGIN_QUEUE_MAX || v[0] == '-') {
+                snprintf(err, errlen, "plugin %s: queue = %s: expected 1..%d batches", c->name, v,
+                         FM_PLUGIN_QUEUE_MAX);
+                return FM_ECONFIG;
+            }
+            in->qlimit = (size_t)q;
+        } else if (!strcasecmp(c->keys[k], "overflow")) {
+            if (!strcasecmp(v, "drop")) {
+                in->block = false;
+            } else if (!strcasecmp(v, "block")) {
+                in->block = true;
+            } else {
+                snprintf(err, errlen, "plugin %s: overflow = %s: expected drop or block", c->name,
+                         v);
+                return FM_ECONFIG;
+            }
+        } else {
+            keys[*nk] = c->keys[k];
+            values[*nk] = c->values[k];
+            (*nk)++;
+        }
+    }
+    return 0;
+}
+
+static char *resolve_path(const fm_config_plugin_t *c, const char *plugin_dir)
+{
+    const char *dir = plugin_dir && *plugin_dir ? plugin_dir : PKGLIBDIR "/plugins";
+    char *path;
+    size_t len;
+    if (c->path && strchr(c->path, '/')) {
+        return fm_xstrdup(c->path);
+    }
+    len = strlen(dir) + strlen(c->path ? c->path : c->name) + 5;
+    path = fm_xmalloc(len);
+    if (c->path) {
+        snprintf(path, len, "%s/%s", dir, c->path);
+    } else {
+        snprintf(path, len, "%s/%s.so", dir, c->name);
+    }
+    return path;
+}
+
+/* Every check before the first call into the plugin. */
+static int check_descriptor(instance_t *in, const fm_plugin_t *d, char *err, size_t errlen)
+{
+    const char *what = NULL;
+    if (d->abi_version != FM_PLUGIN_ABI_VERSION) {
+        snprintf(err, errlen, "plugin %s: %s: ABI version %" PRIu32 ", flowmixd expects %d",
+                 in->name, in->file, d->abi_version, FM_PLUGIN_ABI_VERSION);
+        return FM_EPLUGIN;
+    }
+    if (d->flow_size != sizeof(fm_plugin_flow_t)) {
+        what = "flow_size differs from this flowmixd's fm_plugin_flow_t";
+    } else if (!d->name || !*d->name) {
+        what = "descriptor has no name";
+    } else if (!d->init || !d->consume || !d->fini) {
+        what = "descriptor lacks a mandatory callback (init, consume, fini)";
+    }
+    if (what) {
+        snprintf(err, errlen, "plugin %s: %s: %s", in->name, in->file, what);
+        return FM_EPLUGIN;
+    }
+    return 0;
+}
+
+static int open_plugin(instance_t *in, char *err, size_t errlen)
+{
+    struct stat sb;
+    const char *e;
+
+    if (stat(in->file, &sb) < 0) {
+        snprintf(err, errlen, "plugin %s: %s: %s", in->name, in->file, strerror(errno));
+        return FM_EPLUGIN;
+    }
+    in->dl = dlopen(in->file, RTLD_NOW | RTLD_LOCAL);
+    if (!in->dl) {
+        e = dlerror();
+        snprintf(err, errlen, "plugin %s: %s", in->name, e ? e : in->file);
+        return FM_EPLUGIN;
+    }
+    dlerror();
+    in->desc = dlsym(in->dl, FM_PLUGIN_DESCRIPTOR_SYMBOL);
+    e = dlerror();
+    if (e || !in->desc) {
+        snprintf(err, errlen, "plugin %s: %s: no symbol " FM_PLUGIN_DESCRIPTOR_SYMBOL
+                 " (not a flowmix plugin?)", in->name, in->file);
+        return FM_EPLUGIN;
+    }
+    return check_descriptor(in, in->desc, err, errlen);
+}
+
+static int load_one(instance_t *in, const fm_config_plugin_t *c, const char *plugin_dir,
+                    char *err, size_t errlen)
+{
+    const char **keys = fm_xcalloc(c->nkeys + 1, sizeof(char *));
+    const char **values = fm_xcalloc(c->nkeys + 1, sizeof(char *));
+    char perr[512] = "";
+    size_t nk;
+    int rc;
+
+    in->name = fm_xstrdup(c->name);
+    in->file = resolve_path(c, plugin_dir);
+    if ((rc = loader_keys(in, c, keys, values, &nk, err, errlen)) < 0 ||
+        (rc = open_plugin(in, err, errlen)) < 0) {
+        goto out;
+    }
+    rc = in->desc->init(keys, values, nk, &in->state, perr, sizeof(perr));
+    if (rc < 0) {
+        perr[sizeof(perr) - 1] = '\0';
+        snprintf(err, errlen, "plugin %s: %s: init failed: %s", in->name, in->file,
+                 perr[0] ? perr : "(no message)");
+        rc = FM_EPLUGIN;
+        goto out;
+    }
+    in->inited = true;
+    in->ring = fm_xcalloc(in->qlimit, sizeof(batch_t *));
+    fm_log_info("plugin %s: %s (%s %s), queue %zu, overflow %s", in->name, in->file,
+                in->desc->name, in->desc->version ? in->desc->version : "", in->qlimit,
+                in->block ? "block" : "drop");
+out:
+    free(keys);
+    free(values);
+    return rc;
+}
+
+static int start_worker(instance_t *in, char *err, size_t errlen)
+{
+    pthread_condattr_t ca;
+    int rc;
+    pthread_mutex_init(&in->mu, NULL);
+    pthread_cond_init(&in->cv_work, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* wait_idle's deadline */
+    pthread_cond_init(&in->cv_done, &ca);
+    pthread_condattr_destroy(&ca);
+    rc = pthread_create(&in->thread, NULL, worker_main, in);
+    if (rc) {
+        snprintf(err, errlen, "plugin %s: cannot start its thread: %s", in->name, strerror(rc));
+        return FM_EPLUGIN;
+    }
+    in->started = true;
+    return 0;
+}
+
+static void stop_one(instance_t *in)
+{
+    if (in->started) {
+        pthread_mutex_lock(&in->mu);
+        in->stopping = true;
+        pthread_cond_signal(&in->cv_work);
+        pthread_cond_broadcast(&in->cv_done); /* releases blocked producers */
+        pthread_mutex_unlock(&in->mu);
+        pthread_join(in->thread, NULL);
+    }
+    if (in->inited) {
+        refresh_counters(in);
+        in->desc->fini(in->state);
+    }
+    if (in->started) {
+        pthread_mutex_destroy(&in->mu);
+        pthread_cond_destroy(&in->cv_work);
+        pthread_cond_destroy(&in->cv_done);
+    }
+    if (in->dl) {
+        dlclose(in->dl);
+    }
+    free(in->ring);
+    free(in->name);
+    free(in->file);
+}
+
+int fm_plugins_new(const fm_config_plugin_t *cfgs, size_t n, const char *plugin_dir,
+                   fm_plugins_t **out, char *err, size_t errlen)
+{
+    fm_plugins_t *p = fm_xcalloc(1, sizeof(*p));
+    int rc = 0;
+
+    if (errlen) {
+        err[0] = '\0';
+    }
+    p->inst = fm_xcalloc(n ? n : 1, sizeof(instance_t));
+    for (size_t i = 0; i < n; i++) {
+        instance_t *in = &p->inst[i];
+        p->n = i + 1; /* so a failure below cleans up this one too */
+        if ((rc = load_one(in, &cfgs[i], plugin_dir, err, errlen)) < 0 ||
+            (rc = start_worker(in, err, errlen)) < 0) {
+            break;
+        }
+    }
+    if (rc < 0) {
+        fm_plugins_free(p);
+        *out = NULL;
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+void fm_plugins_free(fm_plugins_t *p)
+{
+    if (!p) {
+        return;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        stop_one(&p->inst[i]);
+    }
+    free(p->inst);
+    free(p);
+}

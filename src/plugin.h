@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Output plugin host (DESIGN §10, issue 10): loads the [plugin.NAME] shared objects through the
+ * ABI of include/flowmix/plugin.h and feeds them finished flows off the receive path.  Each
+ * instance has a worker thread and a bounded queue of batches; a batch is converted once to
+ * fm_plugin_flow_t and shared (reference counted) by every queue that accepts it.
+ *
+ * Loader keys of a [plugin.NAME] section (the others go to the plugin's init):
+ *   queue    = N            batches the queue holds (default 64)
+ *   overflow = drop|block   full queue: drop the batch for this plugin and count its flows
+ *                           (default), or make the producer wait — which stalls receive, so
+ *                           use it only for outputs that must be complete (tests, archives).
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "flow.h"
+
+typedef struct fm_plugins fm_plugins_t;
+
+#define FM_PLUGIN_QUEUE_DEFAULT 64
+#define FM_PLUGIN_QUEUE_MAX 65536
+
+/**
+ * Load, check and initialise every configured plugin and start their workers.  All or nothing:
+ * on failure the ones already initialised are finalised and unloaded.
+ * @param[in]  cfgs        the [plugin.NAME] sections (may be NULL when n is 0); borrowed
+ * @param[in]  plugin_dir  where NAME.so is looked up when a section has no path, and what a
+ *                         path without '/' is relative to
+ * @param[out] out         new plugin set (an empty set when n is 0); free with fm_plugins_free
+ * @param[out] err         on failure, "plugin NAME: FILE: reason"
+ * @return 0, FM_ECONFIG (bad queue/overflow), FM_EPLUGIN (dlopen, descriptor, ABI or init
+ *         failure) or FM_ENOMEM.
+ */
+int fm_plugins_new(const fm_config_plugin_t *cfgs, size_t n, const char *plugin_dir,
+                   fm_plugins_t **out, char *err, size_t errlen);
+
+/**
+ * Queue a batch of finished flows for every plugin (loop thread).  Copies the flows; returns
+ * without waiting unless a plugin is configured `overflow = block` and its queue is full.
+ * @param[in] p  plugin set, or NULL (no-op)
+ */
+void fm_plugins_consume(fm_plugins_t *p, const fm_flow_t *flows, size_t n);
+
+/** Ask every plugin for a tick(now_ms) (coalesced, never waits).  Call about once a second. */
+void fm_plugins_tick(fm_plugins_t *p, uint64_t now_ms);
+
+/** Ask every plugin to flush after the batches already queued (asynchronous, never waits). */
+void fm_plugins_flush(fm_plugins_t *p);
+
+/**
+ * Wait until every queue is empty and no callback is running, at most timeout_ms.
+ * Blocks the caller: for tests and orderly shutdown, not for the loop thread in normal running.
+ * @return 0, or FM_EAGAIN on timeout.
+ */
+int fm_plugins_wait_idle(fm_plugins_t *p, uint64_t timeout_ms);
+
+/** Drain every queue, flush, join the workers, finalise and unload the plugins.  NULL is a no-op. */
+void fm_plugins_free(fm_plugins_t *p);
+
+/** @return the number of loaded plugin instances. */
+size_t fm_plugins_count(const fm_plugins_t *p);
+
+/** Counters of one instance (a snapshot). */
+typedef struct fm_plugin_stats {
+    uint64_t batches;        /* batches consumed */
+    uint64_t flows;          /* flows consumed */
+    uint64_t dropped;        /* flows dropped because the queue was full (overflow = drop) */
+    uint64_t dropped_batches;
+    uint64_t errors;         /* consume/flush/tick calls that returned < 0 */
+    uint64_t blocked_us;     /* time producers waited on a full queue (overflow = block) */
+    uint64_t queue_depth;    /* batches waiting now */
+    uint64_t queue_max;      /* highest depth seen */
+} fm_plugin_stats_t;
+
+/**
+ * @param[in] i  index < fm_plugins_count()
+ * @return 0, or FM_ERANGE.
+ */
+int fm_plugins_stats(fm_plugins_t *p, size_t i, fm_plugin_stats_t *out);
+
+/**
+ * Every instance's counters for `flowmixctl status`: an array of objects with name, file,
+ * plugin, version, queue_limit, overflow, the fm_plugin_stats_t fields and the plugin's own
+ * counters (object "plugin_counters").
+ * @return new reference (caller decrefs); an empty array for NULL.
+ */
+json_t *fm_plugins_stats_json(fm_plugins_t *p);
