@@ -494,6 +494,8 @@ static int open_next(fm_reader_t *r)
     r->ft_header = false;
     r->fmt = r->req;
     r->lb.child = 0;
+    r->lb.beg = r->lb.end = 0;
+    r->lb.eof = false;
     if (r->fmt == FM_FMT_AUTO && strcmp(path, "-") != 0) {
         struct stat st;
         if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
