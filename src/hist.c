@@ -387,9 +387,12 @@ static int visit(const fm_hist_t *h, visit_fn fn, void *ctx)
 static void count_totals(void *ctx, const fm_hist_bin_t *b)
 {
     uint64_t *t = ctx;
-    t[0] += b->flows;
-    t[1] += b->packets;
-    t[2] += b->octets;
+    const uint64_t v[3] = {b->flows, b->packets, b->octets};
+    for (int i = 0; i < 3; i++) {
+        if (__builtin_add_overflow(t[i], v[i], &t[i])) {
+            t[i] = UINT64_MAX; /* saturated like the bins themselves */
+        }
+    }
 }
 
 void fm_hist_totals(const fm_hist_t *h, uint64_t *flows, uint64_t *packets, uint64_t *octets)

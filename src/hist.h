@@ -67,7 +67,7 @@ int fm_hist_merge(fm_hist_t *dst, const fm_hist_t *src);
 void fm_hist_clear(fm_hist_t *h);
 /** Number of non-empty bins. */
 size_t fm_hist_count(const fm_hist_t *h);
-/** Totals over all bins (any out pointer may be NULL). */
+/** Totals over all bins, saturating at UINT64_MAX (any out pointer may be NULL). */
 void fm_hist_totals(const fm_hist_t *h, uint64_t *flows, uint64_t *packets, uint64_t *octets);
 /** Number of sums that saturated. */
 uint64_t fm_hist_overflows(const fm_hist_t *h);
@@ -124,5 +124,9 @@ fm_histset_t *fm_histwin_total(fm_histwin_t *w);
 fm_histset_t *fm_histwin_current(fm_histwin_t *w, uint64_t *start_ms);
 /** Restore (used when resuming from the store): the window start the current set belongs to. */
 void fm_histwin_set_current_start(fm_histwin_t *w, uint64_t start_ms);
-/** Change the window length (reload); takes effect at the next window boundary. */
+/**
+ * Change the window length (reload); takes effect at the next window boundary.  If the new
+ * grid's window containing that moment starts before the boundary, the first window starts at
+ * the boundary instead and ends on the new grid, so windows never overlap or share a start.
+ */
 void fm_histwin_set_window(fm_histwin_t *w, uint64_t window_ms);

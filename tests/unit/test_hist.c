@@ -311,6 +311,10 @@ static void test_overflow(void **state)
     assert_int_equal(bins[0].flows, 3);
     assert_true(bins[1].packets == UINT64_MAX && bins[1].octets == UINT64_MAX);
     free(bins);
+    uint64_t f, p, o;
+    fm_hist_totals(h, &f, &p, &o);
+    assert_int_equal(f, 5);
+    assert_true(p == UINT64_MAX && o == UINT64_MAX); /* totals saturate as well */
     /* merging saturates too, and carries the source's count */
     fm_hist_add(g, 5, 100, 1);
     assert_int_equal(fm_hist_merge(g, h), 0);
