@@ -23,6 +23,7 @@
 #endif
 
 #include "daemon_int.h"
+#include "plot.h"
 #include "util/err.h"
 #include "util/mem.h"
 #include "util/time.h"
@@ -495,5 +496,6 @@ int fm_daemon_main(fm_config_t *cfg, const fm_daemon_opts_t *opts)
     }
     free_modules(d);
     free(d);
+    fm_plot_cleanup(); /* cairo/fontconfig caches of the export plots */
     return status;
 }

@@ -60,6 +60,14 @@ HANDLER(cmd_status)
         "packets", (json_int_t)packets, "octets", (json_int_t)octets, "fits", "jobs",
         (json_int_t)d->nfits, "running", (json_int_t)d->fits_running, "interval_s",
         (json_int_t)(d->cfg->fit_interval_ms / 1000));
+    fm_ctl_stats_t cst;
+    fm_ctl_stats(d->ctl, &cst);
+    json_object_set_new(*result, "ctl",
+                        json_pack("{sI sI sI sI sI sI sI}", "clients", (json_int_t)cst.clients,
+                                  "requests", (json_int_t)cst.requests, "errors",
+                                  (json_int_t)cst.errors, "oversized", (json_int_t)cst.oversized,
+                                  "slow_disconnects", (json_int_t)cst.slow_disconnects, "denied",
+                                  (json_int_t)cst.denied, "refused", (json_int_t)cst.refused));
     json_object_set_new(*result, "export",
                         json_pack("{ss sI sI sI ss sI}", "dir", d->cfg->export_dir, "exports",
                                   (json_int_t)d->exports, "failures",

@@ -68,8 +68,8 @@ static void commit_work(uv_work_t *req)
         if (j->rc == 0) {
             total = NULL;
             fm_histset_clear(w->delta);
-            if (w->closed) {
-                j->rc = fm_store_close_window(s, w->start_ms, w->end_ms);
+            if (w->closed && (j->rc = fm_store_close_window(s, w->start_ms, w->end_ms)) < 0) {
+                snprintf(j->err, sizeof(j->err), "closing window: %s", fm_store_errmsg(s));
             }
         }
     }
@@ -84,7 +84,7 @@ static void commit_work(uv_work_t *req)
         j->rc = fm_store_save_fit(s, f->window_start_ms, f->job, f->created_ms, f->json,
                                   f->loglik, f->iterations, f->seconds);
         if (j->rc < 0) {
-            snprintf(j->err, sizeof(j->err), "saving fit %s: %s", f->job, fm_strerror(j->rc));
+            snprintf(j->err, sizeof(j->err), "saving fit %s: %s", f->job, fm_store_errmsg(s));
         } else {
             free(f->job); /* written: mark as done */
             f->job = NULL;
@@ -93,6 +93,9 @@ static void commit_work(uv_work_t *req)
     if (j->rc == 0 && j->prune_before_ms) {
         int pr = fm_store_prune(s, j->prune_before_ms);
         j->rc = pr < 0 ? pr : 0;
+        if (pr < 0) {
+            snprintf(j->err, sizeof(j->err), "pruning old windows: %s", fm_store_errmsg(s));
+        }
     }
     j->seconds = (double)(fm_time_mono_ns() - t0) / 1e9;
 }
