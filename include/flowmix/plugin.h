@@ -133,7 +133,8 @@ typedef struct fm_plugin {
      *  `flowmixctl flush` and once more after the last batch before shutdown. */
     int (*flush)(void *state);
     /** Optional: periodic call with the wall clock (epoch ms), about once a second (worker
-     *  thread), for rotation and timeouts.  Ticks coalesce when the worker is busy. */
+     *  thread), for rotation and timeouts.  Ticks coalesce when the worker is busy and are not
+     *  ordered with batches: one may run before batches queued earlier. */
     int (*tick)(void *state, uint64_t now_ms);
     /** Optional: fill up to max counters, return how many (worker thread, after ticks). */
     size_t (*counters)(void *state, fm_plugin_counter_t *out, size_t max);
