@@ -23,7 +23,8 @@ has '16777216 & 100.0000 & 98.9066 & 98.5953 \\' "$tex"
 has '\multicolumn{1}{c}{(packets)} & of flows & of packets & of octets \\' "$tex"
 # Two tables, each followed by two empty lines; 25 CDF rows.
 [ "$(grep -c '^\\end{tabular}$' "$tex")" = 2 ] || fail "table count"
-[ "$(tail -c 16 "$tex" | od -An -c | tr -d ' \n')" = 'end{tabular}\n\n\n' ] || fail "trailer"
+[ "$(tail -c 3 "$tex" | od -An -tx1 | tr -d ' \n')" = 0a0a0a ] || fail "trailer"
+[ "$(tail -n 3 "$tex" | head -n 1)" = '\end{tabular}' ] || fail "last table line"
 [ "$(grep -c '^[0-9]* & [0-9.]* & ' "$tex")" = 25 ] || fail "CDF rows"
 
 tex="$fm_tmp/size.tex"
