@@ -13,6 +13,7 @@
 /* Subcommand entry points (src/cmd/cmd_<name>.c).  Add a declaration and a row per command. */
 int fm_cmd_fit(int argc, char **argv);
 int fm_cmd_generate(int argc, char **argv);
+int fm_cmd_hist(int argc, char **argv);
 int fm_cmd_summary(int argc, char **argv);
 int fm_cmd_convert(int argc, char **argv);
 int fm_cmd_sort(int argc, char **argv);
@@ -22,6 +23,7 @@ const fm_cmd_t fm_cmds[] = {
     {"convert", fm_cmd_convert, "convert flow files between formats (flow-models convert)"},
     {"fit", fm_cmd_fit, "fit a mixture to a histogram by EM (flow-models fit)"},
     {"generate", fm_cmd_generate, "synthetic flows from a mixture or histogram (flow-models generate)"},
+    {"hist", fm_cmd_hist, "histogram of flow length, size or duration (flow-models hist)"},
     {"summary", fm_cmd_summary, "totals, averages and CDF tables of a histogram (flow-models summary)"},
     {"send", fm_cmd_send, "export flows or synthetic flows as NetFlow v5/v9/IPFIX over UDP"},
     {"sort", fm_cmd_sort, "stable sort of a binary flow directory by key fields"},

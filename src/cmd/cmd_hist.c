@@ -18,9 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "filter.h"
 #include "flowio.h"
 #include "hist.h"
 #include "util/err.h"
@@ -40,7 +40,9 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: flowmix hist [-i FORMAT] [-x length|size|duration] [-b N] [-c CLASS]\n"
-            "                    [--uniflow|--biflow] [-O OUT] FILE...\n\n"
+            "                    [--filter-expr EXPR] [--skip-in N] [--count-in N]\n"
+            "                    [--skip-out N] [--count-out N] [--uniflow|--biflow]\n"
+            "                    [-O OUT] FILE...\n\n"
             "Histogram of flow length, size or duration (flow-models hist, csv_hist output).\n"
             "  -i, --in-format F   csv_flow, pipe, nfcapd, binary, ftcsv, auto (default auto)\n"
             "  -x, --x-value X     length (packets), size (octets), duration (ms)"
@@ -48,9 +50,14 @@ static void usage(FILE *out)
             "  -b, --bin-exp N     0: one bin per value (default); N > 0: exact bins below 2^N,\n"
             "                      2^(N-1) bins per octave above\n"
             "  -c, --class C       only flows of class all, tcp, udp or other (default all)\n"
+            "  -f, --filter-expr E only records for which the Python-style expression over the\n"
+            "                      flow-models fields is true, e.g. 'prot == 6' (alias --filter)\n"
+            "      --skip-in N, --count-in N, --skip-out N, --count-out N\n"
+            "                      flow-models record selection, before and after the filter\n"
             "      --uniflow       each direction of a biflow record is a flow (default)\n"
             "      --biflow        both directions of a biflow record are one flow\n"
-            "  -O, --output PATH   output file, - for stdout (default -)\n");
+            "  -O, --output PATH   output file, - for stdout (default -)\n"
+            "FILE may be '-' (stdin, text formats) or a directory (its files, in sorted order).\n");
 }
 
 /* flow-models duration: 0 for one packet, else last - first (a record ending before it starts
@@ -94,17 +101,34 @@ static void add_flow(hist_run_t *run, const fm_flow_t *f)
     }
 }
 
-/* @return 0, or the reader's negative code (it has logged file and line). */
-static int hist_file(hist_run_t *run, const char *path, fm_format_t fmt)
+#define BATCH 1024
+
+/* One input through the selection.  @return 1 to go on, 0 when the selection says stop, or the
+ * reader's negative code (it has logged file and line). */
+static int hist_file(hist_run_t *run, fm_select_t *sel, const char *path, fm_format_t fmt,
+                     fm_flow_t *buf)
 {
     fm_reader_t *r;
-    fm_flow_t f;
+    long n = 0;
     int rc = fm_reader_open(path, fmt, &r);
     if (rc < 0) {
         return rc;
     }
-    while ((rc = fm_reader_next(r, &f)) == 1) {
-        add_flow(run, &f);
+    rc = 1;
+    while (rc == 1 && (n = fm_reader_read(r, buf, BATCH)) > 0) {
+        for (long i = 0; i < n; i++) {
+            int keep = fm_select_step(sel, &buf[i]);
+            if (keep < 0) {
+                rc = 0;
+                break;
+            }
+            if (keep > 0) {
+                add_flow(run, &buf[i]);
+            }
+        }
+    }
+    if (rc == 1 && n < 0) {
+        rc = (int)n;
     }
     fm_reader_close(r);
     return rc;
@@ -128,67 +152,70 @@ static int write_output(const fm_hist_t *h, const char *path)
     return 0;
 }
 
-static int parse_args(int argc, char **argv, hist_run_t *run, unsigned *bexp, int *fmt,
-                      const char **out)
+typedef struct {
+    unsigned bexp;
+    int fmt;
+    const char *out;
+    const char *expr;
+    fm_select_t sel;
+} hist_opts_t;
+
+static int parse_count(const char *text, uint64_t *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtoull(text, &end, 10);
+    return end == text || *end || errno || text[0] == '-' ? -1 : 0;
+}
+
+/* @return -1 to go on, else the exit status (0 after --help, 2 for a usage error). */
+static int parse_args(int argc, char **argv, hist_run_t *run, hist_opts_t *o)
 {
     static const struct option opts[] = {
         {"in-format", required_argument, NULL, 'i'}, {"x-value", required_argument, NULL, 'x'},
         {"bin-exp", required_argument, NULL, 'b'},   {"class", required_argument, NULL, 'c'},
         {"output", required_argument, NULL, 'O'},    {"uniflow", no_argument, NULL, 'u'},
-        {"biflow", no_argument, NULL, 'B'},          {"help", no_argument, NULL, 'h'},
+        {"biflow", no_argument, NULL, 'B'},          {"filter-expr", required_argument, NULL, 'f'},
+        {"filter", required_argument, NULL, 'f'},    {"skip-in", required_argument, NULL, 1},
+        {"count-in", required_argument, NULL, 2},    {"skip-out", required_argument, NULL, 3},
+        {"count-out", required_argument, NULL, 4},   {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int opt;
-    char *end;
+    uint64_t b = 0;
+    int opt, bad = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "i:x:b:c:O:h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "i:x:b:c:O:f:h", opts, NULL)) != -1) {
         switch (opt) {
-        case 'i':
-            if ((*fmt = fm_format_parse(optarg)) < 0) {
-                fprintf(stderr, "flowmix hist: unknown format '%s'\n", optarg);
-                return 2;
-            }
-            break;
+        case 'i': bad = (o->fmt = fm_format_parse(optarg)) < 0; break;
         case 'x':
-            if (fm_metric_parse(optarg) < 0) {
-                fprintf(stderr, "flowmix hist: -x must be length, size or duration, not '%s'\n",
-                        optarg);
-                return 2;
-            }
-            run->metric = (fm_metric_t)fm_metric_parse(optarg);
+            bad = fm_metric_parse(optarg) < 0;
+            run->metric = bad ? run->metric : (fm_metric_t)fm_metric_parse(optarg);
             break;
-        case 'b': {
-            errno = 0;
-            unsigned long v = strtoul(optarg, &end, 10);
-            if (end == optarg || *end || errno || v > 63 || optarg[0] == '-') {
-                fprintf(stderr, "flowmix hist: -b must be an integer from 0 to 63\n");
-                return 2;
-            }
-            *bexp = (unsigned)v;
+        case 'b':
+            bad = parse_count(optarg, &b) < 0 || b > 63;
+            o->bexp = (unsigned)b;
             break;
+        case 'c': bad = (run->cls = fm_class_parse(optarg)) < 0; break;
+        case 'O': o->out = optarg; break;
+        case 'u': run->dir = FM_DIR_UNIFLOW; break;
+        case 'B': run->dir = FM_DIR_BIFLOW; break;
+        case 'f': o->expr = optarg; break;
+        case 1: bad = parse_count(optarg, &o->sel.skip_in) < 0; break;
+        case 2: bad = parse_count(optarg, &o->sel.count_in) < 0, o->sel.has_count_in = true; break;
+        case 3: bad = parse_count(optarg, &o->sel.skip_out) < 0; break;
+        case 4:
+            bad = parse_count(optarg, &o->sel.count_out) < 0, o->sel.has_count_out = true;
+            break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
         }
-        case 'c':
-            if ((run->cls = fm_class_parse(optarg)) < 0) {
-                fprintf(stderr, "flowmix hist: unknown class '%s'\n", optarg);
-                return 2;
-            }
-            break;
-        case 'O':
-            *out = optarg;
-            break;
-        case 'u':
-        case 'B':
-            run->dir = opt == 'B' ? FM_DIR_BIFLOW : FM_DIR_UNIFLOW;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
+        if (bad) {
+            fprintf(stderr, "flowmix hist: bad option value '%s'\n", optarg);
             return 2;
         }
     }
     if (optind >= argc) {
+        fprintf(stderr, "flowmix hist: no input files ('-' for stdin)\n");
         usage(stderr);
         return 2;
     }
@@ -198,31 +225,45 @@ static int parse_args(int argc, char **argv, hist_run_t *run, unsigned *bexp, in
 int fm_cmd_hist(int argc, char **argv)
 {
     hist_run_t run = {.metric = FM_METRIC_LENGTH, .dir = FM_DIR_UNIFLOW, .cls = FM_CLASS_ALL};
-    unsigned bexp = 0; /* flow-models' default */
-    int fmt = FM_FMT_AUTO, rc;
-    const char *out = "-";
+    hist_opts_t o = {.bexp = 0 /* flow-models' default */, .fmt = FM_FMT_AUTO, .out = "-"};
+    fm_filter_t *filter = NULL;
+    fm_flow_t *buf = NULL;
+    char err[256];
+    int rc = parse_args(argc, argv, &run, &o), status = 1;
 
-    if ((rc = parse_args(argc, argv, &run, &bexp, &fmt, &out)) >= 0) {
+    if (rc >= 0) {
         return rc;
     }
-    if ((rc = fm_hist_new(bexp, &run.h)) < 0) {
-        fprintf(stderr, "flowmix hist: %s\n", fm_strerror(rc));
-        return 1;
+    if (o.expr) {
+        if (fm_filter_compile(o.expr, &filter, err, sizeof(err)) < 0) {
+            fprintf(stderr, "flowmix hist: %s\n  %s\n", err, o.expr);
+            return 2;
+        }
+        o.sel.filter = filter;
     }
-    for (int i = optind; i < argc && rc == 0; i++) {
-        rc = hist_file(&run, argv[i], (fm_format_t)fmt);
+    if ((rc = fm_hist_new(o.bexp, &run.h)) < 0 || !(buf = calloc(BATCH, sizeof(*buf)))) {
+        fprintf(stderr, "flowmix hist: %s\n", fm_strerror(rc < 0 ? rc : FM_ENOMEM));
+        goto out;
     }
-    if (rc == 0 && run.negative) {
+    rc = 1;
+    for (int i = optind; i < argc && rc == 1; i++) {
+        rc = hist_file(&run, &o.sel, argv[i], (fm_format_t)o.fmt, buf);
+    }
+    if (rc < 0) {
+        goto out; /* the reader has said which file and line */
+    }
+    if (run.negative) {
         fprintf(stderr, "flowmix hist: %" PRIu64 " flows end before they start; their duration"
                         " is taken as 0\n", run.negative);
     }
-    if (rc == 0 && fm_hist_overflows(run.h)) {
+    if (fm_hist_overflows(run.h)) {
         fprintf(stderr, "flowmix hist: %" PRIu64 " sums exceeded 2^64-1 and were capped\n",
                 fm_hist_overflows(run.h));
     }
-    if (rc == 0 && write_output(run.h, out) < 0) {
-        rc = -1;
-    }
+    status = write_output(run.h, o.out) < 0 ? 1 : 0;
+out:
+    free(buf);
     fm_hist_free(run.h);
-    return rc == 0 ? 0 : 1;
+    fm_filter_free(filter);
+    return status;
 }
