@@ -101,7 +101,8 @@ static void note_error(instance_t *in, const char *what, int rc)
     e = ++in->st.errors;
     pthread_mutex_unlock(&in->mu);
     if ((e & (e - 1)) == 0) {
-        fm_log_warn("plugin %s: %s failed (%d), %" PRIu64 " error(s) so far", in->name, what, rc, e);
+        fm_log_warn("plugin %s: %s failed (%d), %" PRIu64 " error(s) so far", in->name, what,
+                    rc, e);
     }
 }
 

@@ -60,7 +60,7 @@ void fm_plugins_flush(fm_plugins_t *p);
  */
 int fm_plugins_wait_idle(fm_plugins_t *p, uint64_t timeout_ms);
 
-/** Drain every queue, flush, join the workers, finalise and unload the plugins.  NULL is a no-op. */
+/** Drain every queue, flush, join the workers, finalise and unload the plugins (NULL: no-op). */
 void fm_plugins_free(fm_plugins_t *p);
 
 /** @return the number of loaded plugin instances. */

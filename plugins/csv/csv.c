@@ -10,7 +10,8 @@
  *
  * format = csv writes the header
  *   first_ms,last_ms,af,proto,src,dst,sport,dport,packets,octets,rev_first_ms,rev_last_ms,
- *   rev_packets,rev_octets,tcp_flags,rev_tcp_flags,exporter,domain,inif,outif,sampling,records,flags
+ *   rev_packets,rev_octets,tcp_flags,rev_tcp_flags,exporter,domain,inif,outif,sampling,
+ *   records,flags
  * with addresses as text (dotted quad for IPv4).  format = csv_flow writes flow-models' csv_flow
  * (21 integers joined by ", ", no header; a biflow becomes its forward and its reverse record), so
  * `flowmix` and flow-models read the files directly.

@@ -343,6 +343,41 @@ static void test_two_instances(void **state)
     assert_int_equal(b.flows + b.dropped, total);
 }
 
+/* The documented example plugin: totals over both directions, written by fini. */
+static void test_example_plugin(void **state)
+{
+    char so[512];
+    char *k[] = {"summary"}, *v[] = {file_b};
+    snprintf(so, sizeof(so), "%s/plugins/.libs/example.so", builddir());
+    fm_config_plugin_t c = pcfg("example", so, k, v, 1);
+    fm_plugins_t *p;
+    char err[512];
+    uint64_t packets = 0, octets = 0, tcp = 0;
+
+    refused(so, NULL, NULL, 0, FM_EPLUGIN, "'summary'");
+    assert_int_equal(fm_plugins_new(&c, 1, tmpdir, &p, err, sizeof(err)), 0);
+    uint64_t total = feed(p, 10, NULL);
+    fm_plugins_free(p); /* drains first: nothing is lost at shutdown */
+    for (uint64_t i = 0; i < total; i++) {
+        fm_flow_t f;
+        make_flow(i, &f);
+        packets += f.packets + f.rev_packets;
+        octets += f.octets + f.rev_octets;
+        tcp += f.proto == 6;
+    }
+    char want[256], got[256] = "";
+    snprintf(want, sizeof(want),
+             "batches 10\nflows %llu\npackets %llu\noctets %llu\nproto 6 %llu\n",
+             (unsigned long long)total, (unsigned long long)packets, (unsigned long long)octets,
+             (unsigned long long)tcp);
+    FILE *f = fopen(file_b, "r");
+    assert_non_null(f);
+    size_t n = fread(got, 1, strlen(want), f);
+    fclose(f);
+    got[n] = '\0';
+    assert_string_equal(got, want);
+}
+
 static void test_empty_set(void **state)
 {
     fm_plugins_t *p;
@@ -373,6 +408,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slow_drop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_instances, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_example_plugin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_set, setup, teardown),
     };
     fm_log_set_level(LOG_ERR); /* the refusals are expected; keep the output readable */
