@@ -138,6 +138,7 @@ static void test_parse_shapes(void **state)
         "", "{", "42", "{\"sum\": 1}", "{\"sum\": -1, \"mix\": []}",
         "[[0.5, \"cauchy\", [0, 1]]]", "[[0.5, \"uniform\", [0, 1, 2]]]",
         "[[0.5, \"lognorm\", [1, \"a\", 2]]]", "[[\"x\", \"uniform\", [0, 1]]]", "[[0.5]]",
+        "{\"sum\": 2e45, \"mix\": []}", /* fuzz_mixture: sum beyond uint64_t */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         m = NULL;
