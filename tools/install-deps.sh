@@ -9,6 +9,8 @@ BUILD="build-essential autoconf automake libtool pkg-config
   libxxhash-dev zlib1g-dev libsystemd-dev libcairo2-dev scdoc librdkafka-dev"
 TEST="libcmocka-dev sqlite3 softflowd nfdump libfixbuf-tools python3 python3-numpy
   python3-scipy python3-scapy libxml2-utils systemd"
+# Fuzzing only (`make fuzz`, fuzz/run.sh): clang with its libFuzzer and sanitizer runtimes.
+FUZZ="clang libclang-rt-dev"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -19,4 +21,4 @@ if [ "${FM_SKIP_APT_UPDATE:-0}" != 1 ]; then
     $SUDO apt-get update -q
 fi
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -q --no-install-recommends $BUILD $TEST
+$SUDO apt-get install -y -q --no-install-recommends $BUILD $TEST $FUZZ
