@@ -25,6 +25,7 @@
 #include "daemon_int.h"
 #include "plot.h"
 #include "util/err.h"
+#include "util/fs.h"
 #include "util/mem.h"
 #include "util/time.h"
 
@@ -199,29 +200,6 @@ static void apply_log_target(const fm_config_t *cfg, bool foreground)
     fm_log_set_level(cfg->log_level);
 }
 
-static int make_dirs(const char *path)
-{
-    char buf[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof(buf)) {
-        return FM_EINVAL;
-    }
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0750) < 0 && errno != EEXIST) {
-                return -errno;
-            }
-            *p = '/';
-        }
-    }
-    if (mkdir(buf, 0750) < 0 && errno != EEXIST) {
-        return -errno;
-    }
-    return 0;
-}
-
 static void cache_conf_from(const fm_config_t *c, fm_cache_conf_t *cc)
 {
     fm_cache_conf_default(cc);
@@ -264,7 +242,7 @@ static int open_modules(fm_daemon_t *d, char *err, size_t errlen)
                            .new_exporter = on_new_exporter, .new_exporter_ctx = d};
     int rc;
 
-    if ((rc = make_dirs(c->state_dir)) < 0) {
+    if ((rc = fm_fs_mkdirs(c->state_dir, 0750)) < 0) {
         snprintf(err, errlen, "cannot create state directory %s: %s", c->state_dir,
                  fm_strerror(rc));
         return rc;

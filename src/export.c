@@ -20,35 +20,13 @@
 
 #include "export_int.h"
 #include "util/err.h"
+#include "util/fs.h"
 #include "util/mem.h"
 
 static const char *const y_names[] = {"flows", "packets", "octets"};
 /* Classes and metrics exported, in the agh_2015 layout. */
 static const fm_class_t classes[] = {FM_CLASS_ALL, FM_CLASS_TCP, FM_CLASS_UDP, FM_CLASS_OTHER};
 static const fm_metric_t metrics[] = {FM_METRIC_LENGTH, FM_METRIC_SIZE, FM_METRIC_DURATION};
-
-int fm__export_mkdirs(const char *path)
-{
-    char buf[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof(buf)) {
-        return FM_EINVAL;
-    }
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) < 0 && errno != EEXIST) {
-                return -errno;
-            }
-            *p = '/';
-        }
-    }
-    if (mkdir(buf, 0755) < 0 && errno != EEXIST) {
-        return -errno;
-    }
-    return 0;
-}
 
 /* Write a whole file and make sure it reached the disk before the directory is renamed. */
 static int write_file(const char *path, int (*fn)(FILE *, const void *), const void *arg)
@@ -81,10 +59,10 @@ static int put_text(FILE *f, const void *arg)
 static int write_histograms(const fm_export_req_t *req, const char *root, char *err,
                             size_t errlen)
 {
-    char path[4096];
+    char path[8192];
     for (size_t c = 0; c < sizeof(classes) / sizeof(classes[0]); c++) {
         snprintf(path, sizeof(path), "%s/histograms/%s", root, fm_class_name(classes[c]));
-        int rc = fm__export_mkdirs(path);
+        int rc = fm_fs_mkdirs(path, 0755);
         for (size_t m = 0; rc == 0 && m < sizeof(metrics) / sizeof(metrics[0]); m++) {
             snprintf(path, sizeof(path), "%s/histograms/%s/%s.csv", root,
                      fm_class_name(classes[c]), fm_metric_name(metrics[m]));
@@ -119,12 +97,12 @@ static void mode_text(const fm_export_fit_t *f, char *buf, size_t len)
 
 static int write_mixtures(const fm_export_req_t *req, const char *root, char *err, size_t errlen)
 {
-    char dir[4096], path[4200], mode[256];
+    char dir[8192], path[8300], mode[256];
     for (size_t i = 0; i < req->nfits; i++) {
         const fm_export_fit_t *f = &req->fits[i];
         snprintf(dir, sizeof(dir), "%s/mixtures/%s/%s", root, fm_class_name(f->cls),
                  fm_metric_name(f->metric));
-        int rc = fm__export_mkdirs(dir);
+        int rc = fm_fs_mkdirs(dir, 0755);
         if (rc == 0) {
             snprintf(path, sizeof(path), "%s/%s.json", dir, y_names[f->y]);
             rc = write_file(path, put_text, f->json);
@@ -226,7 +204,7 @@ int fm_export_write(const fm_export_req_t *req, char *path, size_t pathlen, char
     snprintf(tmp, sizeof(tmp), "%s/.tmp-%s", req->dir, name);
     snprintf(final, sizeof(final), "%s/%s", req->dir, name);
     fm__export_rmtree(tmp); /* left over from a crash during an earlier export */
-    if ((rc = fm__export_mkdirs(tmp)) < 0) {
+    if ((rc = fm_fs_mkdirs(tmp, 0755)) < 0) {
         snprintf(err, errlen, "cannot create %s: %s", tmp, fm_strerror(rc));
         return rc;
     }

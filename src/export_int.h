@@ -4,7 +4,6 @@
 
 #include "export.h"
 
-int fm__export_mkdirs(const char *path);
 int fm__export_rmtree(const char *path);
 /** summary.md and summary.csv in root. */
 int fm__export_summary(const fm_export_req_t *req, const char *root, char *err, size_t errlen);

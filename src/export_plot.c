@@ -16,6 +16,7 @@
 #include "mixture.h"
 #include "plot.h"
 #include "util/err.h"
+#include "util/fs.h"
 #include "util/mem.h"
 
 static const char *const y_names[] = {"flows", "packets", "octets"};
@@ -123,7 +124,7 @@ static int plot_one(const fm_export_req_t *req, const char *root, int cls, int m
         return n < 0 ? (int)n : 0; /* nothing to draw for an empty histogram */
     }
     snprintf(dir, sizeof(dir), "%s/plots/%s/%s", root, fm_class_name(cls), fm_metric_name(metric));
-    if ((rc = fm__export_mkdirs(dir)) < 0) {
+    if ((rc = fm_fs_mkdirs(dir, 0755)) < 0) {
         snprintf(err, errlen, "cannot create %s: %s", dir, fm_strerror(rc));
         free(bins);
         return rc;
