@@ -18,6 +18,8 @@ int fm_cmd_summary(int argc, char **argv);
 int fm_cmd_convert(int argc, char **argv);
 int fm_cmd_sort(int argc, char **argv);
 int fm_cmd_send(int argc, char **argv);
+int fm_cmd_merge(int argc, char **argv);
+int fm_cmd_profile(int argc, char **argv);
 
 const fm_cmd_t fm_cmds[] = {
     {"convert", fm_cmd_convert, "convert flow files between formats (flow-models convert)"},
@@ -25,6 +27,8 @@ const fm_cmd_t fm_cmds[] = {
     {"generate", fm_cmd_generate, "synthetic flows from a mixture or histogram (flow-models generate)"},
     {"hist", fm_cmd_hist, "histogram of flow length, size or duration (flow-models hist)"},
     {"summary", fm_cmd_summary, "totals, averages and CDF tables of a histogram (flow-models summary)"},
+    {"merge", fm_cmd_merge, "re-join records split by the active timeout (flow-models merge)"},
+    {"profile", fm_cmd_profile, "FlowTest ft-profiler biflow profile CSV"},
     {"send", fm_cmd_send, "export flows or synthetic flows as NetFlow v5/v9/IPFIX over UDP"},
     {"sort", fm_cmd_sort, "stable sort of a binary flow directory by key fields"},
     {NULL, NULL, NULL},
