@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * EM fitting (flow-models fit.py in C).  Data are the histogram rows (x = bin_lo, weight = the y
- * column); the E-step keeps the unnormalised component terms p[k][i] in one column-major matrix
- * so each component's column is a tight loop (one exp per lognormal term), and the M-step
- * updates each family in closed form or, for gamma and Weibull, with the same root finders
- * flow-models uses (fsolve from 1.0 for gamma's shape, 5 Newton steps for Weibull's).
+ * column).  The E-step works on blocks of BLOCK rows so every component's column of the block
+ * stays in cache: log terms ln(w_k f_k(x_i)) (one fused expression per lognormal term), each
+ * row's largest term, exp of the differences (glibc's AVX2 libmvec exp where available), row
+ * sums, responsibilities, and the sums the M-step needs, all in one sweep.  Uniforms only touch
+ * the rows they cover.  The M-step updates each family in closed form or, for gamma and
+ * Weibull, with the same root finders flow-models uses (fsolve-like from 1.0 for gamma's shape,
+ * 5 Newton steps for Weibull's).
  *
- * Numerics: a lognormal term whose exponent is below the smallest subnormal is taken as 0
- * without calling exp (exp would return 0 too).  Rows with zero total get zero
- * responsibilities (flow-models' rule).  Products r * ln x are skipped for r == 0 so that x = 0
- * rows (duration histograms) cannot produce NaN.  A component whose parameters or weight become
- * non-finite, or whose lognormal sigma collapses to the floor, is removed and counted.
+ * Numerics: rows are summed relative to their largest term (log-sum-exp), so no subnormals and
+ * no underflowed rows; terms more than 708 below the row's largest count as 0.  Rows with zero
+ * total get zero responsibilities (flow-models' rule).  x = 0 rows (duration histograms) use
+ * ln x = 0, where lognormal and Pareto terms are exactly 0, so no 0 * -inf NaN.  A component
+ * whose parameters or weight become non-finite, or whose lognormal sigma collapses below 1e-9,
+ * is removed and counted in fm_fit_result_t.dropped.
  */
 #include "config.h"
 
