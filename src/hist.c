@@ -33,7 +33,7 @@ typedef struct {
  * first use, so memory follows the occupied range.  Octaves of more than 2^MAX_DIRECT_BITS bins
  * (only b = 0 or b > MAX_DIRECT_BITS + 1, above 2^21) go to a hash map keyed by bin_lo instead.
  */
-#define CHUNK_BITS 8u
+#define CHUNK_BITS 6u
 #define CHUNK (1u << CHUNK_BITS)
 #define MAX_DIRECT_BITS 20u
 #define MAX_BIN_EXP 63u
