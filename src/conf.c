@@ -69,6 +69,10 @@ static const key_def_t keys[] = {
      "Extra wait beyond the inactive timeout for records still in flight."},
     {"cache", "biflow", K_BOOL, OFF(biflow), "yes", 0,
      "Pair the two directions of a conversation into one biflow."},
+    {"cache", "merge", K_STR, OFF(cache_merge), "flow-models", 0,
+     "Rules that join records split by the active timeout: flow-models (its merge tool: only\n"
+     "records that lasted the active timeout continue) or ft-profiler (FlowTest's profiler:\n"
+     "any record within the inactive timeout continues).  Restart to change."},
     {"hist", "bin_exp", K_UINT, OFF(bin_exp), "12", 63,
      "flow-models bin exponent: exact bins below 2^bin_exp, 2^(bin_exp-1) bins per octave above."},
     {"hist", "window", K_DURATION, OFF(window_ms), "1h", 0,
@@ -485,6 +489,11 @@ static int validate(const fm_config_t *cfg, char *err, size_t errlen)
     }
     if (cfg->inactive_ms == 0 || cfg->active_ms <= cfg->inactive_ms) {
         snprintf(err, errlen, "[cache] active_timeout must be larger than inactive_timeout > 0");
+        return FM_ECONFIG;
+    }
+    if (strcmp(cfg->cache_merge, "flow-models") && strcmp(cfg->cache_merge, "ft-profiler")) {
+        snprintf(err, errlen, "[cache] merge must be flow-models or ft-profiler, not '%s'",
+                 cfg->cache_merge);
         return FM_ECONFIG;
     }
     if (cfg->window_ms < 1000) {

@@ -62,6 +62,7 @@ typedef struct fm_config {
     uint64_t inactive_ms;
     uint64_t export_delay_ms;
     bool biflow;
+    char *cache_merge;        /* flow-models | ft-profiler: which rules join split records */
     /* [hist] */
     uint64_t bin_exp;
     uint64_t window_ms;

@@ -77,6 +77,7 @@ static void on_finished(void *ctx, const fm_flow_t *flows, size_t n)
     fm_histwin_current(d->hw, &start);
     fm_histset_add_flows(d->delta_total, flows, n);
     fm_histset_add_flows(fm__daemon_win_delta(d, start), flows, n);
+    fm_plugins_consume(d->plugins, flows, n);
     d->flows_finished += n;
 }
 
@@ -130,6 +131,7 @@ static void on_tick(uv_timer_t *t)
 
     fm_cache_advance(d->cache, now);
     fm_histwin_tick(d->hw, now);
+    fm_plugins_tick(d->plugins, now);
     update_rate(d, now);
     snprintf(status, sizeof(status), "STATUS=%.0f records/s, %" PRIu64 " flows finished",
              d->records_per_s, d->flows_finished);
@@ -161,6 +163,7 @@ static void on_export_timer(uv_timer_t *t)
 void fm__daemon_flush(fm_daemon_t *d)
 {
     fm_cache_flush(d->cache);
+    fm_plugins_flush(d->plugins); /* after the cache: its flows are queued first */
 }
 
 static void start_timers(fm_daemon_t *d)
@@ -208,6 +211,7 @@ static void cache_conf_from(const fm_config_t *c, fm_cache_conf_t *cc)
     cc->inactive_ms = c->inactive_ms;
     cc->export_delay_ms = c->export_delay_ms;
     cc->biflow = c->biflow;
+    cc->mode = strcmp(c->cache_merge, "ft-profiler") ? FM_CACHE_MODE_MERGE : FM_CACHE_MODE_PROFILE;
 }
 
 /* Reload the statistics a previous run committed, so a restart does not reset them. */
@@ -267,6 +271,14 @@ static int open_modules(fm_daemon_t *d, char *err, size_t errlen)
         return rc;
     }
     fm__daemon_fits_init(d);
+    /* Plugins before ingest: the first finished flow must find them loaded. */
+    if ((rc = fm_plugins_new(c->plugins, c->nplugins, c->plugin_dir, &d->plugins, err,
+                             errlen)) < 0) {
+        return rc;
+    }
+    if (c->nplugins) {
+        fm_log_notice("plugin, %zu output plugin(s) loaded", fm_plugins_count(d->plugins));
+    }
     fm_decode_conf_default(&ic.decode);
     ic.decode.template_timeout_ms = c->template_timeout_ms;
     ic.decode.max_templates = (uint32_t)c->max_templates;
@@ -275,6 +287,31 @@ static int open_modules(fm_daemon_t *d, char *err, size_t errlen)
         return rc;
     }
     return fm__daemon_ctl_start(d, err, errlen);
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return !strcmp(a ? a : "", b ? b : "");
+}
+
+/* Plugins are loaded once: compare their sections so a reload can say when a restart is due. */
+static bool plugins_same(const fm_config_t *a, const fm_config_t *b)
+{
+    if (a->nplugins != b->nplugins || !same_str(a->plugin_dir, b->plugin_dir)) {
+        return false;
+    }
+    for (size_t i = 0; i < a->nplugins; i++) {
+        const fm_config_plugin_t *p = &a->plugins[i], *q = &b->plugins[i];
+        if (!same_str(p->name, q->name) || !same_str(p->path, q->path) || p->nkeys != q->nkeys) {
+            return false;
+        }
+        for (size_t k = 0; k < p->nkeys; k++) {
+            if (!same_str(p->keys[k], q->keys[k]) || !same_str(p->values[k], q->values[k])) {
+                return false;
+            }
+        }
+    }
+    return true;
 }
 
 int fm__daemon_reload(fm_daemon_t *d, char *err, size_t errlen)
@@ -288,9 +325,14 @@ int fm__daemon_reload(fm_daemon_t *d, char *err, size_t errlen)
     }
     if (strcmp(n->udp, o->udp) || n->rcvbuf != o->rcvbuf || n->cache_memory != o->cache_memory ||
         strcmp(n->store_path, o->store_path) || strcmp(n->ctl_socket, o->ctl_socket) ||
-        n->bin_exp != o->bin_exp) {
-        fm_log_warn("config, reload: changes to [listen], [cache] memory, [hist] bin_exp, "
+        n->bin_exp != o->bin_exp || strcmp(n->cache_merge, o->cache_merge)) {
+        fm_log_warn("config, reload: changes to [listen], [cache] memory and merge, "
+                    "[hist] bin_exp, "
                     "[store] path or [control] socket take effect only after a restart");
+    }
+    if (!plugins_same(n, o)) {
+        fm_log_warn("config, reload: [plugin.*] changes take effect only after a restart; "
+                    "the loaded plugins keep running");
     }
     fm_log_set_level(n->log_level);
     cache_conf_from(n, &cc);
@@ -303,6 +345,8 @@ int fm__daemon_reload(fm_daemon_t *d, char *err, size_t errlen)
     n->rcvbuf = o->rcvbuf;
     n->cache_memory = o->cache_memory;
     n->bin_exp = o->bin_exp;
+    free(n->cache_merge);
+    n->cache_merge = fm_xstrdup(o->cache_merge);
     free(n->store_path);
     n->store_path = fm_xstrdup(o->store_path);
     free(n->ctl_socket);
@@ -420,6 +464,8 @@ static void free_modules(fm_daemon_t *d)
     }
     fm_ctl_free(d->ctl);
     fm_ingest_free(d->ingest);
+    /* The cache was flushed into the plugin queues at shutdown: drain and flush them now. */
+    fm_plugins_free(d->plugins);
     fm_cache_free(d->cache);
     fm_histwin_free(d->hw);
     fm_histset_free(d->delta_total);

@@ -74,6 +74,7 @@ HANDLER(cmd_status)
                                   (json_int_t)d->export_failures, "interval_s",
                                   (json_int_t)(d->cfg->export_interval_ms / 1000), "last",
                                   d->last_export, "last_ms", (json_int_t)d->last_export_ms));
+    json_object_set_new(*result, "plugins", fm_plugins_stats_json(d->plugins));
     return *result ? 0 : FM_ENOMEM;
 }
 

@@ -20,6 +20,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "mixture.h"
+#include "plugin.h"
 #include "store.h"
 
 /* A window's histogram delta waiting to be committed. */
@@ -67,6 +68,7 @@ typedef struct fm_daemon {
     fm_histwin_t *hw;
     fm_store_t *store;
     fm_ctl_t *ctl;
+    fm_plugins_t *plugins;     /* output plugins ([plugin.NAME]); an empty set when none */
 
     /* Histogram deltas since the last successful commit. */
     fm_histset_t *delta_total;

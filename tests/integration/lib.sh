@@ -40,12 +40,14 @@ wait_for() {
     return 1
 }
 
-# Start flowmixd in the foreground with config file $1, logging to $fm_tmp/$2.log; waits until
-# its control socket answers (flowmixctl ping).  Sets fm_daemon_pid.
+# Start flowmixd in the foreground with config file $1, logging to $fm_tmp/$2.log (stdout to
+# $fm_tmp/$2.out) and further arguments passed on (e.g. --dump); waits until its control socket
+# answers (flowmixctl ping).  Sets fm_daemon_pid.
 start_daemon() {
     conf=$1; name=$2
+    shift 2
     sock=$(sed -n 's/^socket *= *//p' "$conf")
-    "$FLOWMIXD" -f -c "$conf" >"$fm_tmp/$name.out" 2>"$fm_tmp/$name.log" &
+    "$FLOWMIXD" -f -c "$conf" "$@" >"$fm_tmp/$name.out" 2>"$fm_tmp/$name.log" &
     fm_daemon_pid=$!
     fm_pids="$fm_pids $fm_daemon_pid"
     wait_for "'$FLOWMIXCTL' -s '$sock' ping" 30 ||
