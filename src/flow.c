@@ -93,6 +93,30 @@ uint64_t fm_flow_duration_ms(uint64_t first_ms, uint64_t last_ms, uint64_t packe
     return last_ms - first_ms;
 }
 
+bool fm_flow_reverse(const fm_flow_t *f, fm_flow_t *out)
+{
+    if (!f->rev_packets) {
+        return false;
+    }
+    *out = *f;
+    memcpy(out->src, f->dst, sizeof(out->src));
+    memcpy(out->dst, f->src, sizeof(out->dst));
+    out->sport = f->dport;
+    out->dport = f->sport;
+    out->inif = f->outif;
+    out->outif = f->inif;
+    out->first_ms = f->rev_first_ms;
+    out->last_ms = f->rev_last_ms;
+    out->packets = f->rev_packets;
+    out->octets = f->rev_octets;
+    out->tcp_flags = f->rev_tcp_flags;
+    out->rev_packets = out->rev_octets = out->rev_first_ms = out->rev_last_ms = 0;
+    out->rev_tcp_flags = 0;
+    out->flags = (uint8_t)(f->flags & ~FM_FLOW_BIFLOW);
+    out->fwd_first = 1;
+    return true;
+}
+
 void fm_flow_span(const fm_flow_t *f, uint64_t *first_ms, uint64_t *last_ms)
 {
     uint64_t first = f->first_ms, last = f->last_ms;

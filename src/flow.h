@@ -77,5 +77,12 @@ const char *fm_class_name(fm_class_t cls);
 int fm_class_parse(const char *name);
 /** First and last packet of both directions together (the forward span when rev_packets is 0). */
 void fm_flow_span(const fm_flow_t *f, uint64_t *first_ms, uint64_t *last_ms);
+/**
+ * The reverse direction of a biflow as a uniflow record of its own, for the file formats that
+ * hold one direction per row: addresses, ports, interfaces and TCP flags swapped, the rev_* span
+ * and counters, the same exporter, domain, sampling and records.
+ * @return false (out untouched) when f has no reverse packets.
+ */
+bool fm_flow_reverse(const fm_flow_t *f, fm_flow_t *out);
 /** Duration in ms as flow-models defines it: 0 for a one-packet flow. */
 uint64_t fm_flow_duration_ms(uint64_t first_ms, uint64_t last_ms, uint64_t packets);

@@ -1108,28 +1108,44 @@ fail:
     return rc;
 }
 
+static int write_one(fm_writer_t *w, const fm_flow_t *f)
+{
+    if (w->bin) {
+        return w->err = fm__binw_write(w->bin, f, 1);
+    }
+    if (OUTBUF_SIZE - w->len < MAX_LINE && out_flush(w) < 0) {
+        return w->err;
+    }
+    char *p = w->buf + w->len;
+    switch (w->fmt) {
+    case FM_FMT_CSV_FLOW: p = put_csv_flow(p, f); break;
+    case FM_FMT_PIPE: p = put_pipe(p, f); break;
+    default: p = put_ftcsv(p, f); break;
+    }
+    w->len = (size_t)(p - w->buf);
+    return 0;
+}
+
 int fm_writer_write(fm_writer_t *w, const fm_flow_t *flows, size_t n)
 {
+    fm_flow_t rev;
+
     if (!w || (!flows && n)) {
         return FM_EINVAL;
     }
     if (w->err < 0) {
         return w->err;
     }
-    if (w->bin) {
-        return w->err = fm__binw_write(w->bin, flows, n);
-    }
+    /* Every format holds one direction per row: a biflow is written as its two directions,
+     * forward first (a direction without packets, as RFC 5103 allows, has no row). */
     for (size_t i = 0; i < n; i++) {
-        if (OUTBUF_SIZE - w->len < MAX_LINE && out_flush(w) < 0) {
+        const fm_flow_t *f = &flows[i];
+        if ((f->packets || !f->rev_packets) && write_one(w, f) < 0) {
             return w->err;
         }
-        char *p = w->buf + w->len;
-        switch (w->fmt) {
-        case FM_FMT_CSV_FLOW: p = put_csv_flow(p, &flows[i]); break;
-        case FM_FMT_PIPE: p = put_pipe(p, &flows[i]); break;
-        default: p = put_ftcsv(p, &flows[i]); break;
+        if (fm_flow_reverse(f, &rev) && write_one(w, &rev) < 0) {
+            return w->err;
         }
-        w->len = (size_t)(p - w->buf);
     }
     return 0;
 }

@@ -43,6 +43,7 @@ void fm_reader_close(fm_reader_t *r);
 
 /** Open a flow sink; path "-" is stdout (text formats). */
 int fm_writer_open(const char *path, fm_format_t fmt, fm_writer_t **out);
+/** Write flows, one direction per row: a biflow becomes two rows (forward, then reverse). */
 int fm_writer_write(fm_writer_t *w, const fm_flow_t *flows, size_t n);
 /** Flush and close.  @return 0 or the first error seen. */
 int fm_writer_close(fm_writer_t *w);

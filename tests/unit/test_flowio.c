@@ -346,6 +346,57 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Every format holds one direction per row: a biflow is written as forward then reverse (with
+ * addresses, ports and interfaces swapped), and a direction without packets has no row. */
+static void test_write_biflow(void **state)
+{
+    (void)state;
+    fm_flow_t f = {0}, out[4];
+    fm_writer_t *w;
+    const char *p = path_of("biflow.csv");
+
+    f.af = FM_AF_INET;
+    fm_flow_set_v4(f.src, 0x0A000001u);
+    fm_flow_set_v4(f.dst, 0x0A000002u);
+    f.sport = 1234;
+    f.dport = 80;
+    f.inif = 3;
+    f.outif = 4;
+    f.proto = 6;
+    f.first_ms = 1000500;
+    f.last_ms = 1002000;
+    f.packets = 5;
+    f.octets = 500;
+    f.rev_first_ms = 1000600;
+    f.rev_last_ms = 1003000;
+    f.rev_packets = 7;
+    f.rev_octets = 9000;
+    f.records = 3;
+    f.flags = FM_FLOW_BIFLOW;
+    fm_flow_t only_rev = f;
+    only_rev.packets = only_rev.octets = 0;
+    fm_flow_t both[2] = {f, only_rev};
+
+    assert_int_equal(fm_writer_open(p, FM_FMT_CSV_FLOW, &w), 0);
+    assert_int_equal(fm_writer_write(w, both, 2), 0);
+    assert_int_equal(fm_writer_close(w), 0);
+    assert_int_equal(read_all(p, FM_FMT_CSV_FLOW, out, 4), 3);
+    assert_int_equal(out[0].packets, 5);
+    assert_int_equal(out[0].sport, 1234);
+    assert_int_equal(out[1].packets, 7);
+    assert_int_equal(out[1].octets, 9000);
+    assert_int_equal(out[1].sport, 80);
+    assert_int_equal(out[1].dport, 1234);
+    assert_int_equal(out[1].inif, 4);
+    assert_int_equal(out[1].outif, 3);
+    assert_int_equal(fm_flow_get_v4(out[1].src), 0x0A000002u);
+    assert_int_equal(out[1].first_ms, 1000600);
+    assert_int_equal(out[1].last_ms, 1003000);
+    assert_int_equal(out[1].records, 3);
+    assert_int_equal(out[2].packets, 7); /* the reverse-only biflow: one row */
+    assert_int_equal(out[2].sport, 80);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_pipe),          cmocka_unit_test(test_ftcsv),
         cmocka_unit_test(test_auto_and_dirs), cmocka_unit_test(test_binary_read),
         cmocka_unit_test(test_binary_write),  cmocka_unit_test(test_tuple),
+        cmocka_unit_test(test_write_biflow),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
