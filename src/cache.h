@@ -35,6 +35,9 @@ typedef struct fm_cache_conf {
     bool biflow;              /* pair directions (default true) */
     int mode;                 /* FM_CACHE_MODE_MERGE or FM_CACHE_MODE_PROFILE */
     uint32_t max_entries;     /* 0: as many as memory_mib holds; else a lower cap (tests) */
+    bool prefault;            /* touch every page at creation (default false): the daemon pays
+                                 the page faults at start, not while a traffic burst fills the
+                                 cache; offline tools keep RSS to what they use */
 } fm_cache_conf_t;
 
 /** Fill @p c with the defaults above. */

@@ -211,6 +211,7 @@ static void cache_conf_from(const fm_config_t *c, fm_cache_conf_t *cc)
     cc->inactive_ms = c->inactive_ms;
     cc->export_delay_ms = c->export_delay_ms;
     cc->biflow = c->biflow;
+    cc->prefault = true; /* the memory is the daemon's for its whole life: fault it in now */
     cc->mode = strcmp(c->cache_merge, "ft-profiler") ? FM_CACHE_MODE_MERGE : FM_CACHE_MODE_PROFILE;
 }
 
