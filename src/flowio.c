@@ -27,6 +27,7 @@
 #include "log.h"
 #include "util/err.h"
 #include "util/mem.h"
+#include "util/progress.h"
 
 extern char **environ;
 
@@ -331,6 +332,7 @@ struct fm_reader {
     int ft_ncols;
     bool ft_header;
     fm__binr_t *bin;
+    fm_progress_t prog; /* stderr progress line (only when enabled, see util/progress.h) */
 };
 
 static int spawn_nfdump(fm_reader_t *r, const char *path)
@@ -490,6 +492,7 @@ static int open_next(fm_reader_t *r)
     int rc;
 
     r->cur = path;
+    r->prog.what = path;
     r->line = 0;
     r->ft_header = false;
     r->fmt = r->req;
@@ -534,6 +537,7 @@ int fm_reader_open(const char *path, fm_format_t fmt, fm_reader_t **out)
         return FM_EINVAL;
     }
     r = fm_xcalloc(1, sizeof(*r));
+    fm_progress_start(&r->prog, path);
     r->req = fmt;
     r->lb.fd = -1;
     r->lb.buf = fm_xmalloc(LINEBUF_SIZE + 1);
@@ -575,6 +579,7 @@ void fm_reader_close(fm_reader_t *r)
         kill(r->lb.child, SIGTERM); /* closed early: nfdump may block on a full pipe */
     }
     close_current(r, false, NULL);
+    fm_progress_done(&r->prog);
     for (size_t i = 0; i < r->files.n; i++) {
         free(r->files.v[i]);
     }
@@ -911,6 +916,9 @@ long fm_reader_read(fm_reader_t *r, fm_flow_t *flows, size_t max)
     }
     while (r->open && max > 0) {
         long n = r->bin ? fm__binr_read(r->bin, flows, max) : read_text(r, flows, max);
+        if (n > 0) {
+            fm_progress_add(&r->prog, (uint64_t)n);
+        }
         if (n != 0) {
             return n;
         }

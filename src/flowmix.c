@@ -6,9 +6,12 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "util/progress.h"
 
 /* Subcommand entry points (src/cmd/cmd_<name>.c).  Add a declaration and a row per command. */
 int fm_cmd_fit(int argc, char **argv);
@@ -61,6 +64,8 @@ int main(int argc, char **argv)
         printf("flowmix %s\n", PACKAGE_VERSION);
         return 0;
     }
+    /* Long reads show a progress line, but only to a person watching a terminal. */
+    fm_progress_enable(isatty(STDERR_FILENO) && !getenv("FLOWMIX_NO_PROGRESS"));
     for (const fm_cmd_t *c = fm_cmds; c->name; c++) {
         if (strcmp(argv[1], c->name) == 0) {
             return c->run(argc - 1, argv + 1);

@@ -32,6 +32,7 @@
 #include "encode.h"
 #include "flowio.h"
 #include "util/err.h"
+#include "util/progress.h"
 #include "util/time.h"
 
 #define SEND_FLOWS 4096   /* flows read per refill */
@@ -656,6 +657,7 @@ int fm_cmd_send(int argc, char **argv)
     if (rc != 0) {
         return rc > 0 ? 0 : 2;
     }
+    fm_progress_enable(false); /* send prints its own line (records, datagrams, rate) */
     /* No SA_RESTART: a signal must cut a pacing sleep short. */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
