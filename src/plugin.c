@@ -9,6 +9,10 @@
  * `overflow = drop` the producer waits for nothing but that short critical section.  Ticks and
  * flushes are flags, not ring slots, so they never wait either: ticks coalesce to the latest
  * time, and a flush runs once the batches queued before it have been consumed.
+ *
+ * Histogram deltas (ABI 2, fm_plugin_t.hist) travel in the same rings as one-document batches,
+ * offered only to instances that have the callback, so they keep their order with the flows
+ * and obey the same bound and overflow policy.
  */
 #include "config.h"
 
@@ -36,15 +40,22 @@
 
 typedef struct batch {
     atomic_uint refs;
-    size_t n;
+    size_t n;                  /* flows; 0 for a histogram delta */
+    char *json;                /* a histogram delta (NUL-terminated), NULL for flows */
+    size_t len;
+    uint64_t window_start_ms;
     fm_plugin_flow_t flows[];
 } batch_t;
+
+typedef int (*hist_fn)(void *state, const char *json, size_t len, uint64_t window_start_ms);
 
 typedef struct instance {
     char *name;                /* [plugin.NAME] */
     char *file;                /* resolved path of the shared object */
     void *dl;
     const fm_plugin_t *desc;
+    hist_fn hist;              /* desc->hist of an ABI >= 2 plugin, else NULL */
+    atomic_bool hist_declined; /* hist answered FM_PLUGIN_HIST_DECLINE: offer no more */
     void *state;
     bool inited;
     bool started;
@@ -81,6 +92,7 @@ struct fm_plugins {
 static void batch_unref(batch_t *b)
 {
     if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) {
+        free(b->json);
         free(b);
     }
 }
@@ -125,13 +137,23 @@ static void refresh_counters(instance_t *in)
 
 static void run_batch(instance_t *in, batch_t *b)
 {
-    int rc = in->desc->consume(in->state, b->flows, b->n);
-    if (rc < 0) {
+    int rc;
+    if (b->json) {
+        if ((rc = in->hist(in->state, b->json, b->len, b->window_start_ms)) < 0) {
+            note_error(in, "hist", rc);
+        } else if (rc == FM_PLUGIN_HIST_DECLINE) {
+            atomic_store(&in->hist_declined, true);
+        }
+    } else if ((rc = in->desc->consume(in->state, b->flows, b->n)) < 0) {
         note_error(in, "consume", rc);
     }
     pthread_mutex_lock(&in->mu);
-    in->st.batches++;
-    in->st.flows += b->n;
+    if (b->json) {
+        in->st.hist_deltas++;
+    } else {
+        in->st.batches++;
+        in->st.flows += b->n;
+    }
     in->done_seq++;
     pthread_mutex_unlock(&in->mu);
     batch_unref(b);
@@ -243,8 +265,12 @@ static void enqueue(instance_t *in, batch_t *b)
         in->st.blocked_us += mono_us() - t0;
     }
     if (in->count == in->qlimit || in->stopping) {
-        in->st.dropped += b->n;
-        in->st.dropped_batches++;
+        if (b->json) {
+            in->st.hist_dropped++;
+        } else {
+            in->st.dropped += b->n;
+            in->st.dropped_batches++;
+        }
         pthread_mutex_unlock(&in->mu);
         return;
     }
@@ -268,11 +294,50 @@ void fm_plugins_consume(fm_plugins_t *p, const fm_flow_t *flows, size_t n)
     b = fm_xmalloc(sizeof(*b) + n * sizeof(b->flows[0]));
     atomic_init(&b->refs, 1); /* the producer's own reference, dropped below */
     b->n = n;
+    b->json = NULL;
+    b->len = 0;
+    b->window_start_ms = 0;
     for (size_t i = 0; i < n; i++) {
         convert(&flows[i], &b->flows[i]);
     }
     for (size_t i = 0; i < p->n; i++) {
         enqueue(&p->inst[i], b);
+    }
+    batch_unref(b);
+}
+
+static bool takes_hist(instance_t *in)
+{
+    return in->hist && !atomic_load_explicit(&in->hist_declined, memory_order_relaxed);
+}
+
+bool fm_plugins_want_hist(const fm_plugins_t *p)
+{
+    for (size_t i = 0; p && i < p->n; i++) {
+        if (takes_hist(&p->inst[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void fm_plugins_hist(fm_plugins_t *p, const char *json, size_t len, uint64_t window_start_ms)
+{
+    batch_t *b;
+    if (!fm_plugins_want_hist(p)) {
+        return;
+    }
+    b = fm_xcalloc(1, sizeof(*b));
+    atomic_init(&b->refs, 1);
+    b->json = fm_xmalloc(len + 1);
+    memcpy(b->json, json, len);
+    b->json[len] = '\0';
+    b->len = len;
+    b->window_start_ms = window_start_ms;
+    for (size_t i = 0; i < p->n; i++) {
+        if (takes_hist(&p->inst[i])) {
+            enqueue(&p->inst[i], b);
+        }
     }
     batch_unref(b);
 }
@@ -359,19 +424,20 @@ json_t *fm_plugins_stats_json(fm_plugins_t *p)
             }
         }
         pthread_mutex_unlock(&in->mu);
-        json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-                           " s:o}",
-                           "name", in->name, "file", in->file, "plugin", in->desc->name,
-                           "version", in->desc->version ? in->desc->version : "",
-                           "queue_limit", (json_int_t)in->qlimit,
-                           "overflow", in->block ? "block" : "drop",
-                           "batches", (json_int_t)st.batches, "flows", (json_int_t)st.flows,
-                           "dropped", (json_int_t)st.dropped,
-                           "dropped_batches", (json_int_t)st.dropped_batches,
-                           "errors", (json_int_t)st.errors, "blocked_us", (json_int_t)st.blocked_us,
-                           "queue_depth", (json_int_t)st.queue_depth,
-                           "queue_max", (json_int_t)st.queue_max, "plugin_counters", pc));
+        json_t *o = json_pack(
+            "{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+            "name", in->name, "file", in->file, "plugin", in->desc->name,
+            "version", in->desc->version ? in->desc->version : "",
+            "queue_limit", (json_int_t)in->qlimit, "overflow", in->block ? "block" : "drop",
+            "batches", (json_int_t)st.batches, "flows", (json_int_t)st.flows,
+            "dropped", (json_int_t)st.dropped, "dropped_batches", (json_int_t)st.dropped_batches,
+            "errors", (json_int_t)st.errors, "blocked_us", (json_int_t)st.blocked_us,
+            "queue_depth", (json_int_t)st.queue_depth, "queue_max", (json_int_t)st.queue_max,
+            "plugin_counters", pc);
+        json_object_set_new(o, "hist", json_boolean(takes_hist(in)));
+        json_object_set_new(o, "hist_deltas", json_integer((json_int_t)st.hist_deltas));
+        json_object_set_new(o, "hist_dropped", json_integer((json_int_t)st.hist_dropped));
+        json_array_append_new(arr, o);
     }
     return arr;
 }
@@ -437,9 +503,10 @@ static char *resolve_path(const fm_config_plugin_t *c, const char *plugin_dir)
 static int check_descriptor(instance_t *in, const fm_plugin_t *d, char *err, size_t errlen)
 {
     const char *what = NULL;
-    if (d->abi_version != FM_PLUGIN_ABI_VERSION) {
-        snprintf(err, errlen, "plugin %s: %s: ABI version %" PRIu32 ", flowmixd expects %d",
-                 in->name, in->file, d->abi_version, FM_PLUGIN_ABI_VERSION);
+    if (d->abi_version < FM_PLUGIN_ABI_VERSION_MIN || d->abi_version > FM_PLUGIN_ABI_VERSION) {
+        snprintf(err, errlen, "plugin %s: %s: ABI version %" PRIu32 ", flowmixd loads %d to %d",
+                 in->name, in->file, d->abi_version, FM_PLUGIN_ABI_VERSION_MIN,
+                 FM_PLUGIN_ABI_VERSION);
         return FM_EPLUGIN;
     }
     if (d->flow_size != sizeof(fm_plugin_flow_t)) {
@@ -453,6 +520,10 @@ static int check_descriptor(instance_t *in, const fm_plugin_t *d, char *err, siz
         snprintf(err, errlen, "plugin %s: %s: %s", in->name, in->file, what);
         return FM_EPLUGIN;
     }
+    /* An ABI 1 descriptor ends at fini: d->hist lies beyond the plugin's object, and reading it
+     * would be undefined behaviour (garbage, or a fault at the end of a mapping).  Only fields
+     * of the plugin's own ABI version are ever read. */
+    in->hist = d->abi_version >= 2 ? d->hist : NULL;
     return 0;
 }
 

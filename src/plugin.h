@@ -13,6 +13,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,21 @@ int fm_plugins_new(const fm_config_plugin_t *cfgs, size_t n, const char *plugin_
  */
 void fm_plugins_consume(fm_plugins_t *p, const fm_flow_t *flows, size_t n);
 
+/** @return whether any loaded plugin takes histogram deltas: an ABI 2 plugin with hist that has
+ *  not declined them (FM_PLUGIN_HIST_DECLINE).  Cheap: call it per batch if need be. */
+bool fm_plugins_want_hist(const fm_plugins_t *p);
+
+/**
+ * Queue one histogram delta document (src/histdelta.h) for every plugin that has a hist callback
+ * (loop thread).  Copies the document; same queue, order and overflow policy as flow batches: a
+ * full queue drops it for that plugin (counted as hist_dropped) or, with `overflow = block`,
+ * waits.
+ * @param[in] p     plugin set, or NULL (no-op)
+ * @param[in] json  the document, len bytes (borrowed)
+ * @param[in] window_start_ms  the window it belongs to, passed on to the plugin
+ */
+void fm_plugins_hist(fm_plugins_t *p, const char *json, size_t len, uint64_t window_start_ms);
+
 /** Ask every plugin for a tick(now_ms) (coalesced, never waits).  Call about once a second. */
 void fm_plugins_tick(fm_plugins_t *p, uint64_t now_ms);
 
@@ -76,6 +92,8 @@ typedef struct fm_plugin_stats {
     uint64_t blocked_us;     /* time producers waited on a full queue (overflow = block) */
     uint64_t queue_depth;    /* batches waiting now */
     uint64_t queue_max;      /* highest depth seen */
+    uint64_t hist_deltas;    /* histogram deltas handed to the hist callback */
+    uint64_t hist_dropped;   /* histogram deltas dropped because the queue was full */
 } fm_plugin_stats_t;
 
 /**
@@ -86,8 +104,8 @@ int fm_plugins_stats(fm_plugins_t *p, size_t i, fm_plugin_stats_t *out);
 
 /**
  * Every instance's counters for `flowmixctl status`: an array of objects with name, file,
- * plugin, version, queue_limit, overflow, the fm_plugin_stats_t fields and the plugin's own
- * counters (object "plugin_counters").
+ * plugin, version, queue_limit, overflow, the fm_plugin_stats_t fields, "hist" (whether it
+ * takes histogram deltas) and the plugin's own counters (object "plugin_counters").
  * @return new reference (caller decrefs); an empty array for NULL.
  */
 json_t *fm_plugins_stats_json(fm_plugins_t *p);

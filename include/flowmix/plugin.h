@@ -42,8 +42,13 @@
 extern "C" {
 #endif
 
-/** Bumped on any incompatible change of fm_plugin_t or fm_plugin_flow_t. */
-#define FM_PLUGIN_ABI_VERSION 1
+/**
+ * Bumped on any change of fm_plugin_t or fm_plugin_flow_t.  2 appended fm_plugin_t.hist.
+ * flowmixd loads plugins built against any version from FM_PLUGIN_ABI_VERSION_MIN up to its own.
+ */
+#define FM_PLUGIN_ABI_VERSION 2
+/** Oldest ABI this header's flowmixd still loads (1: a descriptor without hist). */
+#define FM_PLUGIN_ABI_VERSION_MIN 1
 
 /** The one symbol flowmix looks up in a plugin. */
 #define FM_PLUGIN_DESCRIPTOR fm_plugin_descriptor
@@ -55,6 +60,9 @@ extern "C" {
 /* fm_plugin_flow_t.af: Linux AF_ numbers, as flow-models and nfdump print them. */
 #define FM_PLUGIN_AF_INET 2
 #define FM_PLUGIN_AF_INET6 10
+
+/** fm_plugin_t.hist's answer for "this instance does not want histogram deltas" (ABI 2). */
+#define FM_PLUGIN_HIST_DECLINE 1
 
 /* fm_plugin_flow_t.flags */
 #define FM_PLUGIN_FLOW_BIFLOW 0x01  /* rev_* hold the opposite direction */
@@ -140,6 +148,25 @@ typedef struct fm_plugin {
     size_t (*counters)(void *state, fm_plugin_counter_t *out, size_t max);
     /** Destroy the instance (loading thread, after the worker joined; only if init succeeded). */
     void (*fini)(void *state);
+
+    /* ---- ABI 2: fields below exist only in descriptors with abi_version >= 2.  New fields
+     * are only ever appended here, so older descriptors stay valid prefixes. ---- */
+
+    /**
+     * Optional: take one closed-window histogram delta (worker thread), a JSON document in the
+     * format "flowmix.histdelta" version 1 (doc/guide.md, "Scaling out with Kafka"): the
+     * increments of every histogram of one window since the previous delta, with the collector
+     * id, run and sequence number an aggregator uses to drop duplicates.  flowmixd produces
+     * deltas only while at least one loaded plugin has this callback, every
+     * `store.commit_interval`, on flush and at shutdown.  Deltas share the queue and the
+     * overflow policy of flow batches and keep their order with them.
+     * @param[in] json  the document, NUL-terminated (json[len] == 0); borrowed for the call
+     * @param[in] window_start_ms  the window the delta belongs to (also inside the document)
+     * @return 0; FM_PLUGIN_HIST_DECLINE if this instance takes no deltas (configured off):
+     *         flowmix then stops offering them to it, and stops computing them once no
+     *         instance takes them; or negative (counted as one error; not retried).
+     */
+    int (*hist)(void *state, const char *json, size_t len, uint64_t window_start_ms);
 } fm_plugin_t;
 
 #ifdef __cplusplus

@@ -4,6 +4,8 @@
  * key `out`, so the test can check order and content.  Keys that make it misbehave on purpose:
  * `delay_ms` (sleep per batch: a slow output), `fail` (consume returns -1 for every batch),
  * `fail_init` (init fails with a message), `fini_mark` (file created by fini, to prove fini ran).
+ * Histogram deltas (ABI 2) go to the file of key `hist_out`, one document per line;
+ * `hist_decline` makes it decline them (FM_PLUGIN_HIST_DECLINE).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +16,11 @@
 
 typedef struct {
     FILE *out;
+    FILE *hist_out;
+    uint64_t hists;
     long delay_ms;
     int fail;
+    int hist_decline;
     char *fini_mark;
     uint64_t flows;
 } rec_t;
@@ -30,6 +35,10 @@ static int rec_init(const char *const *keys, const char *const *values, size_t n
     for (size_t i = 0; i < n; i++) {
         if (!strcmp(keys[i], "out")) {
             r->out = fopen(values[i], "wb");
+        } else if (!strcmp(keys[i], "hist_out")) {
+            r->hist_out = fopen(values[i], "wb");
+        } else if (!strcmp(keys[i], "hist_decline")) {
+            r->hist_decline = atoi(values[i]);
         } else if (!strcmp(keys[i], "delay_ms")) {
             r->delay_ms = atol(values[i]);
         } else if (!strcmp(keys[i], "fail")) {
@@ -41,6 +50,9 @@ static int rec_init(const char *const *keys, const char *const *values, size_t n
             if (r->out) {
                 fclose(r->out);
             }
+            if (r->hist_out) {
+                fclose(r->hist_out);
+            }
             free(r->fini_mark);
             free(r);
             return -1;
@@ -48,6 +60,9 @@ static int rec_init(const char *const *keys, const char *const *values, size_t n
             snprintf(err, errlen, "unknown key '%s'", keys[i]);
             if (r->out) {
                 fclose(r->out);
+            }
+            if (r->hist_out) {
+                fclose(r->hist_out);
             }
             free(r->fini_mark);
             free(r);
@@ -72,9 +87,33 @@ static int rec_consume(void *state, const fm_plugin_flow_t *flows, size_t n)
     return r->fail ? -1 : 0;
 }
 
+static int rec_hist(void *state, const char *json, size_t len, uint64_t window_start_ms)
+{
+    rec_t *r = state;
+    if (r->delay_ms > 0) {
+        struct timespec ts = {r->delay_ms / 1000, (r->delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (r->hist_decline) {
+        return FM_PLUGIN_HIST_DECLINE;
+    }
+    if (json[len] != '\0' || strlen(json) != len) {
+        return -2; /* the host promises a NUL-terminated copy */
+    }
+    if (r->hist_out && fprintf(r->hist_out, "%llu %s\n", (unsigned long long)window_start_ms,
+                               json) < 0) {
+        return -1;
+    }
+    r->hists++;
+    return r->fail ? -1 : 0;
+}
+
 static int rec_flush(void *state)
 {
     rec_t *r = state;
+    if (r->hist_out) {
+        fflush(r->hist_out);
+    }
     return r->out ? fflush(r->out) : 0;
 }
 
@@ -94,6 +133,9 @@ static void rec_fini(void *state)
     rec_t *r = state;
     if (r->out) {
         fclose(r->out);
+    }
+    if (r->hist_out) {
+        fclose(r->hist_out);
     }
     if (r->fini_mark) {
         FILE *f = fopen(r->fini_mark, "w");
@@ -116,4 +158,5 @@ FM_PLUGIN_EXPORT const fm_plugin_t FM_PLUGIN_DESCRIPTOR = {
     .flush = rec_flush,
     .counters = rec_counters,
     .fini = rec_fini,
+    .hist = rec_hist,
 };

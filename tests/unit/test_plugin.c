@@ -3,7 +3,8 @@
  * Unit tests of the plugin host against real shared objects built for the purpose
  * (tests/plugins/): order and content of what a plugin receives, refusal of bad plugins with a
  * clear message, all-or-nothing loading, consume errors, and the two overflow policies with a
- * slow plugin.  Plugins are found under $FM_PLUGIN_BUILD_DIR (set by `make check`).
+ * slow plugin; histogram deltas (ABI 2) in order with the flows, only to plugins with a hist
+ * callback, and an ABI 1 plugin loaded beside them.  Plugins are found under $FM_PLUGIN_BUILD_DIR (set by `make check`).
  */
 #include "config.h"
 
@@ -213,7 +214,7 @@ static void refused(const char *path, char **k, char **v, size_t n, int code, co
 
 static void test_wrong_abi(void **state)
 {
-    refused(tp("tp_badabi"), NULL, NULL, 0, FM_EPLUGIN, "ABI version 999, flowmixd expects 1");
+    refused(tp("tp_badabi"), NULL, NULL, 0, FM_EPLUGIN, "ABI version 1000, flowmixd loads 1 to 2");
 }
 
 static void test_missing_file(void **state)
@@ -378,6 +379,95 @@ static void test_example_plugin(void **state)
     assert_string_equal(got, want);
 }
 
+/* Histogram deltas reach the ABI 2 plugin in order with flow batches; the ABI 1 plugin gets
+ * the flows only, and its descriptor is never read past fini. */
+static void test_hist_deltas(void **state)
+{
+    char *k1[] = {"hist_out", "out"}, *v1[] = {file_b, file_a};
+    fm_config_plugin_t c[2] = {pcfg("rec", tp("tp_record"), k1, v1, 2),
+                               pcfg("old", tp("tp_abi1"), NULL, NULL, 0)};
+    fm_plugins_t *p;
+    char err[512], line[256];
+    fm_plugin_stats_t a, b;
+
+    assert_int_equal(fm_plugins_new(&c[1], 1, tmpdir, &p, err, sizeof(err)), 0);
+    assert_false(fm_plugins_want_hist(p));
+    fm_plugins_hist(p, "{}", 2, 1); /* nobody takes it: a no-op */
+    fm_plugins_free(p);
+
+    assert_int_equal(fm_plugins_new(c, 2, tmpdir, &p, err, sizeof(err)), 0);
+    assert_true(fm_plugins_want_hist(p));
+    uint64_t total = feed(p, 3, NULL);
+    fm_plugins_hist(p, "{\"d\":1}xx", 7, 1000); /* only len bytes count */
+    total += feed(p, 2, NULL);
+    fm_plugins_hist(p, "{\"d\":2}", 7, 2000);
+    fm_plugins_flush(p);
+    assert_int_equal(fm_plugins_wait_idle(p, 10000), 0);
+    fm_plugins_stats(p, 0, &a);
+    fm_plugins_stats(p, 1, &b);
+    json_t *js = fm_plugins_stats_json(p);
+    assert_true(json_is_true(json_object_get(json_array_get(js, 0), "hist")));
+    assert_true(json_is_false(json_object_get(json_array_get(js, 1), "hist")));
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(js, 0), "hist_deltas")), 2);
+    json_decref(js);
+    fm_plugins_free(p);
+    assert_int_equal(a.hist_deltas, 2);
+    assert_int_equal(a.errors, 0); /* tp_record checks the NUL terminator */
+    assert_int_equal(a.flows, total);
+    assert_int_equal(b.hist_deltas, 0);
+    assert_int_equal(b.flows, total);
+    assert_int_equal(b.errors, 0);
+    FILE *f = fopen(file_b, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof(line), f));
+    assert_string_equal(line, "1000 {\"d\":1}\n");
+    assert_non_null(fgets(line, sizeof(line), f));
+    assert_string_equal(line, "2000 {\"d\":2}\n");
+    assert_null(fgets(line, sizeof(line), f));
+    fclose(f);
+}
+
+/* A full queue drops deltas like batches (overflow = drop), counted as hist_dropped. */
+static void test_hist_dropped(void **state)
+{
+    char *k[] = {"delay_ms", "queue"}, *v[] = {"100", "1"};
+    fm_config_plugin_t c = pcfg("slow", tp("tp_record"), k, v, 2);
+    fm_plugins_t *p;
+    char err[512];
+    fm_plugin_stats_t st;
+    assert_int_equal(fm_plugins_new(&c, 1, tmpdir, &p, err, sizeof(err)), 0);
+    for (int i = 0; i < 10; i++) {
+        fm_plugins_hist(p, "{}", 2, (uint64_t)i);
+    }
+    assert_int_equal(fm_plugins_wait_idle(p, 10000), 0);
+    fm_plugins_stats(p, 0, &st);
+    fm_plugins_free(p);
+    assert_int_equal(st.hist_deltas + st.hist_dropped, 10);
+    assert_true(st.hist_dropped >= 7);
+    assert_int_equal(st.dropped, 0);
+}
+
+/* An instance configured not to publish deltas declines the first; none follow. */
+static void test_hist_declined(void **state)
+{
+    char *k[] = {"hist_decline"}, *v[] = {"1"};
+    fm_config_plugin_t c = pcfg("no", tp("tp_record"), k, v, 1);
+    fm_plugins_t *p;
+    char err[512];
+    fm_plugin_stats_t st;
+    assert_int_equal(fm_plugins_new(&c, 1, tmpdir, &p, err, sizeof(err)), 0);
+    assert_true(fm_plugins_want_hist(p));
+    fm_plugins_hist(p, "{}", 2, 1);
+    assert_int_equal(fm_plugins_wait_idle(p, 10000), 0);
+    assert_false(fm_plugins_want_hist(p));
+    fm_plugins_hist(p, "{}", 2, 2);
+    assert_int_equal(fm_plugins_wait_idle(p, 10000), 0);
+    fm_plugins_stats(p, 0, &st);
+    fm_plugins_free(p);
+    assert_int_equal(st.hist_deltas, 1);
+    assert_int_equal(st.hist_dropped + st.errors, 0);
+}
+
 static void test_empty_set(void **state)
 {
     fm_plugins_t *p;
@@ -409,6 +499,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slow_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_instances, setup, teardown),
         cmocka_unit_test_setup_teardown(test_example_plugin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hist_deltas, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hist_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hist_declined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_set, setup, teardown),
     };
     fm_log_set_level(LOG_ERR); /* the refusals are expected; keep the output readable */
