@@ -15,67 +15,18 @@ set -eu
 B=$(cd "${1:-.}" && pwd)
 RATES=${RATES:-"50000 100000 200000 400000 800000"}
 SECS=${SECONDS_PER_STEP:-2}
-VERSION=${VERSION:-9}
-RCVBUF=${RCVBUF:-16M}
-for p in "$B/flowmixd" "$B/flowmixctl" "$B/flowmix"; do
-    [ -x "$p" ] || { echo "bench/ingest: $p not built" >&2; exit 1; }
-done
+. "$(dirname "$0")/lib.sh"
 have_nfcapd=1
 command -v nfcapd >/dev/null 2>&1 && command -v nfdump >/dev/null 2>&1 || have_nfcapd=0
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/flowmix-ingest.XXXXXX")
-dpid=""; npid=""
-cleanup() {
-    [ -n "$dpid" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
-    [ -n "$npid" ] && kill "$npid" 2>/dev/null && wait "$npid" 2>/dev/null
-    [ "${FM_KEEP:-0}" = 1 ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-# Ports above 20000 picked from the PID (no Python on the path: it starts slowly under load).
-port_base=$(( 20000 + $$ % 20000 ))
-next_port() { port_base=$((port_base + 1)); }   # sets port_base (no subshell)
-bytes() { case $1 in *M) echo $(( ${1%M} * 1048576 ));; *K) echo $(( ${1%K} * 1024 ));; *) echo "$1";; esac; }
-
 # flowmixd: one daemon for the whole run, records counted as deltas of `status`.
 next_port; dport=$port_base
-mkdir -p "$tmp/state"
-cat > "$tmp/d.conf" <<EOC
-[daemon]
-state_dir = $tmp/state
-log_level = warning
-[listen]
-udp = 127.0.0.1:$dport
-rcvbuf = $RCVBUF
-[control]
-socket = $tmp/state/control.sock
+daemon_conf "$tmp/state" "$dport" <<EOC
 [cache]
 memory = 1024
 biflow = no
-[fit]
-interval = 0
-[export]
-interval = 0
 EOC
-"$B/flowmixd" -f -c "$tmp/d.conf" 2>"$tmp/d.log" &
-dpid=$!
-i=0
-until "$B/flowmixctl" -s "$tmp/state/control.sock" ping >/dev/null 2>&1; do
-    i=$((i + 1)); [ $i -lt 200 ] || { echo "flowmixd did not start" >&2; cat "$tmp/d.log" >&2; exit 1; }
-    sleep 0.05
-done
-status() { "$B/flowmixctl" -s "$tmp/state/control.sock" status | sed -n "s/^$1 *: *//p"; }
-# Wait until a counter stops moving (the collector drained its socket), print it.
-settle() {
-    last=-1; cur=$($1)
-    while [ "$cur" != "$last" ]; do sleep 0.3; last=$cur; cur=$($1); done
-    echo "$cur"
-}
-drec() { status records; }
-
-send() {   # send RATE PORT → prints the records sent and the achieved rate
-    "$B/flowmix" send -v "$VERSION" --synthetic $(( $1 * SECS )) --seed 7 --rate "$1" \
-        "127.0.0.1:$2" | sed -n 's/^sent \([0-9]*\) records.*: \([0-9]*\) records\/s.*/\1 \2/p'
-}
+daemon_start "$tmp/state"
 
 nf_count() {   # nf_count RATE: got_n = records nfcapd stored for one step (fresh nfcapd each)
     next_port; nport=$port_base
@@ -97,7 +48,7 @@ nf_count() {   # nf_count RATE: got_n = records nfcapd stored for one step (fres
 loss() { awk -v s="$1" -v r="$2" 'BEGIN { printf "%.2f", (s > 0) ? 100 * (s - r) / s : 0 }'; }
 
 echo "bench/ingest: NetFlow v$VERSION over loopback, $SECS s per step, rcvbuf $RCVBUF" \
-    "(net.core.rmem_max $(cat /proc/sys/net/core/rmem_max 2>/dev/null || echo '?'))"
+    "(net.core.rmem_max $(rmem_max)), load $(loadavg)"
 printf '%9s %9s %9s %17s %7s %16s %7s\n' rate sent achieved flowmixd_received loss% \
     nfcapd_received loss%
 best_d=0; best_n=0

@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# Shared helpers of the loopback benchmarks (bench/ingest.sh, bench/store_rate.sh): a private
+# temporary directory, ports, starting and stopping the real flowmixd, reading its counters and
+# driving `flowmix send`.  Source it after setting B (the build directory); it sets tmp and traps
+# EXIT.  No Python: it starts slowly on a loaded machine.
+#
+# Callers may set: VERSION (NetFlow version for send, default 9), SECS (seconds per send, default
+# 2), RCVBUF (default 16M), FM_KEEP=1 (keep $tmp).
+
+VERSION=${VERSION:-9}
+SECS=${SECS:-2}
+RCVBUF=${RCVBUF:-16M}
+for p in "$B/flowmixd" "$B/flowmixctl" "$B/flowmix"; do
+    [ -x "$p" ] || { echo "bench: $p not built (run make)" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/flowmix-bench.XXXXXX")
+dpid=""; npid=""
+bench_cleanup() {
+    [ -n "$dpid" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
+    [ -n "$npid" ] && kill "$npid" 2>/dev/null && wait "$npid" 2>/dev/null
+    if [ "${FM_KEEP:-0}" = 1 ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
+}
+trap bench_cleanup EXIT
+
+# Ports above 20000 picked from the PID.
+port_base=$(( 20000 + $$ % 20000 ))
+next_port() { port_base=$((port_base + 1)); }   # sets port_base (no subshell)
+bytes() { case $1 in *M) echo $(( ${1%M} * 1048576 ));; *K) echo $(( ${1%K} * 1024 ));; *) echo "$1";; esac; }
+rmem_max() { cat /proc/sys/net/core/rmem_max 2>/dev/null || echo '?'; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# daemon_conf DIR PORT: write DIR/d.conf for a daemon on 127.0.0.1:PORT with its state in DIR
+# (no fits, no exports, uniflows); further sections on stdin are appended.
+daemon_conf() {
+    mkdir -p "$1"
+    {
+        cat <<EOC
+[daemon]
+state_dir = $1
+log_level = warning
+[listen]
+udp = 127.0.0.1:$2
+rcvbuf = $RCVBUF
+[control]
+socket = $1/control.sock
+[fit]
+interval = 0
+[export]
+interval = 0
+EOC
+        cat
+    } > "$1/d.conf"
+}
+
+# daemon_start DIR: start flowmixd on DIR/d.conf (log DIR/d.log), wait until it answers ping.
+# Sets dpid and dsock.
+daemon_start() {
+    dsock=$1/control.sock
+    "$B/flowmixd" -f -c "$1/d.conf" 2>"$1/d.log" &
+    dpid=$!
+    i=0
+    until "$B/flowmixctl" -s "$dsock" ping >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -lt 200 ] || { echo "flowmixd did not start" >&2; cat "$1/d.log" >&2; exit 1; }
+        sleep 0.05
+    done
+}
+
+# daemon_stop: SIGTERM and wait (the final commit is part of the shutdown, not of a run).
+daemon_stop() {
+    [ -n "$dpid" ] || return 0
+    kill "$dpid" 2>/dev/null || true
+    wait "$dpid" 2>/dev/null || true
+    dpid=""
+}
+
+# status KEY: one counter of the running daemon from the readable `flowmixctl status`.
+status() { "$B/flowmixctl" -s "$dsock" status | sed -n "s/^$1 *: *//p"; }
+drec() { status records; }
+# settle CMD: wait until the counter CMD prints stops moving (the socket is drained), print it.
+settle() {
+    last=-1; cur=$($1)
+    while [ "$cur" != "$last" ]; do sleep 0.3; last=$cur; cur=$($1); done
+    echo "$cur"
+}
+
+# send RATE PORT: SECS seconds of seeded synthetic records at RATE records/s to 127.0.0.1:PORT;
+# prints the records sent, the achieved rate and the sender's seconds.
+send() {
+    "$B/flowmix" send -v "$VERSION" --synthetic $(( $1 * SECS )) --seed 7 --rate "$1" \
+        "127.0.0.1:$2" |
+        sed -n 's/^sent \([0-9]*\) records.* in \([0-9.]*\) s: \([0-9]*\) records\/s.*/\1 \3 \2/p'
+}
+
+# send_for RATE PORT: like send, but for SECS seconds whatever the sender achieves (RATE 0: as
+# fast as it can); prints the same three fields.
+send_for() {
+    "$B/flowmix" send -v "$VERSION" --synthetic 0 --duration "$SECS" --seed 7 --rate "$1" \
+        "127.0.0.1:$2" |
+        sed -n 's/^sent \([0-9]*\) records.* in \([0-9.]*\) s: \([0-9]*\) records\/s.*/\1 \3 \2/p'
+}
