@@ -21,6 +21,7 @@
 #include "hist.h"
 #include "mixture.h"
 #include "util/err.h"
+#include "util/fs.h"
 
 int fm_cmd_fit(int argc, char **argv);
 
@@ -112,6 +113,10 @@ static int write_outputs(const fit_args_t *a, const fm_mix_t *mix)
     FILE *f;
     int rc;
 
+    if ((rc = fm_fs_mkdirs(a->outdir, 0755)) < 0) { /* -O DIR is created, like flow-models' */
+        fprintf(stderr, "flowmix fit: %s: %s\n", a->outdir, fm_strerror(rc));
+        return -1;
+    }
     snprintf(path, sizeof(path), "%s/%s.json", a->outdir, y);
     if (!(f = fopen(path, "w"))) {
         fprintf(stderr, "flowmix fit: %s: %s\n", path, strerror(errno));

@@ -120,4 +120,19 @@ PY
 if command -v xmllint >/dev/null; then
     xmllint --noout "$exp/latest/plots/all/length/pdf.svg" || fail "xmllint"
 fi
+# flow-models itself reads the snapshot unchanged (optional: FLOW_MODELS_DIR = a flow-models
+# checkout, with numpy, scipy, pandas and matplotlib for /usr/bin/python3).
+if [ -n "${FLOW_MODELS_DIR:-}" ] &&
+   /usr/bin/python3 -c 'import numpy, scipy, pandas, matplotlib' 2>/dev/null; then
+    fmx() { tool=$1; shift
+            (cd "$fm_tmp" && PYTHONPATH="$FLOW_MODELS_DIR" MPLBACKEND=Agg \
+             /usr/bin/python3 -m "flow_models.$tool" "$@") >"$fm_tmp/fmx.log" 2>&1 ||
+            fail "flow-models $tool rejected the snapshot: $(tail -3 "$fm_tmp/fmx.log")"; }
+    snap="$exp/latest"
+    fmx generate -s 10 -x length "$snap/histograms/all/length.csv"
+    [ "$(grep -c , "$fm_tmp/fmx.log")" -ge 10 ] || fail "flow-models generate wrote no flows"
+    fmx plot -x length "$snap/histograms/all/length.csv" "$snap/mixtures/all/length"
+    ls "$fm_tmp"/pdf-flows.png >/dev/null || fail "flow-models plot drew nothing"
+    echo "flow-models generate and plot read the snapshot"
+fi
 echo PASS
