@@ -568,21 +568,25 @@ static int parse_root(json_t *root, fm_mix_t **out, char *err, size_t errlen)
     return 0;
 }
 
-int fm_mix_parse_json(const char *text, fm_mix_t **out, char *err, size_t errlen)
+/* Parse what jansson loaded (NULL: report its error) and release it. */
+static int parse_loaded(json_t *root, const json_error_t *je, fm_mix_t **out, char *err,
+                        size_t errlen)
 {
-    json_error_t je;
-    json_t *root = json_loads(text, JSON_DECODE_ANY, &je);
-    int rc;
-
     if (!root) {
         if (err && errlen) {
-            snprintf(err, errlen, "line %d: %s", je.line, je.text);
+            snprintf(err, errlen, "line %d: %s", je->line, je->text);
         }
         return FM_EFORMAT;
     }
-    rc = parse_root(root, out, err, errlen);
+    int rc = parse_root(root, out, err, errlen);
     json_decref(root);
     return rc;
+}
+
+int fm_mix_parse_json(const char *text, fm_mix_t **out, char *err, size_t errlen)
+{
+    json_error_t je;
+    return parse_loaded(json_loads(text, JSON_DECODE_ANY, &je), &je, out, err, errlen);
 }
 
 int fm_mix_read_json(const char *path, fm_mix_t **out, char *err, size_t errlen)
@@ -601,15 +605,7 @@ int fm_mix_read_json(const char *path, fm_mix_t **out, char *err, size_t errlen)
     }
     root = json_loadf(f, JSON_DECODE_ANY, &je);
     fclose(f);
-    if (!root) {
-        if (err && errlen) {
-            snprintf(err, errlen, "line %d: %s", je.line, je.text);
-        }
-        return FM_EFORMAT;
-    }
-    rc = parse_root(root, out, err, errlen);
-    json_decref(root);
-    return rc;
+    return parse_loaded(root, &je, out, err, errlen);
 }
 
 /* A JSON string literal of s, escaped by jansson. */

@@ -14,6 +14,7 @@
 #include "decode/decode.h"
 #include "flow.h"
 #include "log.h"
+#include "util/err.h"
 
 #define FM__DECODE_BATCH 64
 /* Hard bound on fields per template: far above real exporters (~100), keeps hostile templates
@@ -148,6 +149,23 @@ void fm__ipfix_forget(fm_decoder_t *d, uint32_t domain, uint16_t tid);
 static inline uint16_t fm__be16(const uint8_t *p)
 {
     return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* The set header at buf + off (v9 FlowSet and IPFIX Set share it: id, length including the
+ * header).  @return 0 with *sid / *slen set, FM_ETRUNC (header or body past len) or FM_EFORMAT
+ * (length below the header's own 4 bytes, which would never advance). */
+static inline int fm__set_header(const uint8_t *buf, size_t len, size_t off, uint16_t *sid,
+                                 uint16_t *slen)
+{
+    if (len - off < 4) {
+        return FM_ETRUNC;
+    }
+    *sid = fm__be16(buf + off);
+    *slen = fm__be16(buf + off + 2);
+    if (*slen < 4) {
+        return FM_EFORMAT;
+    }
+    return *slen > len - off ? FM_ETRUNC : 0;
 }
 
 static inline uint32_t fm__be32(const uint8_t *p)

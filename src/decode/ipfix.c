@@ -339,15 +339,10 @@ static int prescan(scan_t *s, const uint8_t *buf, size_t len)
     memcpy(s->out, buf, IPFIX_HDR);
     s->w = IPFIX_HDR;
     for (size_t off = IPFIX_HDR; off < len;) {
-        if (len - off < 4) {
-            return FM_ETRUNC;
-        }
-        uint16_t sid = fm__be16(buf + off), slen = fm__be16(buf + off + 2);
-        if (slen < 4) {
-            return FM_EFORMAT;
-        }
-        if (slen > len - off) {
-            return FM_ETRUNC;
+        uint16_t sid, slen;
+        int hrc = fm__set_header(buf, len, off, &sid, &slen);
+        if (hrc < 0) {
+            return hrc;
         }
         int rc;
         if (sid == 2 || sid == 3) {

@@ -168,15 +168,10 @@ int fm__decode_v9(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t recv
     dom->last_uptime = uptime;
     size_t off = V9_HDR;
     while (off < len) {
-        if (len - off < 4) {
-            return FM_ETRUNC;
-        }
-        uint16_t sid = fm__be16(buf + off), slen = fm__be16(buf + off + 2);
-        if (slen < 4) {
-            return FM_EFORMAT;
-        }
-        if (slen > len - off) {
-            return FM_ETRUNC;
+        uint16_t sid, slen;
+        int hrc = fm__set_header(buf, len, off, &sid, &slen);
+        if (hrc < 0) {
+            return hrc;
         }
         const uint8_t *body = buf + off + 4;
         if (sid <= 1) {
