@@ -23,6 +23,8 @@ int fm_cmd_sort(int argc, char **argv);
 int fm_cmd_send(int argc, char **argv);
 int fm_cmd_merge(int argc, char **argv);
 int fm_cmd_profile(int argc, char **argv);
+int fm_cmd_plot(int argc, char **argv);
+int fm_cmd_profile_plot(int argc, char **argv);
 
 const fm_cmd_t fm_cmds[] = {
     {"convert", fm_cmd_convert, "convert flow files between formats (flow-models convert)"},
@@ -31,7 +33,9 @@ const fm_cmd_t fm_cmds[] = {
     {"hist", fm_cmd_hist, "histogram of flow length, size or duration (flow-models hist)"},
     {"summary", fm_cmd_summary, "totals, averages and CDF tables of a histogram (flow-models summary)"},
     {"merge", fm_cmd_merge, "re-join records split by the active timeout (flow-models merge)"},
+    {"plot", fm_cmd_plot, "PDF and CDF charts of a histogram and its mixture (flow-models plot)"},
     {"profile", fm_cmd_profile, "FlowTest ft-profiler biflow profile CSV"},
+    {"profile-plot", fm_cmd_profile_plot, "ft-profiler visualizer charts of a profile CSV"},
     {"send", fm_cmd_send, "export flows or synthetic flows as NetFlow v5/v9/IPFIX over UDP"},
     {"sort", fm_cmd_sort, "stable sort of a binary flow directory by key fields"},
     {NULL, NULL, NULL},

@@ -23,8 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util/err.h"
+#include "util/fs.h"
 #include "util/mem.h"
 
 #define FONT_FAMILY "sans-serif"
@@ -868,6 +870,56 @@ int fm_plot_write(const fm_plot_t *p, const char *path, int formats)
             }
         }
     }
+    return 0;
+}
+
+int fm_plot_parse_formats(const char *list)
+{
+    static const struct {
+        const char *name;
+        int flag;
+    } names[] = {{"svg", FM_PLOT_SVG}, {"png", FM_PLOT_PNG}, {"pdf", FM_PLOT_PDF}};
+    int mask = 0;
+
+    for (const char *p = list; p && *p;) {
+        size_t len = strcspn(p, ",");
+        int flag = 0;
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            if (len == strlen(names[i].name) && strncmp(p, names[i].name, len) == 0) {
+                flag = names[i].flag;
+            }
+        }
+        if (!flag) {
+            return FM_EINVAL;
+        }
+        mask |= flag;
+        p += len + (p[len] == ',');
+    }
+    return mask ? mask : FM_EINVAL;
+}
+
+int fm_plot_out_prefix(const char *out, char **prefix)
+{
+    size_t len = out ? strlen(out) : 0;
+    struct stat st;
+
+    if (len == 0) {
+        return FM_EINVAL;
+    }
+    if (out[len - 1] == '/') {
+        int rc = fm_fs_mkdirs(out, 0755);
+        if (rc < 0) {
+            return rc;
+        }
+        *prefix = fm_xstrdup(out);
+        return 0;
+    }
+    if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
+        *prefix = fm_xmalloc(len + 2);
+        snprintf(*prefix, len + 2, "%s/", out);
+        return 0;
+    }
+    *prefix = fm_xstrdup(out);
     return 0;
 }
 

@@ -105,6 +105,23 @@ int fm_plot_set_size(fm_plot_t *p, int width, int height);
 int fm_plot_write(const fm_plot_t *p, const char *path, int formats);
 
 /**
+ * Parse a comma-separated list of format names ("png", "svg", "pdf"), e.g. "png,svg".
+ * @return a mask of FM_PLOT_SVG/PNG/PDF (at least one), or FM_EINVAL for an empty list or an
+ *         unknown name.
+ */
+int fm_plot_parse_formats(const char *list);
+
+/**
+ * Turn a command's -o argument into a path prefix for fm_plot_write(): an existing directory,
+ * or any argument ending in '/' (the directory is created), becomes "DIR/"; anything else is a
+ * file name prefix used as it is ("out/length-" gives out/length-pdf.png).
+ * @param[in]  out     the argument.
+ * @param[out] prefix  malloc'd prefix, caller frees.
+ * @return 0, FM_EINVAL (empty argument) or -errno from creating the directory.
+ */
+int fm_plot_out_prefix(const char *out, char **prefix);
+
+/**
  * Release the font caches that cairo and fontconfig keep for the whole process, so that leak
  * checkers (ASan, valgrind) see a clean exit.  Call at most once, at exit, when no chart is being
  * written by any thread; afterwards fm_plot_write() must not be called again.
