@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * kafka output plugin: publishes every finished flow to an Apache Kafka topic with librdkafka,
- * so collectors that outgrow one host can feed shared consumers (DESIGN §2).
+ * kafka output plugin: publishes finished flows and/or closed-window histogram deltas to Apache
+ * Kafka topics with librdkafka, so collectors that outgrow one host can feed shared consumers
+ * and an aggregating flowmixd ([input.kafka]) (DESIGN §2, issue 10).
  *
  *     [plugin.kafka]
  *     brokers = kafka1:9092,kafka2:9092   ; bootstrap servers (required)
- *     topic = flowmix.flows               ; default
- *     key = exporter                      ; message key: exporter (index, decimal) | none
+ *     flows = yes                         ; publish finished flows (default yes)
+ *     topic = flowmix.flows               ; their topic (default)
+ *     key = exporter                      ; flows' message key: exporter (index, decimal) | none
+ *     histograms = no                     ; publish histogram deltas (default no)
+ *     hist_topic = flowmix.hist           ; their topic (default)
  *     flush_timeout = 10s                 ; how long shutdown waits for outstanding deliveries
  *     kafka.compression.type = lz4        ; any librdkafka property, prefixed with "kafka."
  *     kafka.security.protocol = sasl_ssl  ; e.g. for a secured cluster
@@ -17,11 +21,18 @@
  *   flags
  * with times in epoch ms, af 2 or 10, src/dst as text and flags the FM_PLUGIN_FLOW_* bits.
  *
+ * Histogram deltas (ABI 2 hist callback) are published as flowmixd hands them over, one
+ * "flowmix.histdelta" JSON document per message (doc/guide.md), keyed by the document's
+ * collector id: the default partitioner hashes the key, so one collector's deltas share a
+ * partition and stay in order there.  With histograms = no the plugin declines them, and
+ * flowmixd stops computing them.
+ *
  * Delivery: librdkafka batches, retries (message.send.max.retries, retry.backoff.ms) and reports
  * each message once; delivery reports are served on this plugin's worker thread after every
  * batch and tick.  When librdkafka's local queue is full the plugin waits for it up to 5 s per
  * message (the flowmix queue in front absorbs that, or drops, per `overflow`), then counts the
- * message as failed.  Counters: produced, delivered, failed, queue_full_waits, outstanding.
+ * message as failed.  Counters: produced, delivered, failed (flows), hist_produced,
+ * hist_delivered, hist_failed (deltas), queue_full_waits, outstanding.
  * To use a real cluster, set brokers to its bootstrap servers; tests use librdkafka's mock
  * cluster (kafka.test.mock.num.brokers = 1 works too).
  */
@@ -43,6 +54,8 @@
 typedef struct kafka {
     rd_kafka_t *rk;
     rd_kafka_topic_t *topic;
+    rd_kafka_topic_t *hist_topic; /* NULL unless histograms = yes */
+    bool flows;
     bool key_exporter;
     bool have_brokers;       /* brokers, kafka.bootstrap.servers or a mock cluster */
     uint64_t flush_timeout_ms;
@@ -50,21 +63,42 @@ typedef struct kafka {
     uint64_t delivered;
     uint64_t failed;
     uint64_t queue_full_waits;
+    uint64_t hist_produced;
+    uint64_t hist_delivered;
+    uint64_t hist_failed;
 } kafka_t;
+
+/* A delta's per-message opaque, so its delivery report is told apart from a flow's. */
+static char hist_tag;
 
 /* Served from rd_kafka_poll/flush, i.e. on the worker thread: no lock needed. */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     kafka_t *k = opaque;
+    bool hist = m->_private == &hist_tag;
     if (m->err) {
-        k->failed++;
+        (*(hist ? &k->hist_failed : &k->failed))++;
     } else {
-        k->delivered++;
+        (*(hist ? &k->hist_delivered : &k->delivered))++;
     }
 }
 
+static int parse_bool(const char *key, const char *v, bool *out, char *err, size_t errlen)
+{
+    if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1")) {
+        *out = true;
+    } else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0")) {
+        *out = false;
+    } else {
+        snprintf(err, errlen, "%s = %s: expected yes or no", key, v);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static int set_key(kafka_t *k, rd_kafka_conf_t *conf, const char *key, const char *v,
-                   const char **topic, char *err, size_t errlen)
+                   const char **topic, const char **hist_topic, bool *hists, char *err,
+                   size_t errlen)
 {
     char kerr[256];
     if (!strcmp(key, "brokers")) {
@@ -80,6 +114,12 @@ static int set_key(kafka_t *k, rd_kafka_conf_t *conf, const char *key, const cha
         }
     } else if (!strcmp(key, "topic")) {
         *topic = v;
+    } else if (!strcmp(key, "hist_topic")) {
+        *hist_topic = v;
+    } else if (!strcmp(key, "flows")) {
+        return parse_bool(key, v, &k->flows, err, errlen);
+    } else if (!strcmp(key, "histograms")) {
+        return parse_bool(key, v, hists, err, errlen);
     } else if (!strcmp(key, "key")) {
         if (strcmp(v, "exporter") && strcmp(v, "none")) {
             snprintf(err, errlen, "key = %s: expected exporter or none", v);
@@ -92,29 +132,37 @@ static int set_key(kafka_t *k, rd_kafka_conf_t *conf, const char *key, const cha
             return -EINVAL;
         }
     } else {
-        snprintf(err, errlen, "unknown key '%s' (brokers, topic, key, flush_timeout, kafka.*)",
-                 key);
+        snprintf(err, errlen, "unknown key '%s' (brokers, flows, topic, key, histograms, "
+                 "hist_topic, flush_timeout, kafka.*)", key);
         return -EINVAL;
     }
     return 0;
 }
+
+static void kf_fini(void *state);
 
 static int kf_init(const char *const *keys, const char *const *values, size_t n, void **state,
                    char *err, size_t errlen)
 {
     kafka_t *k = calloc(1, sizeof(*k));
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    const char *topic = "flowmix.flows";
+    const char *topic = "flowmix.flows", *hist_topic = "flowmix.hist";
+    bool hists = false;
     char kerr[512];
     int rc = 0;
 
+    k->flows = true;
     k->key_exporter = true;
     k->flush_timeout_ms = 10000;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = set_key(k, conf, keys[i], values[i], &topic, err, errlen);
+        rc = set_key(k, conf, keys[i], values[i], &topic, &hist_topic, &hists, err, errlen);
     }
     if (rc == 0 && !k->have_brokers) {
         snprintf(err, errlen, "key 'brokers' (bootstrap servers) is required");
+        rc = -EINVAL;
+    }
+    if (rc == 0 && !k->flows && !hists) {
+        snprintf(err, errlen, "flows = no and histograms = no: nothing to publish");
         rc = -EINVAL;
     }
     if (rc < 0) {
@@ -131,7 +179,14 @@ static int kf_init(const char *const *keys, const char *const *values, size_t n,
         free(k);
         return -EINVAL;
     }
-    k->topic = rd_kafka_topic_new(k->rk, topic, NULL);
+    k->topic = k->flows ? rd_kafka_topic_new(k->rk, topic, NULL) : NULL;
+    k->hist_topic = hists ? rd_kafka_topic_new(k->rk, hist_topic, NULL) : NULL;
+    if ((k->flows && !k->topic) || (hists && !k->hist_topic)) {
+        snprintf(err, errlen, "cannot create topic handle: %s",
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        kf_fini(k);
+        return -EINVAL;
+    }
     *state = k;
     return 0;
 }
@@ -196,6 +251,9 @@ static int kf_consume(void *state, const fm_plugin_flow_t *flows, size_t n)
 {
     kafka_t *k = state;
     int rc = 0;
+    if (!k->flows) {
+        return 0;
+    }
     for (size_t i = 0; i < n; i++) {
         char *text = flow_json(&flows[i]);
         if (!text) {
@@ -207,6 +265,50 @@ static int kf_consume(void *state, const fm_plugin_flow_t *flows, size_t n)
             rc = -EIO;
         }
     }
+    rd_kafka_poll(k->rk, 0);
+    return rc;
+}
+
+/* The document's collector id, the message key (borrowed from doc). */
+static const char *collector_of(json_t *doc)
+{
+    const char *id = json_string_value(json_object_get(doc, "collector"));
+    return id && *id ? id : NULL;
+}
+
+static int kf_hist(void *state, const char *text, size_t len, uint64_t window_start_ms)
+{
+    kafka_t *k = state;
+    json_t *doc;
+    const char *id;
+    int rc = -EIO;
+
+    if (!k->hist_topic) {
+        return FM_PLUGIN_HIST_DECLINE;
+    }
+    doc = json_loadb(text, len, 0, NULL);
+    if (!doc || !(id = collector_of(doc))) {
+        json_decref(doc);
+        k->hist_failed++;
+        return -EINVAL;
+    }
+    for (int waited = 0;; waited += 100) {
+        /* F_COPY: the document is borrowed for this call only */
+        if (rd_kafka_produce(k->hist_topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                             (void *)text, len, id, strlen(id), &hist_tag) == 0) {
+            k->hist_produced++;
+            rc = 0;
+            break;
+        }
+        if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL ||
+            waited >= QUEUE_FULL_WAIT_MS) {
+            k->hist_failed++;
+            break;
+        }
+        k->queue_full_waits++;
+        rd_kafka_poll(k->rk, 100);
+    }
+    json_decref(doc);
     rd_kafka_poll(k->rk, 0);
     return rc;
 }
@@ -231,9 +333,12 @@ static size_t kf_counters(void *state, fm_plugin_counter_t *out, size_t max)
     const fm_plugin_counter_t v[] = {{"produced", k->produced},
                                      {"delivered", k->delivered},
                                      {"failed", k->failed},
+                                     {"hist_produced", k->hist_produced},
+                                     {"hist_delivered", k->hist_delivered},
+                                     {"hist_failed", k->hist_failed},
                                      {"queue_full_waits", k->queue_full_waits},
                                      {"outstanding", (uint64_t)rd_kafka_outq_len(k->rk)}};
-    size_t c = max < 5 ? max : 5;
+    size_t nv = sizeof(v) / sizeof(v[0]), c = max < nv ? max : nv;
     memcpy(out, v, c * sizeof(v[0]));
     return c;
 }
@@ -242,7 +347,12 @@ static void kf_fini(void *state)
 {
     kafka_t *k = state;
     rd_kafka_flush(k->rk, (int)k->flush_timeout_ms);
-    rd_kafka_topic_destroy(k->topic);
+    if (k->topic) {
+        rd_kafka_topic_destroy(k->topic);
+    }
+    if (k->hist_topic) {
+        rd_kafka_topic_destroy(k->hist_topic);
+    }
     rd_kafka_destroy(k->rk);
     free(k);
 }
@@ -251,12 +361,13 @@ FM_PLUGIN_EXPORT const fm_plugin_t FM_PLUGIN_DESCRIPTOR = {
     .abi_version = FM_PLUGIN_ABI_VERSION,
     .flow_size = sizeof(fm_plugin_flow_t),
     .name = "kafka",
-    .version = "1.0",
-    .description = "publishes finished flows to Apache Kafka as JSON (librdkafka)",
+    .version = "1.1",
+    .description = "publishes finished flows and histogram deltas to Apache Kafka (librdkafka)",
     .init = kf_init,
     .consume = kf_consume,
     .flush = kf_flush,
     .tick = kf_tick,
     .counters = kf_counters,
     .fini = kf_fini,
+    .hist = kf_hist,
 };
