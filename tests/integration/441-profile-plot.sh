@@ -38,32 +38,24 @@ gzip "$fm_tmp/rand.csv"
 "$FLOWMIX" profile-plot -b 0.25 -i 2 -o "$fm_tmp/rand-" --format png --csv "$fm_tmp/rand-s.csv" \
     "$fm_tmp/rand.csv.gz" || fail "profile-plot random exited $?"
 
+imgs=""
+for c in packets bits flows starts-ends; do
+    imgs="$imgs $fm_tmp/basic/$c.png $fm_tmp/basic/$c.svg $fm_tmp/basic/$c.pdf"
+    imgs="$imgs $fm_tmp/gz-$c.svg $fm_tmp/rand-$c.png"
+done
+# shellcheck disable=SC2086
+python3 "$top_srcdir/tests/integration/imgcheck.py" $imgs || fail "invalid image"
+[ ! -e "$fm_tmp/gz-flows.png" ] || fail "png written without --format png"
+
 python3 - "$fm_tmp" "$P" <<'PY' || fail "profile-plot files or series differ"
 import csv, gzip, math, os, sys
-import xml.etree.ElementTree as ET
 
 tmp, basic = sys.argv[1:3]
-CHARTS = ("packets", "bits", "flows", "starts-ends")
-
-def check_images(prefix, exts):
-    for chart in CHARTS:
-        for ext in exts:
-            path = prefix + chart + "." + ext
-            data = open(path, "rb").read()
-            if ext == "png":
-                assert data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" in data[-16:], path
-            elif ext == "svg":
-                root = ET.fromstring(data)
-                assert root.tag.endswith("svg"), (path, root.tag)
-            else:
-                assert data[:5] == b"%PDF-" and b"%%EOF" in data[-32:], path
-            assert len(data) > 1000, path
 
 def flows_of(path):
     op = gzip.open if path.endswith(".gz") else open
     with op(path, "rt") as f:
         rows = [l for l in f if l.strip() and not l.startswith("#")]
-    head = rows[0].strip().split(",")
     out = []
     for row in csv.DictReader(rows):
         out.append((int(row["START_TIME"]), int(row["END_TIME"]),
@@ -113,37 +105,28 @@ def compare(csvpath, flows, w, inactive):
     assert sum(g[4] for g in got) == sum(g[5] for g in got) == len(flows)
     print(csvpath, "ok:", len(got), "bins,", len(flows), "flows")
 
-check_images(os.path.join(tmp, "basic") + "/", ("png", "svg", "pdf"))
-check_images(os.path.join(tmp, "gz-"), ("svg",))
-check_images(os.path.join(tmp, "rand-"), ("png",))
 compare(os.path.join(tmp, "basic.csv"), flows_of(basic), 1000, 0)
 compare(os.path.join(tmp, "rand-s.csv"), flows_of(os.path.join(tmp, "rand.csv.gz")), 250, 2000)
 PY
 
 # Errors: usage (2), unreadable or malformed input (1) naming the file and line.
-expect() { # status pattern command...
-    want=$1 pat=$2; shift 2
-    st=0; "$@" >"$fm_tmp/out" 2>"$fm_tmp/err" || st=$?
-    [ "$st" = "$want" ] || fail "$* exited $st, want $want: $(cat "$fm_tmp/err")"
-    grep -q -- "$pat" "$fm_tmp/err" || fail "$*: no '$pat' in: $(cat "$fm_tmp/err")"
-}
 H=$(head -1 "$P")
 printf '%s\n1,2,4,6,1,2,3,4,5,6\n\n5,4,4,6,1,2,3,4,5,6\n' "$H" > "$fm_tmp/rev.csv"
-expect 1 "rev.csv:4: " "$FLOWMIX" profile-plot -o "$fm_tmp/" "$fm_tmp/rev.csv"
+expect_error 1 "rev.csv:4: " "$FLOWMIX" profile-plot -o "$fm_tmp/" "$fm_tmp/rev.csv"
 printf '%s\n1,2,4,6,1,2,3,4,5\n' "$H" | gzip > "$fm_tmp/short.csv.gz"
-expect 1 "short.csv.gz:2: " "$FLOWMIX" profile-plot -o "$fm_tmp/" "$fm_tmp/short.csv.gz"
+expect_error 1 "short.csv.gz:2: " "$FLOWMIX" profile-plot -o "$fm_tmp/" "$fm_tmp/short.csv.gz"
 printf '%s\n1,2,4,6,1,2,-3,4,5,6\n' "$H" > "$fm_tmp/neg.csv"
-expect 1 "neg.csv:2: " "$FLOWMIX" profile-plot -o "$fm_tmp/" "$fm_tmp/neg.csv"
+expect_error 1 "neg.csv:2: " "$FLOWMIX" profile-plot -o "$fm_tmp/" "$fm_tmp/neg.csv"
 printf 'START_TIME,DURATION,PROTO\n1,2,3\n' > "$fm_tmp/hdr.csv"
-expect 1 "hdr.csv:1: expected the header" "$FLOWMIX" profile-plot -o "$fm_tmp/" "$fm_tmp/hdr.csv"
+expect_error 1 "hdr.csv:1: expected the header" "$FLOWMIX" profile-plot -o "$fm_tmp/" "$fm_tmp/hdr.csv"
 printf '%s\n' "$H" > "$fm_tmp/none.csv"
-expect 1 "no flows" "$FLOWMIX" profile-plot -o "$fm_tmp/" "$fm_tmp/none.csv"
+expect_error 1 "no flows" "$FLOWMIX" profile-plot -o "$fm_tmp/" "$fm_tmp/none.csv"
 head -c 200 "$fm_tmp/rand.csv.gz" > "$fm_tmp/trunc.csv.gz"
-expect 1 "trunc.csv.gz:" "$FLOWMIX" profile-plot -o "$fm_tmp/" "$fm_tmp/trunc.csv.gz"
-expect 1 "nosuch.csv" "$FLOWMIX" profile-plot -o "$fm_tmp/" "$fm_tmp/nosuch.csv"
+expect_error 1 "trunc.csv.gz:" "$FLOWMIX" profile-plot -o "$fm_tmp/" "$fm_tmp/trunc.csv.gz"
+expect_error 1 "nosuch.csv" "$FLOWMIX" profile-plot -o "$fm_tmp/" "$fm_tmp/nosuch.csv"
 printf '%s\n0,0,4,6,1,2,3,4,5,6\n100000000000,100000000000,4,6,1,2,3,4,5,6\n' "$H" > "$fm_tmp/wide.csv"
-expect 1 "raise --interval" "$FLOWMIX" profile-plot -b 0.001 -o "$fm_tmp/" "$fm_tmp/wide.csv"
-expect 2 "invalid value for --interval" "$FLOWMIX" profile-plot -b 0 "$P"
-expect 2 "invalid value for --format" "$FLOWMIX" profile-plot --format jpg "$P"
-expect 2 "usage" "$FLOWMIX" profile-plot
+expect_error 1 "raise --interval" "$FLOWMIX" profile-plot -b 0.001 -o "$fm_tmp/" "$fm_tmp/wide.csv"
+expect_error 2 "invalid value for --interval" "$FLOWMIX" profile-plot -b 0 "$P"
+expect_error 2 "invalid value for --format" "$FLOWMIX" profile-plot --format jpg "$P"
+expect_error 2 "usage" "$FLOWMIX" profile-plot
 echo PASS

@@ -77,3 +77,13 @@ write_conf() {
         cat
     } > "$1"
 }
+
+# Run a command that must fail: exit status $1 and a stderr line matching the grep pattern $2
+# (e.g. 'file.csv:3:'); the rest is the command.  Standard output goes to $fm_tmp/out.
+expect_error() {
+    want=$1 pat=$2
+    shift 2
+    st=0; "$@" >"$fm_tmp/out" 2>"$fm_tmp/err" || st=$?
+    [ "$st" = "$want" ] || fail "$* exited $st, want $want: $(cat "$fm_tmp/err")"
+    grep -q -- "$pat" "$fm_tmp/err" || fail "$*: no '$pat' in: $(cat "$fm_tmp/err")"
+}

@@ -399,6 +399,37 @@ static void test_invalid(void **state)
     fm_plot_free(NULL);
 }
 
+static void test_cli_helpers(void **state)
+{
+    char *pre = NULL, sub[128];
+    assert_int_equal(fm_plot_parse_formats("png"), FM_PLOT_PNG);
+    assert_int_equal(fm_plot_parse_formats("svg,pdf"), FM_PLOT_SVG | FM_PLOT_PDF);
+    assert_int_equal(fm_plot_parse_formats("pdf,png,svg,png"),
+                     FM_PLOT_SVG | FM_PLOT_PNG | FM_PLOT_PDF);
+    assert_int_equal(fm_plot_parse_formats(""), FM_EINVAL);
+    assert_int_equal(fm_plot_parse_formats("png,,svg"), FM_EINVAL);
+    assert_int_equal(fm_plot_parse_formats("pngx"), FM_EINVAL);
+    assert_int_equal(fm_plot_parse_formats("PNG"), FM_EINVAL);
+    assert_int_equal(fm_plot_parse_formats(NULL), FM_EINVAL);
+
+    /* An existing directory gets a slash; a path ending in one is created; else a prefix. */
+    assert_int_equal(fm_plot_out_prefix(dir, &pre), 0);
+    snprintf(sub, sizeof(sub), "%s/", dir);
+    assert_string_equal(pre, sub);
+    free(pre);
+    snprintf(sub, sizeof(sub), "%s/a/b/", dir);
+    assert_int_equal(fm_plot_out_prefix(sub, &pre), 0);
+    assert_string_equal(pre, sub);
+    assert_int_equal(access(sub, W_OK), 0);
+    free(pre);
+    snprintf(sub, sizeof(sub), "%s/len-", dir);
+    assert_int_equal(fm_plot_out_prefix(sub, &pre), 0);
+    assert_string_equal(pre, sub);
+    assert_int_not_equal(access(sub, F_OK), 0);
+    free(pre);
+    assert_int_equal(fm_plot_out_prefix("", &pre), FM_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_line_break),  cmocka_unit_test(test_nonfinite),
         cmocka_unit_test(test_empty),       cmocka_unit_test(test_huge_ranges),
         cmocka_unit_test(test_bad_utf8),    cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_cli_helpers),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     fm_plot_cleanup();
