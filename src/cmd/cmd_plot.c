@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +24,6 @@
 #include "mixture.h"
 #include "plot.h"
 #include "util/err.h"
-#include "util/mem.h"
 
 int fm_cmd_plot(int argc, char **argv);
 
