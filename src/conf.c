@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "hist.h"
+#include "histdelta.h"
 #include "log.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -45,6 +47,10 @@ static const key_def_t keys[] = {
      "auto (journal under systemd, else stderr), stderr, syslog or journal."},
     {"daemon", "plugin_dir", K_STR, OFF(plugin_dir), "", 0,
      "Where [plugin.NAME] shared objects are looked up.  Empty: LIBDIR/flowmix/plugins."},
+    {"daemon", "collector_id", K_STR, OFF(collector_id), "", 0,
+     "Names this daemon in the histogram deltas it publishes (kafka plugin, histograms = yes);\n"
+     "aggregators tell collectors apart by it, so it must be unique.  Printable, no spaces.\n"
+     "Empty: the host name."},
     {"listen", "udp", K_STR, OFF(udp), "[::]:2055, [::]:4739", 0,
      "UDP sockets, comma-separated ADDR:PORT.  Any port accepts NetFlow v5, v9 and IPFIX\n"
      "(the version field selects the decoder).  [::] is dual-stack; on hosts without IPv6\n"
@@ -348,6 +354,43 @@ static int set_plugin_key(fm_config_t *cfg, const char *name, const char *key, c
     return 0;
 }
 
+static void add_prop(fm_config_kafka_in_t *k, const char *key, const char *v)
+{
+    k->keys = fm_xreallocarray(k->keys, k->nprops + 1, sizeof(char *));
+    k->values = fm_xreallocarray(k->values, k->nprops + 1, sizeof(char *));
+    k->keys[k->nprops] = fm_xstrdup(key);
+    k->values[k->nprops] = fm_xstrdup(v);
+    k->nprops++;
+}
+
+static void set_str(char **dst, const char *v)
+{
+    free(*dst);
+    *dst = fm_xstrdup(v);
+}
+
+/* [input.kafka]: librdkafka checks the rdkafka.* properties when the consumer is created. */
+static int set_kafka_in_key(fm_config_t *cfg, const char *key, const char *v, char *err,
+                            size_t errlen)
+{
+    fm_config_kafka_in_t *k = &cfg->kafka_in;
+    k->enabled = true;
+    if (!strcasecmp(key, "brokers")) {
+        set_str(&k->brokers, v);
+    } else if (!strcasecmp(key, "topic")) {
+        set_str(&k->topic, v);
+    } else if (!strcasecmp(key, "group")) {
+        set_str(&k->group, v);
+    } else if (!strncasecmp(key, "rdkafka.", 8) && key[8]) {
+        add_prop(k, key + 8, v);
+    } else {
+        snprintf(err, errlen, "unknown key '%s' in [input.kafka] (brokers, topic, group, "
+                 "rdkafka.*)", key);
+        return FM_ECONFIG;
+    }
+    return 0;
+}
+
 static int on_ini_key(void *user, const char *section, const char *name, const char *value)
 {
     parse_ctx_t *ctx = user;
@@ -369,6 +412,9 @@ static int on_ini_key(void *user, const char *section, const char *name, const c
             rc = set_exporter_key(cfg, dot + 1, name, value, ctx->msg, sizeof(ctx->msg));
         } else if (plen == 6 && !strncasecmp(section, "plugin", 6)) {
             rc = set_plugin_key(cfg, dot + 1, name, value);
+        } else if (plen == 5 && !strncasecmp(section, "input", 5) &&
+                   !strcasecmp(dot + 1, "kafka")) {
+            rc = set_kafka_in_key(cfg, name, value, ctx->msg, sizeof(ctx->msg));
         } else {
             snprintf(ctx->msg, sizeof(ctx->msg), "unknown section [%s]", section);
             rc = FM_ECONFIG;
@@ -472,6 +518,21 @@ static void derive(fm_config_t *cfg)
         free(cfg->plugin_dir);
         cfg->plugin_dir = fm_xstrdup(PKGLIBDIR "/plugins");
     }
+    if (!*cfg->collector_id) {
+        char host[256] = "";
+        if (gethostname(host, sizeof(host) - 1) < 0 || !host[0]) {
+            snprintf(host, sizeof(host), "flowmixd");
+        }
+        set_str(&cfg->collector_id, host);
+    }
+    if (cfg->kafka_in.enabled) {
+        if (!cfg->kafka_in.topic) {
+            cfg->kafka_in.topic = fm_xstrdup("flowmix.hist");
+        }
+        if (!cfg->kafka_in.group) {
+            cfg->kafka_in.group = fm_xstrdup("flowmix-aggregator");
+        }
+    }
     if (!*cfg->export_dir) {
         free(cfg->export_dir);
         cfg->export_dir = join_path(cfg->state_dir, "export");
@@ -481,8 +542,43 @@ static void derive(fm_config_t *cfg)
     }
 }
 
+static int validate_kafka_in(const fm_config_t *cfg, char *err, size_t errlen)
+{
+    const fm_config_kafka_in_t *k = &cfg->kafka_in;
+    bool bootstrap = k->brokers && *k->brokers;
+    if (!k->enabled) {
+        return 0;
+    }
+#ifndef HAVE_RDKAFKA
+    snprintf(err, errlen, "[input.kafka]: this flowmixd was built without librdkafka; install "
+             "the Debian package 'librdkafka-dev' and rebuild to consume from Kafka");
+    return FM_ECONFIG;
+#endif
+    for (size_t i = 0; i < k->nprops; i++) {
+        bootstrap = bootstrap || !strcmp(k->keys[i], "bootstrap.servers");
+    }
+    if (!bootstrap) {
+        snprintf(err, errlen, "[input.kafka] needs brokers (the cluster's bootstrap servers)");
+        return FM_ECONFIG;
+    }
+    if (!*k->topic || !*k->group) {
+        snprintf(err, errlen, "[input.kafka] topic and group must not be empty");
+        return FM_ECONFIG;
+    }
+    return 0;
+}
+
 static int validate(const fm_config_t *cfg, char *err, size_t errlen)
 {
+    int rc;
+    if (fm_histdelta_check_id(cfg->collector_id) < 0) {
+        snprintf(err, errlen, "[daemon] collector_id '%s' must be 1-%d printable characters "
+                 "without spaces", cfg->collector_id, FM_HISTDELTA_ID_MAX);
+        return FM_ECONFIG;
+    }
+    if ((rc = validate_kafka_in(cfg, err, errlen)) < 0) {
+        return rc;
+    }
     if (cfg->cache_memory < 1) {
         snprintf(err, errlen, "[cache] memory must be at least 1 MiB");
         return FM_ECONFIG;
@@ -589,6 +685,15 @@ void fm_config_free(fm_config_t *cfg)
         free(p->name);
         free(p->path);
     }
+    for (size_t k = 0; k < cfg->kafka_in.nprops; k++) {
+        free(cfg->kafka_in.keys[k]);
+        free(cfg->kafka_in.values[k]);
+    }
+    free(cfg->kafka_in.keys);
+    free(cfg->kafka_in.values);
+    free(cfg->kafka_in.brokers);
+    free(cfg->kafka_in.topic);
+    free(cfg->kafka_in.group);
     free(cfg->fits);
     free(cfg->exporters);
     free(cfg->plugins);
@@ -632,7 +737,11 @@ void fm_config_print_defaults(FILE *out)
                  "#[exporter.core1]\n#address = 192.0.2.1\n#active_timeout = 1800\n"
                  "#inactive_timeout = 15\n"
                  "\n# Output plugins: path (default PLUGIN_DIR/NAME.so) plus the plugin's keys.\n"
-                 "#[plugin.csv]\n#dir = /var/lib/flowmix/csv\n");
+                 "#[plugin.csv]\n#dir = /var/lib/flowmix/csv\n"
+                 "\n# Aggregator: add the histogram deltas that collectors publish to Kafka\n"
+                 "# ([plugin.kafka] histograms = yes) to this daemon's histograms.\n"
+                 "#[input.kafka]\n#brokers = kafka1:9092,kafka2:9092\n#topic = flowmix.hist\n"
+                 "#group = flowmix-aggregator\n#rdkafka.security.protocol = ssl\n");
 }
 
 void fm_config_print(const fm_config_t *cfg, FILE *out)
@@ -666,5 +775,13 @@ void fm_config_print(const fm_config_t *cfg, FILE *out)
         fprintf(out, "\n[exporter.%s]\naddress = %s\nactive_timeout = %.3fs\n"
                      "inactive_timeout = %.3fs\n", e->name, e->address,
                 e->active_ms / 1000.0, e->inactive_ms / 1000.0);
+    }
+    if (cfg->kafka_in.enabled) {
+        const fm_config_kafka_in_t *k = &cfg->kafka_in;
+        fprintf(out, "\n[input.kafka]\nbrokers = %s\ntopic = %s\ngroup = %s\n",
+                k->brokers ? k->brokers : "", k->topic, k->group);
+        for (size_t i = 0; i < k->nprops; i++) {
+            fprintf(out, "rdkafka.%s = %s\n", k->keys[i], k->values[i]);
+        }
     }
 }

@@ -41,6 +41,17 @@ typedef struct {
     unsigned line;
 } fm_config_plugin_t;
 
+/* [input.kafka]: histogram deltas consumed from Kafka (an aggregating flowmixd, issue 10). */
+typedef struct {
+    bool enabled;      /* the section is present */
+    char *brokers;     /* bootstrap servers */
+    char *topic;       /* default flowmix.hist */
+    char *group;       /* consumer group, default flowmix-aggregator */
+    size_t nprops;     /* rdkafka.NAME = VALUE keys, NAME without the prefix */
+    char **keys;
+    char **values;
+} fm_config_kafka_in_t;
+
 typedef struct fm_config {
     char *file;               /* path it was read from, or NULL for built-in defaults */
     /* [daemon] */
@@ -48,6 +59,7 @@ typedef struct fm_config {
     int log_level;
     char *log_target;         /* auto | stderr | syslog | journal */
     char *plugin_dir;
+    char *collector_id;       /* names this daemon's histogram deltas; default the hostname */
     /* [listen] */
     char *udp;                /* comma-separated ADDR:PORT list */
     uint64_t rcvbuf;          /* bytes */
@@ -85,6 +97,7 @@ typedef struct fm_config {
     size_t nexporters;
     fm_config_plugin_t *plugins;
     size_t nplugins;
+    fm_config_kafka_in_t kafka_in;
 } fm_config_t;
 
 /**

@@ -77,6 +77,9 @@ static void on_finished(void *ctx, const fm_flow_t *flows, size_t n)
     fm_histwin_current(d->hw, &start);
     fm_histset_add_flows(d->delta_total, flows, n);
     fm_histset_add_flows(fm__daemon_win_delta(d, start), flows, n);
+    if (fm_plugins_want_hist(d->plugins)) {
+        fm__daemon_pub_add(d, flows, n, start);
+    }
     fm_plugins_consume(d->plugins, flows, n);
     d->flows_finished += n;
 }
@@ -143,6 +146,7 @@ static void on_tick(uv_timer_t *t)
 
 static void on_commit_timer(uv_timer_t *t)
 {
+    fm__daemon_publish(t->data, false);
     fm__daemon_commit(t->data);
 }
 
@@ -164,6 +168,7 @@ void fm__daemon_flush(fm_daemon_t *d)
 {
     fm_cache_flush(d->cache);
     fm_plugins_flush(d->plugins); /* after the cache: its flows are queued first */
+    fm__daemon_publish(d, true); /* their histogram deltas, then a flush once those are queued */
 }
 
 static void start_timers(fm_daemon_t *d)
@@ -279,6 +284,9 @@ static int open_modules(fm_daemon_t *d, char *err, size_t errlen)
     }
     if (c->nplugins) {
         fm_log_notice("plugin, %zu output plugin(s) loaded", fm_plugins_count(d->plugins));
+    }
+    if ((rc = fm__daemon_kafka_in_open(d, err, errlen)) < 0) {
+        return rc;
     }
     fm_decode_conf_default(&ic.decode);
     ic.decode.template_timeout_ms = c->template_timeout_ms;
@@ -409,9 +417,11 @@ static void begin_shutdown(fm_daemon_t *d, const char *why)
     if (d->ctl) {
         fm_ctl_stop(d->ctl, ctl_stopped, d);
     }
+    fm__daemon_kafka_in_stop(d); /* no deltas applied after the final commit is taken */
     if (d->cache) {
         fm_cache_flush(d->cache);
     }
+    fm__daemon_publish(d, false); /* its job ends before the loop: fm_plugins_free drains it */
     /* The final commit is synchronous from here: the loop ends once the store job is done. */
     fm__daemon_commit(d);
     finish_shutdown(d);
@@ -465,8 +475,10 @@ static void free_modules(fm_daemon_t *d)
     }
     fm_ctl_free(d->ctl);
     fm_ingest_free(d->ingest);
+    fm__daemon_pub_fini(d);
     /* The cache was flushed into the plugin queues at shutdown: drain and flush them now. */
     fm_plugins_free(d->plugins);
+    fm__daemon_kafka_in_free(d); /* after the last commit job, which commits its offsets */
     fm_cache_free(d->cache);
     fm_histwin_free(d->hw);
     fm_histset_free(d->delta_total);

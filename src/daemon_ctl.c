@@ -75,6 +75,8 @@ HANDLER(cmd_status)
                                   (json_int_t)(d->cfg->export_interval_ms / 1000), "last",
                                   d->last_export, "last_ms", (json_int_t)d->last_export_ms));
     json_object_set_new(*result, "plugins", fm_plugins_stats_json(d->plugins));
+    json_object_set_new(*result, "hist_publish", fm__daemon_pub_json(d));
+    json_object_set_new(*result, "kafka_in", fm__daemon_kafka_in_json(d));
     return *result ? 0 : FM_ENOMEM;
 }
 

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <jansson.h>
 #include <uv.h>
 
 #include "cache.h"
@@ -30,6 +31,13 @@ typedef struct fm__pending_win {
     bool closed;               /* the window has ended: mark it closed when committed */
     struct fm__pending_win *next;
 } fm__pending_win_t;
+
+/* A window's histogram delta waiting to be published to plugins (daemon_hist.c). */
+typedef struct fm__pub_win {
+    uint64_t start_ms, end_ms;
+    fm_histset_t *delta;
+    struct fm__pub_win *next;
+} fm__pub_win_t;
 
 /* The latest result of one fit job, kept in memory for warm starts and queries. */
 typedef struct {
@@ -69,6 +77,11 @@ typedef struct fm_daemon {
     fm_store_t *store;
     fm_ctl_t *ctl;
     fm_plugins_t *plugins;     /* output plugins ([plugin.NAME]); an empty set when none */
+    struct fm_kafka_in *kin;   /* [input.kafka] consumer, NULL when not configured */
+
+    /* Histogram deltas for the plugins (not the store's: see daemon_hist.c). */
+    fm__pub_win_t *pub_wins;
+    uint64_t pub_seq, pub_deltas, pub_bytes, pub_last_bytes, pub_failures;
 
     /* Histogram deltas since the last successful commit. */
     fm_histset_t *delta_total;
@@ -111,6 +124,21 @@ void fm__daemon_fits_init(fm_daemon_t *d);
 void fm__daemon_fits_fini(fm_daemon_t *d);
 /* Window bookkeeping: make sure a pending delta exists for the window starting at start_ms. */
 fm_histset_t *fm__daemon_win_delta(fm_daemon_t *d, uint64_t start_ms);
+
+/* daemon_hist.c: publishing deltas (collector) and applying them ([input.kafka]) */
+void fm__daemon_pub_add(fm_daemon_t *d, const fm_flow_t *flows, size_t n, uint64_t start_ms);
+/* Encode every non-empty publish delta (thread pool) and queue it to the plugins; with flush,
+ * flush the plugins after that. */
+void fm__daemon_publish(fm_daemon_t *d, bool flush);
+void fm__daemon_pub_fini(fm_daemon_t *d);
+json_t *fm__daemon_pub_json(fm_daemon_t *d);
+int fm__daemon_kafka_in_open(fm_daemon_t *d, char *err, size_t errlen);
+void fm__daemon_kafka_in_stop(fm_daemon_t *d);
+void fm__daemon_kafka_in_free(fm_daemon_t *d);
+/* Kafka positions to commit once the store commit started now succeeds (NULL: none). */
+void *fm__daemon_kafka_mark(fm_daemon_t *d);
+void fm__daemon_kafka_commit(fm_daemon_t *d, void *mark, bool ok);
+json_t *fm__daemon_kafka_in_json(fm_daemon_t *d);
 
 /* daemon_ctl.c */
 int fm__daemon_ctl_start(fm_daemon_t *d, char *err, size_t errlen);

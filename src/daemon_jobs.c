@@ -27,6 +27,7 @@ typedef struct {
     fm_histset_t *total;
     fm__pending_win_t *wins;
     fm__pending_fit_t *fits;
+    void *kafka_mark;          /* [input.kafka] positions to commit once this job succeeded */
     fm_store_counter_t counters[8];
     size_t ncounters;
     uint64_t prune_before_ms;
@@ -164,6 +165,7 @@ static void commit_after(uv_work_t *req, int status)
             fm_log_notice("store, commits to %s succeed again", d->cfg->store_path);
         }
         d->store_failing = false;
+        fm__daemon_kafka_commit(d, j->kafka_mark, true);
         free_job_lists(j);
     } else {
         d->commit_failures++;
@@ -174,6 +176,7 @@ static void commit_after(uv_work_t *req, int status)
                   "memory and retrying: %s", d->cfg->store_path, d->store_error);
         return_deltas(d, j);
         fm_histset_free(j->total);
+        fm__daemon_kafka_commit(d, j->kafka_mark, false); /* retried with the next mark */
         if (d->stopping) {
             fm_log_err("store, final commit failed: statistics since the last successful "
                        "commit (%" PRIu64 " ms ago) are not saved",
@@ -224,6 +227,7 @@ void fm__daemon_commit(fm_daemon_t *d)
     d->pending_wins = NULL;
     j->fits = d->pending_fits;
     d->pending_fits = NULL;
+    j->kafka_mark = fm__daemon_kafka_mark(d);
     fill_counters(d, j);
     if (d->cfg->retention_ms && d->commits % PRUNE_EVERY == 0) {
         j->prune_before_ms = fm_time_wall_ms() - d->cfg->retention_ms;
