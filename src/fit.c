@@ -224,8 +224,9 @@ static void exp_shifted_scalar(double *e, const double *mx, size_t lo, size_t hi
 }
 
 #if FIT_LIBMVEC
-/* glibc's libmvec AVX2 exp (x86-64 vector ABI name), at most 4 ulp from exp(). */
-__m256d _ZGVdN4v_exp(__m256d x);
+/* glibc's libmvec AVX2 exp (x86-64 vector ABI name), at most 4 ulp from exp().  Declared with
+ * the target of its only caller: clang refuses an AVX argument to a function without it. */
+__attribute__((target("avx2,fma"))) __m256d _ZGVdN4v_exp(__m256d x);
 
 __attribute__((target("avx2,fma"))) static void exp_shifted_avx2(double *e, const double *mx,
                                                                    size_t lo, size_t hi)
