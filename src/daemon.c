@@ -323,6 +323,21 @@ static bool plugins_same(const fm_config_t *a, const fm_config_t *b)
     return true;
 }
 
+static bool kafka_in_same(const fm_config_kafka_in_t *a, const fm_config_kafka_in_t *b)
+{
+    if (a->enabled != b->enabled || !same_str(a->brokers, b->brokers) ||
+        !same_str(a->topic, b->topic) || !same_str(a->group, b->group) ||
+        a->nprops != b->nprops) {
+        return false;
+    }
+    for (size_t i = 0; i < a->nprops; i++) {
+        if (!same_str(a->keys[i], b->keys[i]) || !same_str(a->values[i], b->values[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
 int fm__daemon_reload(fm_daemon_t *d, char *err, size_t errlen)
 {
     fm_config_t *n, *o = d->cfg;
@@ -343,6 +358,16 @@ int fm__daemon_reload(fm_daemon_t *d, char *err, size_t errlen)
         fm_log_warn("config, reload: [plugin.*] changes take effect only after a restart; "
                     "the loaded plugins keep running");
     }
+    /* A collector's deltas must keep one id per run, and the consumer is created once. */
+    if (strcmp(n->collector_id, o->collector_id) || !kafka_in_same(&n->kafka_in, &o->kafka_in)) {
+        fm_log_warn("config, reload: changes to [daemon] collector_id and [input.kafka] take "
+                    "effect only after a restart");
+    }
+    fm_config_kafka_in_t kin = n->kafka_in;
+    n->kafka_in = o->kafka_in;
+    o->kafka_in = kin;
+    free(n->collector_id);
+    n->collector_id = fm_xstrdup(o->collector_id);
     fm_log_set_level(n->log_level);
     cache_conf_from(n, &cc);
     cc.memory_mib = o->cache_memory;
