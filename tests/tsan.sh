@@ -13,7 +13,8 @@
 #                  plugins under v5 traffic; about 55 s under TSan, as every daemon start
 #                  prefaults its 256 MiB cache through TSan's memset
 # Reports that are not races in flowmix go in tests/tsan.supp, each with its reason.  CI runs
-# the default set (about 1.5 minutes with the build on the 2-core machine).
+# the default set (1 m 50 s from a fresh clone on the 2-core machine, configure and build
+# included).
 #
 # usage: [TSAN_FULL=1] tests/tsan.sh [BUILDDIR]   exit: 0 pass, 1 a test or TSan failed, 77 no
 #        TSan toolchain
