@@ -37,9 +37,9 @@ if [ ! -f Makefile ]; then
     "$src/configure" -q CFLAGS='-O1 -g -fsanitize=thread -fno-omit-frame-pointer' \
         LDFLAGS='-fsanitize=thread' >/dev/null
 fi
-make -j2 flowmixd flowmixctl test_plugin test_ctl test_fit plugins/example.la tests/plugins/tp_record.la \
-    tests/plugins/tp_badabi.la tests/plugins/tp_nosym.la tests/plugins/tp_nofini.la \
-    tests/plugins/tp_abi1.la >/dev/null
+make -j2 flowmixd flowmixctl test_plugin test_ctl test_fit plugins/example.la \
+    tests/plugins/tp_record.la tests/plugins/tp_badabi.la tests/plugins/tp_nosym.la \
+    tests/plugins/tp_nofini.la tests/plugins/tp_abi1.la >/dev/null
 
 # exitcode 66: a TSan report, told apart from a test's own failure in the summary.
 TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 history_size=4"
