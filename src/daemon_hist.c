@@ -227,16 +227,11 @@ int fm__daemon_kafka_in_open(fm_daemon_t *d, char *err, size_t errlen)
 #endif
 }
 
-static void kin_stopped(void *arg)
-{
-    (void)arg;
-}
-
 void fm__daemon_kafka_in_stop(fm_daemon_t *d)
 {
 #ifdef HAVE_RDKAFKA
     if (d->kin) {
-        fm_kafka_in_stop(d->kin, kin_stopped, d);
+        fm_kafka_in_stop(d->kin, NULL, NULL); /* its timer closes with the other handles */
     }
 #endif
 }
