@@ -4,8 +4,9 @@
  * key `out`, so the test can check order and content.  Keys that make it misbehave on purpose:
  * `delay_ms` (sleep per batch: a slow output), `fail` (consume returns -1 for every batch),
  * `fail_init` (init fails with a message), `fini_mark` (file created by fini, to prove fini ran).
- * Histogram deltas (ABI 2) go to the file of key `hist_out`, one document per line;
- * `hist_decline` makes it decline them (FM_PLUGIN_HIST_DECLINE).
+ * Histogram deltas (ABI 2) are taken only with key `hist_out` (a file, one document per line) or
+ * `hist = 1`; otherwise the plugin declines them (FM_PLUGIN_HIST_DECLINE), so daemon tests
+ * that do not ask for deltas see only flows.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ typedef struct {
     uint64_t hists;
     long delay_ms;
     int fail;
-    int hist_decline;
+    int hist;
     char *fini_mark;
     uint64_t flows;
 } rec_t;
@@ -37,8 +38,9 @@ static int rec_init(const char *const *keys, const char *const *values, size_t n
             r->out = fopen(values[i], "wb");
         } else if (!strcmp(keys[i], "hist_out")) {
             r->hist_out = fopen(values[i], "wb");
-        } else if (!strcmp(keys[i], "hist_decline")) {
-            r->hist_decline = atoi(values[i]);
+            r->hist = 1;
+        } else if (!strcmp(keys[i], "hist")) {
+            r->hist = atoi(values[i]);
         } else if (!strcmp(keys[i], "delay_ms")) {
             r->delay_ms = atol(values[i]);
         } else if (!strcmp(keys[i], "fail")) {
@@ -94,7 +96,7 @@ static int rec_hist(void *state, const char *json, size_t len, uint64_t window_s
         struct timespec ts = {r->delay_ms / 1000, (r->delay_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
-    if (r->hist_decline) {
+    if (!r->hist) {
         return FM_PLUGIN_HIST_DECLINE;
     }
     if (json[len] != '\0' || strlen(json) != len) {

@@ -430,8 +430,8 @@ static void test_hist_deltas(void **state)
 /* A full queue drops deltas like batches (overflow = drop), counted as hist_dropped. */
 static void test_hist_dropped(void **state)
 {
-    char *k[] = {"delay_ms", "queue"}, *v[] = {"100", "1"};
-    fm_config_plugin_t c = pcfg("slow", tp("tp_record"), k, v, 2);
+    char *k[] = {"delay_ms", "queue", "hist"}, *v[] = {"100", "1", "1"};
+    fm_config_plugin_t c = pcfg("slow", tp("tp_record"), k, v, 3);
     fm_plugins_t *p;
     char err[512];
     fm_plugin_stats_t st;
@@ -450,8 +450,7 @@ static void test_hist_dropped(void **state)
 /* An instance configured not to publish deltas declines the first; none follow. */
 static void test_hist_declined(void **state)
 {
-    char *k[] = {"hist_decline"}, *v[] = {"1"};
-    fm_config_plugin_t c = pcfg("no", tp("tp_record"), k, v, 1);
+    fm_config_plugin_t c = pcfg("no", tp("tp_record"), NULL, NULL, 0);
     fm_plugins_t *p;
     char err[512];
     fm_plugin_stats_t st;
