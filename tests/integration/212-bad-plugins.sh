@@ -62,12 +62,15 @@ sent=$(cat "$fm_tmp/sent")
 wait_for "ctl --json status | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)[\"result\"][\"records\"] < $sent)'" 10 ||
     fail "flowmixd received fewer than the $sent records sent: $(ctl status)"
 ctl flush >/dev/null
-# The good plugin is overflow = block: wait until it has everything.
+# The good plugin is overflow = block: wait until it has everything, and until the slow one has
+# finished the batch it may still be sleeping in (a batch is counted when consume returns).
 wait_for "ctl --json status | python3 -c '
 import json,sys
 r = json.load(sys.stdin)[\"result\"]
-g = [p for p in r[\"plugins\"] if p[\"name\"] == \"good\"][0]
-sys.exit(g[\"flows\"] != r[\"flows_finished\"] or g[\"queue_depth\"] != 0)'" 20 || fail "good plugin did not catch up"
+p = {x[\"name\"]: x for x in r[\"plugins\"]}
+g, s, n = p[\"good\"], p[\"slow\"], r[\"flows_finished\"]
+sys.exit(g[\"flows\"] != n or g[\"queue_depth\"] != 0 or s[\"flows\"] + s[\"dropped\"] != n)'" 20 ||
+    fail "plugins did not catch up: $(ctl status | sed -n '/^plugins/,$p')"
 ctl --json status > "$fm_tmp/status.json" || fail "status"
 ctl status | sed -n '/^plugins/,$p'
 stop_daemon d
