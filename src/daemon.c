@@ -75,7 +75,6 @@ static void on_finished(void *ctx, const fm_flow_t *flows, size_t n)
 
     fm_histwin_add_flows(d->hw, flows, n, now);
     fm_histwin_current(d->hw, &start);
-    fm_histset_add_flows(d->delta_total, flows, n);
     fm_histset_add_flows(fm__daemon_win_delta(d, start), flows, n);
     if (fm_plugins_want_hist(d->plugins)) {
         fm__daemon_pub_add(d, flows, n, start);
@@ -267,8 +266,7 @@ static int open_modules(fm_daemon_t *d, char *err, size_t errlen)
         return rc;
     }
     if ((rc = fm_histwin_new((unsigned)c->bin_exp, c->window_ms, on_window_closed, d,
-                             &d->hw)) < 0 ||
-        (rc = fm_histset_new((unsigned)c->bin_exp, &d->delta_total)) < 0) {
+                             &d->hw)) < 0) {
         snprintf(err, errlen, "cannot allocate histograms: %s", fm_strerror(rc));
         return rc;
     }
@@ -506,7 +504,6 @@ static void free_modules(fm_daemon_t *d)
     fm__daemon_kafka_in_free(d); /* after the last commit job, which commits its offsets */
     fm_cache_free(d->cache);
     fm_histwin_free(d->hw);
-    fm_histset_free(d->delta_total);
     fm_store_close(d->store);
     fm_config_free(d->cfg);
 }

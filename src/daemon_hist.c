@@ -195,7 +195,6 @@ static int apply_delta(void *ctx, const fm_histdelta_meta_t *m, const fm_histset
     fm_histwin_tick(d->hw, fm_time_wall_ms()); /* the delta may be of a window just begun */
     cur = fm_histwin_current(d->hw, &cur_start);
     if (fm_histset_merge(fm_histwin_total(d->hw), delta) < 0 ||
-        fm_histset_merge(d->delta_total, delta) < 0 ||
         (cur_start == m->window_start_ms && fm_histset_merge(cur, delta) < 0) ||
         fm_histset_merge(fm__daemon_win_delta(d, m->window_start_ms), delta) < 0) {
         snprintf(err, errlen, "cannot merge (bin_exp)"); /* checked before: not reached */

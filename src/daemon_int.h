@@ -83,8 +83,8 @@ typedef struct fm_daemon {
     fm__pub_win_t *pub_wins;
     uint64_t pub_seq, pub_deltas, pub_bytes, pub_last_bytes, pub_failures;
 
-    /* Histogram deltas since the last successful commit. */
-    fm_histset_t *delta_total;
+    /* Histogram deltas since the last successful commit, one per window (each is also added
+     * to the stored total when committed). */
     fm__pending_win_t *pending_wins;
     fm__pending_fit_t *pending_fits;
     bool store_busy;           /* a store job is in the thread pool */

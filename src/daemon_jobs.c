@@ -24,7 +24,6 @@
 typedef struct {
     uv_work_t req;
     fm_daemon_t *d;
-    fm_histset_t *total;
     fm__pending_win_t *wins;
     fm__pending_fit_t *fits;
     void *kafka_mark;          /* [input.kafka] positions to commit once this job succeeded */
@@ -59,27 +58,25 @@ static void commit_work(uv_work_t *req)
     commit_job_t *j = req->data;
     fm_store_t *s = j->d->store;
     uint64_t t0 = fm_time_mono_ns();
-    const fm_histset_t *total = j->total;
 
     j->rc = 0;
-    /* One transaction per window; the total delta rides with the first one. */
+    /* One transaction per window, adding its delta to the window and to the running total:
+     * every finished flow is in exactly one window delta, so the total needs no delta of its
+     * own (one histogram update less per flow on the receive path), and a window that fails
+     * after others were written is retried alone without counting the total twice. */
     for (fm__pending_win_t *w = j->wins; w && j->rc == 0; w = w->next) {
-        j->rc = fm_store_commit(s, total, w->start_ms, w->end_ms, w->delta, j->counters,
+        j->rc = fm_store_commit(s, w->delta, w->start_ms, w->end_ms, w->delta, j->counters,
                                 j->ncounters, j->err, sizeof(j->err));
         if (j->rc == 0) {
-            total = NULL;
             fm_histset_clear(w->delta);
             if (w->closed && (j->rc = fm_store_close_window(s, w->start_ms, w->end_ms)) < 0) {
                 snprintf(j->err, sizeof(j->err), "closing window: %s", fm_store_errmsg(s));
             }
         }
     }
-    if (j->rc == 0 && total) {
-        j->rc = fm_store_commit(s, total, 0, 0, NULL, j->counters, j->ncounters, j->err,
+    if (j->rc == 0 && !j->wins) { /* nothing finished since the last commit: counters only */
+        j->rc = fm_store_commit(s, NULL, 0, 0, NULL, j->counters, j->ncounters, j->err,
                                 sizeof(j->err));
-    }
-    if (j->rc == 0) {
-        fm_histset_clear(j->total);
     }
     for (fm__pending_fit_t *f = j->fits; f && j->rc == 0; f = f->next) {
         j->rc = fm_store_save_fit(s, f->window_start_ms, f->job, f->created_ms, f->json,
@@ -104,7 +101,6 @@ static void commit_work(uv_work_t *req)
 /* Give what a failed job did not write back to the daemon, merged with what arrived since. */
 static void return_deltas(fm_daemon_t *d, commit_job_t *j)
 {
-    fm_histset_merge(d->delta_total, j->total);
     for (fm__pending_win_t *w = j->wins, *next; w; w = next) {
         next = w->next;
         fm_histset_t *cur = fm__daemon_win_delta(d, w->start_ms);
@@ -148,7 +144,6 @@ static void free_job_lists(commit_job_t *j)
         free(f->json);
         free(f);
     }
-    fm_histset_free(j->total);
 }
 
 static void commit_after(uv_work_t *req, int status)
@@ -175,7 +170,6 @@ static void commit_after(uv_work_t *req, int status)
         fm_log_rl(&d->rl_store, LOG_ERR, "store, commit to %s failed, keeping the data in "
                   "memory and retrying: %s", d->cfg->store_path, d->store_error);
         return_deltas(d, j);
-        fm_histset_free(j->total);
         fm__daemon_kafka_commit(d, j->kafka_mark, false); /* retried with the next mark */
         if (d->stopping) {
             fm_log_err("store, final commit failed: statistics since the last successful "
@@ -218,11 +212,7 @@ void fm__daemon_commit(fm_daemon_t *d)
     j = fm_xcalloc(1, sizeof(*j));
     j->d = d;
     j->req.data = j;
-    /* Hand the deltas over and start new ones: the loop keeps counting while the job writes. */
-    j->total = d->delta_total;
-    if (fm_histset_new((unsigned)d->cfg->bin_exp, &d->delta_total) < 0) {
-        abort();
-    }
+    /* Hand the deltas over; the loop starts new ones and keeps counting while the job writes. */
     j->wins = d->pending_wins;
     d->pending_wins = NULL;
     j->fits = d->pending_fits;
