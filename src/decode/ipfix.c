@@ -125,10 +125,16 @@ void fm__ipfix_free(fm_decoder_t *d)
 
 void fm__ipfix_forget(fm_decoder_t *d, uint32_t domain, uint16_t tid)
 {
-    if (d->ipfix) {
-        fbSessionSetDomain(d->ipfix->sess, domain);
-        fbSessionRemoveTemplate(d->ipfix->sess, FALSE, tid, NULL);
-    }
+    /* Deliberately left in libfixbuf's session.  Removing it there (fbSessionRemoveTemplate)
+     * left the fBuf's cached external template, looked up by id, dangling: the next set with
+     * that id crashed inside libfixbuf (fuzz_decode, an FPE in its template hash), and
+     * libfixbuf 2.4 has no call to drop that cache.  Safe without it: prescan() copies only
+     * sets whose template is in our table into the message libfixbuf reads, so an expired
+     * template is never used; libfixbuf replaces it when the exporter sends it again.  Cost:
+     * libfixbuf may hold templates we expired, at most one per (domain, id) ever accepted. */
+    (void)d;
+    (void)domain;
+    (void)tid;
 }
 
 /* Pre-scan state of one message. */
@@ -374,7 +380,7 @@ static void options_record(fm_decoder_t *d, fm__dom_t *dom, const fm__raw_t *r, 
 
 /* Read the scratch message with libfixbuf.  @return 0 or FM_EFORMAT if libfixbuf objected. */
 static int ipfix_read(fm_decoder_t *d, fm__dom_t *dom, uint8_t *msg, size_t len,
-                      uint64_t export_ms, uint64_t now)
+                      uint64_t export_ms)
 {
     fBuf_t *fb = d->ipfix->fbuf;
     GError *err = NULL;
@@ -395,7 +401,9 @@ static int ipfix_read(fm_decoder_t *d, fm__dom_t *dom, uint8_t *msg, size_t len,
             g_clear_error(&err);
             break;
         }
-        const fm__tmpl_t *t = fm__tmpl_find(d, 10, dom->id, tid, now);
+        /* now = 0: never expire here.  prescan() already applied the timeouts at this
+         * datagram's time; expiring now would remove the template fBufNext() is reading. */
+        const fm__tmpl_t *t = fm__tmpl_find(d, 10, dom->id, tid, 0);
         uint64_t mask = t ? t->mask : 0;
         if (t && t->options) {
             options_record(d, dom, &r, mask);
@@ -443,7 +451,6 @@ int fm__decode_ipfix(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t r
     if (rc < 0 || s.unknown) {
         s.dom->seq_valid = false; /* this message's record count is not known */
     }
-    int rrc = ipfix_read(d, s.dom, x->scratch, s.w, (uint64_t)fm__be32(buf + 4) * 1000,
-                         recv_ms);
+    int rrc = ipfix_read(d, s.dom, x->scratch, s.w, (uint64_t)fm__be32(buf + 4) * 1000);
     return rc < 0 ? rc : rrc;
 }
