@@ -143,8 +143,6 @@ int fm__decode_v5(fm_decoder_t *d, const uint8_t *buf, size_t len);
 int fm__decode_v9(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t recv_ms);
 int fm__decode_ipfix(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t recv_ms);
 void fm__ipfix_free(fm_decoder_t *d);
-/* Drop a template from libfixbuf's session (called when the shared table expires one). */
-void fm__ipfix_forget(fm_decoder_t *d, uint32_t domain, uint16_t tid);
 
 static inline uint16_t fm__be16(const uint8_t *p)
 {

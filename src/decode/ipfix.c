@@ -123,20 +123,6 @@ void fm__ipfix_free(fm_decoder_t *d)
     d->ipfix = NULL;
 }
 
-void fm__ipfix_forget(fm_decoder_t *d, uint32_t domain, uint16_t tid)
-{
-    /* Deliberately left in libfixbuf's session.  Removing it there (fbSessionRemoveTemplate)
-     * left the fBuf's cached external template, looked up by id, dangling: the next set with
-     * that id crashed inside libfixbuf (fuzz_decode, an FPE in its template hash), and
-     * libfixbuf 2.4 has no call to drop that cache.  Safe without it: prescan() copies only
-     * sets whose template is in our table into the message libfixbuf reads, so an expired
-     * template is never used; libfixbuf replaces it when the exporter sends it again.  Cost:
-     * libfixbuf may hold templates we expired, at most one per (domain, id) ever accepted. */
-    (void)d;
-    (void)domain;
-    (void)tid;
-}
-
 /* Pre-scan state of one message. */
 typedef struct {
     fm_decoder_t *d;

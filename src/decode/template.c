@@ -61,14 +61,17 @@ static bool expired(const fm_decoder_t *d, const fm__tmpl_t *t, uint64_t now_ms)
            now_ms - t->refresh_ms > d->conf.template_timeout_ms;
 }
 
-/* Unlink *pp (the libfixbuf copy goes too, so both views agree). */
+/* Unlink *pp.  An IPFIX template stays in libfixbuf's session on purpose: removing it there
+ * (fbSessionRemoveTemplate) left the fBuf's cached external template, looked up by id,
+ * dangling, and the next set with that id crashed inside libfixbuf (fuzz_decode); libfixbuf
+ * 2.4 has no call to drop that cache.  This table stays the authority: the IPFIX prescan copies
+ * only sets whose template is held here into the message libfixbuf reads, and libfixbuf
+ * replaces the template when the exporter sends it again.  Cost: libfixbuf may keep templates
+ * expired here, at most one per (domain, id) ever accepted. */
 static void unlink_at(fm_decoder_t *d, fm__tmpl_t **pp)
 {
     fm__tmpl_t *t = *pp;
     *pp = t->next;
-    if (t->version == 10) {
-        fm__ipfix_forget(d, t->domain, t->tid);
-    }
     free(t);
     d->stats.templates--;
 }
