@@ -1,135 +1,179 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# bench/toolkit: flows per second of the offline toolkit on FLOWS seeded export records (10 M by
-# default; bench/flowgen writes them as a flow-models binary directory): `flowmix convert`
-# binary -> csv_flow and back, `flowmix merge` (binary -> binary) and `flowmix hist -x length`
-# and `-x size`.  When FLOW_MODELS_DIR holds a flow-models checkout and PYTHON has numpy, the same
-# operations run through flow-models' own convert, merge, hist and hist_np on the same records
-# (or on their first PY_FLOWS, said in the table).  Prints one table; the ratio column says how
-# many times flowmix's rate is that flow-models tool's.  Wall-clock seconds of each command,
-# start-up included.  Needs about 1 GB of temporary disk per million records at most.
+# bench/toolkit: the offline toolkit beside flow-models on FLOWS seeded export records (2 M by
+# default; bench/flowgen writes them as a flow-models binary directory).  Each operation runs
+# through `flowmix` and, when FLOW_MODELS_DIR holds a flow-models checkout and PYTHON has numpy,
+# through flow-models' fastest equivalent on the same files in the same run:
+#   hist:length   hist -x length -b 12        flow_models.hist_np (numpy bincount)
+#   hist:size     hist -x size -b 12          flow_models.hist_np (np.add.at) and flow_models.hist
+#   sort          sort -k first first_ms      flow_models.sort (numpy lexsort + gather)
+#   convert:*     convert binary <-> csv_flow flow_models.convert
+#   merge         merge binary -> binary      flow_models.merge
+# Wall seconds (start-up included, date +%s.%N) and peak RSS (/usr/bin/time %M); the fast commands
+# (every flowmix one, hist_np, sort) run REPEAT times and the table shows the fastest run and the
+# largest RSS; the pure-Python tools run once.  After the table every output pair is compared
+# byte for byte (csv files, hist files, every column file of the sort/merge/convert directories).
 #
 # usage: bench/toolkit.sh [BUILDDIR]    (default: the current directory)
-# env:   FLOWS=10000000  SEED=1  FLOW_MODELS_DIR=/path/to/flow-models  PYTHON=/usr/bin/python3
-#        PY_FLOWS=$FLOWS (records given to flow-models)  FM_KEEP=1 (keep the temporary directory)
+# env:   FLOWS=2000000  SEED=1  REPEAT=3  FLOW_MODELS_DIR=/path/to/flow-models
+#        PYTHON=/usr/bin/python3  ONLY="hist:length sort ..." (a subset)  FM_KEEP=1 (keep files)
 set -eu
 
 B=$(cd "${1:-.}" && pwd)
-FLOWS=${FLOWS:-10000000}
+FLOWS=${FLOWS:-2000000}
 SEED=${SEED:-1}
+REPEAT=${REPEAT:-3}
 PYTHON=${PYTHON:-/usr/bin/python3}
-PY_FLOWS=${PY_FLOWS:-$FLOWS}
-for p in "$B/flowmix" "$B/bench/flowgen"; do
-    [ -x "$p" ] || { echo "bench/toolkit: $p not built (run make)" >&2; exit 1; }
+ONLY=${ONLY:-"hist:length hist:size sort convert:bin-csv convert:csv-bin merge"}
+for p in "$B/flowmix" "$B/bench/flowgen" /usr/bin/time; do
+    [ -x "$p" ] || { echo "bench/toolkit: $p not found (run make)" >&2; exit 1; }
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/flowmix-toolkit.XXXXXX")
 cleanup() { if [ "${FM_KEEP:-0}" = 1 ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi; }
 trap cleanup EXIT
 : > "$tmp/results"
+: > "$tmp/same"
 
-now() { date +%s.%N; }
-# run OP TOOL FLOWS CMD...: time one command (stdout discarded), record "OP TOOL FLOWS SECONDS".
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+want() { case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+# run OP TOOL TIMES CMD...: run a command TIMES times (stdout discarded) under /usr/bin/time;
+# record "OP TOOL BEST_SECONDS MAX_RSS_KB LOAD1".
 run() {
-    op=$1 tool=$2 n=$3
+    op=$1 tool=$2 times=$3
     shift 3
-    t0=$(now)
-    if ! "$@" >/dev/null 2>"$tmp/err"; then
-        echo "bench/toolkit: $tool $op failed:" >&2; tail -5 "$tmp/err" >&2; exit 1
-    fi
-    t1=$(now)
-    echo "$op $tool $n $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" \
-        >> "$tmp/results"
+    best="" rss=0 k=0
+    while [ $k -lt "$times" ]; do
+        k=$((k + 1))
+        t0=$(date +%s.%N)
+        if ! /usr/bin/time -f '%M' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err"; then
+            echo "bench/toolkit: $tool $op failed:" >&2; tail -5 "$tmp/err" >&2; exit 1
+        fi
+        t1=$(date +%s.%N)
+        s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+        read -r m < "$tmp/time"
+        best=$(awk -v a="$best" -v b="$s" 'BEGIN { print (a == "" || b < a) ? b : a }')
+        [ "$m" -gt "$rss" ] && rss=$m
+    done
+    echo "$op $tool $best $rss $(cut -d' ' -f1 /proc/loadavg)" >> "$tmp/results"
 }
 
-echo "bench/toolkit: $FLOWS records (bench/flowgen seed $SEED), $(nproc) CPUs," \
-    "load $(cut -d' ' -f1-3 /proc/loadavg)"
-"$B/bench/flowgen" "$FLOWS" "$tmp/in" "$SEED"
-
-fm() { "$B/flowmix" "$@"; }
-run convert:bin-csv flowmix:convert "$FLOWS" \
-    fm convert -i binary -o csv_flow -O "$tmp/fx.csv" "$tmp/in"
-run convert:csv-bin flowmix:convert "$FLOWS" \
-    fm convert -i csv_flow -o binary -O "$tmp/fx.bin" "$tmp/fx.csv"
-rm -rf "$tmp/fx.bin"
-run merge flowmix:merge "$FLOWS" fm merge -i binary -o binary -O "$tmp/fx.merged" "$tmp/in"
-rm -rf "$tmp/fx.merged"
-run hist:length flowmix:hist "$FLOWS" fm hist -i binary -x length -O "$tmp/fx.hl" "$tmp/in"
-run hist:size flowmix:hist "$FLOWS" fm hist -i binary -x size -O "$tmp/fx.hs" "$tmp/in"
+# same NAME A B: byte comparison of two files or two directories' column files.
+same() {
+    r_=same
+    if [ -d "$2" ]; then
+        for f in "$2"/*; do
+            cmp -s "$f" "$3/$(basename "$f")" || r_="DIFFERENT($(basename "$f"))"
+        done
+        [ "$(ls "$2" | wc -l)" = "$(ls "$3" | wc -l)" ] || r_="DIFFERENT(file count)"
+    else
+        cmp -s "$2" "$3" || r_=DIFFERENT
+    fi
+    echo "$1:$r_" >> "$tmp/same"
+}
 
 have_fm=0
 if [ -z "${FLOW_MODELS_DIR:-}" ]; then
     why="FLOW_MODELS_DIR is not set"
-elif [ ! -f "$FLOW_MODELS_DIR/flow_models/merge.py" ]; then
-    why="no flow_models/merge.py in FLOW_MODELS_DIR=$FLOW_MODELS_DIR"
+elif [ ! -f "$FLOW_MODELS_DIR/flow_models/hist_np.py" ]; then
+    why="no flow_models/hist_np.py in FLOW_MODELS_DIR=$FLOW_MODELS_DIR"
 elif ! "$PYTHON" -c 'import numpy' 2>/dev/null; then
     why="$PYTHON cannot import numpy"
 else
     have_fm=1
 fi
+# Commands as argument words (run() execs them through /usr/bin/time, so no shell functions).
+# $py is split into words: FLOW_MODELS_DIR and PYTHON must not contain blanks.
+fm=$B/flowmix
+py="env PYTHONPATH=${FLOW_MODELS_DIR:-} $PYTHON -m"
 
-if [ $have_fm = 1 ]; then
-    pin="$tmp/in"
-    if [ "$PY_FLOWS" -lt "$FLOWS" ]; then
-        pin="$tmp/sample"
-        fm convert -i binary -o binary --count-in "$PY_FLOWS" -O "$pin" "$tmp/in"
-    fi
-    fmod() { m_=$1; shift; PYTHONPATH="$FLOW_MODELS_DIR" "$PYTHON" -m "flow_models.$m_" "$@"; }
-    N=$PY_FLOWS
-    run convert:bin-csv flow_models.convert "$N" \
-        fmod convert -i binary -o csv_flow -O "$tmp/py.csv" "$pin"
-    run convert:csv-bin flow_models.convert "$N" \
-        fmod convert -i csv_flow -o binary -O "$tmp/py.bin" "$tmp/py.csv"
-    rm -rf "$tmp/py.bin"
-    run merge flow_models.merge "$N" fmod merge -i binary -o binary -O "$tmp/py.merged" "$pin"
-    rm -rf "$tmp/py.merged"
-    run hist:length flow_models.hist "$N" fmod hist -i binary -x length -O "$tmp/py.hl" "$pin"
-    run hist:length flow_models.hist_np "$N" fmod hist_np -i binary -x length -O "$tmp/np.hl" "$pin"
-    run hist:size flow_models.hist "$N" fmod hist -i binary -x size -O "$tmp/py.hs" "$pin"
-    run hist:size flow_models.hist_np "$N" fmod hist_np -i binary -x size -O "$tmp/np.hs" "$pin"
-    # Same records in, so the same bytes out (a sanity check of the comparison, not a test).
-    if [ "$PY_FLOWS" = "$FLOWS" ]; then
-        same=""
-        for f in csv hl hs; do
-            if cmp -s "$tmp/fx.$f" "$tmp/py.$f"; then r_=same; else r_=DIFFERENT; fi
-            same="$same $f:$r_"
-        done
+echo "bench/toolkit: $FLOWS records (bench/flowgen seed $SEED), $(nproc) CPUs, REPEAT=$REPEAT," \
+    "load $(load)"
+"$B/bench/flowgen" "$FLOWS" "$tmp/in" "$SEED" >/dev/null
+echo "input: $(du -sh "$tmp/in" | cut -f1) in $(ls "$tmp/in" | wc -l) column files"
+in=$tmp/in
+
+if want hist:length; then
+    run hist:length flowmix:hist "$REPEAT" \
+        "$fm" hist -i binary -x length -b 12 -O "$tmp/fx.hl" "$in"
+    if [ $have_fm = 1 ]; then
+        run hist:length flow_models.hist_np "$REPEAT" \
+            $py flow_models.hist_np -i binary -x length -b 12 -O "$tmp/np.hl" "$in"
+        same hist:length "$tmp/fx.hl" "$tmp/np.hl"
     fi
 fi
+if want hist:size; then
+    run hist:size flowmix:hist "$REPEAT" "$fm" hist -i binary -x size -b 12 -O "$tmp/fx.hs" "$in"
+    if [ $have_fm = 1 ]; then
+        run hist:size flow_models.hist_np 1 \
+            $py flow_models.hist_np -i binary -x size -b 12 -O "$tmp/np.hs" "$in"
+        run hist:size flow_models.hist 1 \
+            $py flow_models.hist -i binary -x size -b 12 -O "$tmp/py.hs" "$in"
+        same hist:size:hist_np "$tmp/fx.hs" "$tmp/np.hs"
+        same hist:size:hist "$tmp/fx.hs" "$tmp/py.hs"
+    fi
+fi
+if want sort; then
+    run sort flowmix:sort "$REPEAT" "$fm" sort -k first first_ms -O "$tmp/fx.sorted" "$in"
+    if [ $have_fm = 1 ]; then
+        # flow-models' -k takes every word after it, so the input directory comes first.
+        run sort flow_models.sort "$REPEAT" \
+            $py flow_models.sort "$in" -O "$tmp/py.sorted" -k first first_ms
+        same sort "$tmp/fx.sorted" "$tmp/py.sorted"
+    fi
+    rm -rf "$tmp/fx.sorted" "$tmp/py.sorted"
+fi
+if want convert:bin-csv || want convert:csv-bin; then
+    run convert:bin-csv flowmix:convert "$REPEAT" \
+        "$fm" convert -i binary -o csv_flow -O "$tmp/fx.csv" "$in"
+    if [ $have_fm = 1 ]; then
+        run convert:bin-csv flow_models.convert 1 \
+            $py flow_models.convert -i binary -o csv_flow -O "$tmp/py.csv" "$in"
+        same convert:bin-csv "$tmp/fx.csv" "$tmp/py.csv"
+    fi
+fi
+if want convert:csv-bin; then
+    run convert:csv-bin flowmix:convert "$REPEAT" \
+        "$fm" convert -i csv_flow -o binary -O "$tmp/fx.bin" "$tmp/fx.csv"
+    if [ $have_fm = 1 ]; then
+        run convert:csv-bin flow_models.convert 1 \
+            $py flow_models.convert -i csv_flow -o binary -O "$tmp/py.bin" "$tmp/fx.csv"
+        same convert:csv-bin "$tmp/fx.bin" "$tmp/py.bin"
+    fi
+    rm -rf "$tmp/fx.bin" "$tmp/py.bin"
+fi
+rm -f "$tmp/fx.csv" "$tmp/py.csv"
+if want merge; then
+    run merge flowmix:merge "$REPEAT" "$fm" merge -i binary -o binary -O "$tmp/fx.merged" "$in"
+    if [ $have_fm = 1 ]; then
+        run merge flow_models.merge 1 \
+            $py flow_models.merge -i binary -o binary -O "$tmp/py.merged" "$in"
+        same merge "$tmp/fx.merged" "$tmp/py.merged"
+    fi
+    rm -rf "$tmp/fx.merged" "$tmp/py.merged"
+fi
 
-# The table: operations in order, flowmix first; ratio = flowmix flows/s / this row's flows/s.
+# The table: ratio = that tool's seconds / flowmix's seconds (how many times faster flowmix is);
+# rss ratio = flowmix's peak RSS / that tool's.
 echo
-printf '%-16s %-20s %9s %8s %11s %7s\n' operation tool flows seconds flows/s ratio
+printf '%-16s %-20s %8s %9s %8s %9s %6s\n' operation tool seconds rss_MB ratio rss_ratio load1
 awk '
-    { op[NR] = $1; tool[NR] = $2; n[NR] = $3; s[NR] = $4; r[NR] = ($4 > 0) ? $3 / $4 : 0
-      fx_row[NR] = ($2 ~ /^flowmix:/)
-      if (!($1 in seen)) { seen[$1] = 1; ops[++nops] = $1 }
-      if (fx_row[NR]) fx[$1] = r[NR]
-      else if (!($1 in best) || r[NR] > best[$1]) best[$1] = r[NR] }
+    { op[NR] = $1; tool[NR] = $2; s[NR] = $3; m[NR] = $4; l[NR] = $5
+      if ($2 ~ /^flowmix:/) { fs[$1] = $3; fm[$1] = $4 } }
     END {
-      for (k = 1; k <= nops; k++) for (i = 1; i <= NR; i++) if (op[i] == ops[k]) {
-        ratio = fx_row[i] ? "1.0" : sprintf("%.1f", fx[op[i]] / r[i])
+      for (i = 1; i <= NR; i++) {
+        fx = tool[i] ~ /^flowmix:/
+        r = fx ? "1.0" : sprintf("%.1f", (fs[op[i]] > 0) ? s[i] / fs[op[i]] : 0)
+        q = fx ? "1.00" : sprintf("%.2f", (m[i] > 0) ? fm[op[i]] / m[i] : 0)
         t = tool[i]; sub(/:/, " ", t)
-        printf "%-16s %-20s %9d %8.2f %11.0f %7s\n", op[i], t, n[i], s[i], r[i], ratio
-      }
-      line = ""; worst = -1
-      for (k = 1; k <= nops; k++) if (ops[k] in best) {
-        q = fx[ops[k]] / best[ops[k]]
-        line = line sprintf(" %s %.1fx,", ops[k], q)
-        if (worst < 0 || q < worst) worst = q
-      }
-      if (line != "") {
-        sub(/,$/, "", line)
-        printf "\nflowmix / fastest flow-models tool:%s\n", line
-        printf "target >= 20x: %s (lowest %.1fx)\n", (worst >= 20) ? "met" : "NOT met", worst
+        printf "%-16s %-20s %8.3f %9.1f %8s %9s %6s\n", op[i], t, s[i], m[i] / 1024, r, q, l[i]
       }
     }' "$tmp/results"
-
+echo
 if [ $have_fm = 0 ]; then
     echo "flow-models comparison skipped: $why"
-elif [ "$PY_FLOWS" -lt "$FLOWS" ]; then
-    echo "flow-models ran on the first $PY_FLOWS of the $FLOWS records (PY_FLOWS)"
 else
-    echo "same output bytes (flowmix vs flow-models):$same"
+    echo "same output bytes (flowmix vs flow-models): $(tr '\n' ' ' < "$tmp/same")"
 fi
-echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load at the end: $(load)"
