@@ -44,6 +44,12 @@
 #define ST_FWD_CLOSED 0x02 /* forward direction ended with a record too short to be continued */
 #define ST_REV 0x04        /* the reverse half is present */
 #define ST_REV_CLOSED 0x08
+/* The record's address family, kept as given: it cannot be told from the address, because
+ * flow-models' csv_flow also spells IPv4 in sa0 (not v4-mapped), which is not IPv6. */
+#define ST_AF_MASK 0x30
+#define ST_AF_INET 0x00
+#define ST_AF_INET6 0x10
+#define ST_AF_ZERO 0x20 /* af 0: unknown (flow-models readers that do not know it) */
 
 typedef struct entry {
     uint8_t src[16], dst[16]; /* forward (first-seen) direction */
@@ -177,7 +183,9 @@ static void emit_entry(fm_cache_t *c, const entry_t *e, uint8_t flags)
     f->records = e->records;
     f->sport = e->sport;
     f->dport = e->dport;
-    f->af = fm_flow_is_v4mapped(e->src) ? FM_AF_INET : FM_AF_INET6;
+    f->af = (e->state & ST_AF_MASK) == ST_AF_INET6 ? FM_AF_INET6
+            : (e->state & ST_AF_MASK) == ST_AF_ZERO ? 0
+                                                     : FM_AF_INET;
     f->proto = e->proto;
     f->tcp_flags = e->tcp;
     f->fwd_first = 1;
@@ -482,6 +490,15 @@ static uint32_t entry_alloc(fm_cache_t *c)
 }
 
 /* Fill an entry from a record (forward half only). */
+/* State bits of a record's af; an af other than 0, 2 or 10 is told from the address. */
+static uint8_t af_state(uint8_t af, const uint8_t src[16])
+{
+    if (af == FM_AF_INET6 || (af != FM_AF_INET && af != 0 && !fm_flow_is_v4mapped(src))) {
+        return ST_AF_INET6;
+    }
+    return af == 0 ? ST_AF_ZERO : ST_AF_INET;
+}
+
 static void entry_init(entry_t *e, const rec_t *r, uint16_t source, bool closed)
 {
     const fm_flow_t *f = r->f;
@@ -504,7 +521,7 @@ static void entry_init(entry_t *e, const rec_t *r, uint16_t source, bool closed)
     e->proto = f->proto;
     e->tcp = f->tcp_flags;
     e->rtcp = 0;
-    e->state = ST_USED | (closed ? ST_FWD_CLOSED : 0);
+    e->state = ST_USED | (closed ? ST_FWD_CLOSED : 0) | af_state(f->af, f->src);
 }
 
 static void entry_insert(fm_cache_t *c, const rec_t *r, uint16_t source, uint64_t h, bool closed)

@@ -20,6 +20,7 @@
 
 #include "cache.h"
 #include "cmd/cmd.h"
+#include "cmd/cmdio.h"
 #include "flowio.h"
 #include "log.h"
 #include "util/err.h"
@@ -37,7 +38,7 @@ typedef struct merge_out {
 static void write_flows(void *ctx, const fm_flow_t *flows, size_t n)
 {
     merge_out_t *o = ctx;
-    if (o->rc == 0) {
+    if (o->rc == 0 && o->w) { /* no writer: -o none */
         o->rc = fm_writer_write(o->w, flows, n);
     }
 }
@@ -46,31 +47,42 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: flowmix merge [-I INACTIVE] [-A ACTIVE] [-i FORMAT] [-o FORMAT] [-O OUT]\n"
-            "                     [-m MiB] [--uniflow|--biflow] FILE...\n\n"
+            "                     [--filter-expr EXPR] [--skip-in N] [--count-in N]\n"
+            "                     [--skip-out N] [--count-out N] [-m MiB] [--uniflow|--biflow]\n"
+            "                     FILE...\n\n"
             "Re-join flow records split by the active timeout (flow-models merge).\n"
             "  -I, --inactive-timeout S  inactive timeout of the exporter (default 15)\n"
             "  -A, --active-timeout S    active timeout of the exporter (default 300)\n"
             "  -i, --in-format F         csv_flow, pipe, nfcapd, binary, ftcsv (default nfcapd)\n"
-            "  -o, --out-format F        csv_flow or binary (default csv_flow)\n"
+            "  -o, --out-format F        csv_flow, binary, pipe, ftcsv or none (default csv_flow)\n"
             "  -O, --output PATH         output file or directory, - for stdout (default -)\n"
+            "  -f, --filter-expr EXPR    merge only the input records the expression selects\n"
+            "      --skip-in N, --count-in N, --skip-out N, --count-out N\n"
+            "                            flow-models input record selection (before merging)\n"
             "  -m, --memory MiB          cache memory limit (default 256)\n"
             "      --uniflow             each direction is its own flow (default, as flow-models)\n"
             "      --biflow              also pair the two directions into biflows\n");
 }
 
-/* Feed one input file through the cache.  @return 0 or the reader's error. */
-static int merge_file(fm_cache_t *c, const char *path, fm_format_t fmt, uint64_t *nrec)
+/* Feed one input file through the cache (after the record selection).
+ * @return 0 at its end, 1 when the selection wants no more records, or the reader's error. */
+static int merge_file(fm_cache_t *c, const char *path, fm_cmdio_t *io, uint64_t *nrec)
 {
     fm_reader_t *r;
     fm_flow_t buf[READ_BATCH];
     size_t n = 0;
-    int rc = fm_reader_open(path, fmt, &r);
+    int rc = fm_reader_open(path, (fm_format_t)io->in_fmt, &r);
 
     if (rc < 0) {
         return rc;
     }
     while ((rc = fm_reader_next(r, &buf[n])) == 1) {
-        if (++n == READ_BATCH) {
+        int keep = fm_select_step(&io->sel, &buf[n]);
+        if (keep < 0) {
+            rc = 1; /* the selection has taken all it wants */
+            break;
+        }
+        if (keep > 0 && ++n == READ_BATCH) {
             fm_cache_insert_batch(c, buf, n);
             *nrec += n;
             n = 0;
@@ -85,83 +97,71 @@ static int merge_file(fm_cache_t *c, const char *path, fm_format_t fmt, uint64_t
 static int parse_seconds(const char *opt, const char *text, uint64_t *ms)
 {
     if (fm_time_parse_duration(text, ms) < 0) {
-        fprintf(stderr, "flowmix merge: %s: invalid duration '%s'\n", opt, text);
+        fm_cmd_usage_error("merge", "%s: invalid duration '%s'", opt, text);
         return -1;
     }
     return 0;
 }
 
-static int parse_format(const char *text, int *fmt)
-{
-    *fmt = fm_format_parse(text);
-    if (*fmt < 0) {
-        fprintf(stderr, "flowmix merge: unknown format '%s'\n", text);
-        return -1;
-    }
-    return 0;
-}
-
-int fm_cmd_merge(int argc, char **argv)
+/* @return -1 to go on, else the exit status (0 after --help, 2 for a usage error). */
+static int parse_args(int argc, char **argv, fm_cache_conf_t *conf, fm_cmdio_t *io)
 {
     static const struct option opts[] = {
         {"inactive-timeout", required_argument, NULL, 'I'},
         {"active-timeout", required_argument, NULL, 'A'},
-        {"in-format", required_argument, NULL, 'i'},
-        {"out-format", required_argument, NULL, 'o'},
-        {"output", required_argument, NULL, 'O'},
         {"memory", required_argument, NULL, 'm'},
         {"uniflow", no_argument, NULL, 'u'},
         {"biflow", no_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
+        FM_CMDIO_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
-    fm_cache_conf_t conf;
-    int in_fmt = FM_FMT_NFCAPD, out_fmt = FM_FMT_CSV_FLOW, opt, rc = 0;
-    const char *out_path = "-";
+    unsigned long long mib;
+    int opt, rc = 0;
 
-    fm_cache_conf_default(&conf);
-    conf.inactive_ms = 15000;
-    conf.active_ms = 300000;
-    conf.biflow = false;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "I:A:i:o:O:m:h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":I:A:i:o:O:f:m:h", opts, NULL)) != -1) {
         switch (opt) {
-        case 'I':
-            rc = parse_seconds("-I", optarg, &conf.inactive_ms);
-            break;
-        case 'A':
-            rc = parse_seconds("-A", optarg, &conf.active_ms);
-            break;
-        case 'i':
-            rc = parse_format(optarg, &in_fmt);
-            break;
-        case 'o':
-            rc = parse_format(optarg, &out_fmt);
-            break;
-        case 'O':
-            out_path = optarg;
-            break;
+        case 'I': rc = parse_seconds("-I", optarg, &conf->inactive_ms); break;
+        case 'A': rc = parse_seconds("-A", optarg, &conf->active_ms); break;
         case 'm':
-            conf.memory_mib = (size_t)strtoull(optarg, NULL, 10);
+            if (fm_cmdio_count(optarg, &mib) < 0 || mib == 0) {
+                return fm_cmd_usage_error("merge", "-m: not a size in MiB: '%s'", optarg);
+            }
+            conf->memory_mib = (size_t)mib;
             break;
         case 'u':
-        case 'b':
-            conf.biflow = opt == 'b';
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
+        case 'b': conf->biflow = opt == 'b'; break;
+        case 'h': usage(stdout); return 0;
+        case '?':
+        case ':': return fm_cmd_bad_option("merge", opt, argv);
+        default: rc = fm_cmdio_option(io, opt, optarg, NULL) < 0 ? -1 : 0; break;
         }
         if (rc < 0) {
             return 2;
         }
     }
     if (optind >= argc) {
-        usage(stderr);
-        return 2;
+        return fm_cmd_usage_error("merge", "no input files");
+    }
+    return fm_cmdio_finish(io) < 0 ? 2 : -1;
+}
+
+int fm_cmd_merge(int argc, char **argv)
+{
+    fm_cache_conf_t conf;
+    fm_cmdio_t io;
+    int rc;
+
+    fm_cache_conf_default(&conf);
+    conf.inactive_ms = 15000;
+    conf.active_ms = 300000;
+    conf.biflow = false;
+    fm_cmdio_init(&io, "merge");
+    if ((rc = parse_args(argc, argv, &conf, &io)) >= 0) {
+        fm_cmdio_free(&io);
+        return rc;
     }
     /* Offline there is no wall clock to expire on: flows leave the cache when closed, when
      * memory runs out, or at the end of input (as flow-models writes its cache out). */
@@ -173,15 +173,19 @@ int fm_cmd_merge(int argc, char **argv)
         fprintf(stderr, "flowmix merge: cannot create the cache (-I %" PRIu64 " ms, -A %" PRIu64
                         " ms, -m %zu): %s\n",
                 conf.inactive_ms, conf.active_ms, conf.memory_mib, fm_strerror(rc));
+        fm_cmdio_free(&io);
         return rc == FM_EINVAL ? 2 : 1;
     }
-    if ((rc = fm_writer_open(out_path, (fm_format_t)out_fmt, &out.w)) < 0) {
+    if (io.out_fmt != FM_CMDIO_OUT_NONE &&
+        fm_writer_open(io.out, (fm_format_t)io.out_fmt, &out.w) < 0) {
         fm_cache_free(c);
+        fm_cmdio_free(&io);
         return 1; /* the writer has logged which file */
     }
     uint64_t nrec = 0;
+    rc = 0;
     for (int i = optind; i < argc && rc == 0 && out.rc == 0; i++) {
-        rc = merge_file(c, argv[i], (fm_format_t)in_fmt, &nrec);
+        rc = merge_file(c, argv[i], &io, &nrec);
     }
     fm_cache_flush(c);
 
@@ -191,12 +195,10 @@ int fm_cmd_merge(int argc, char **argv)
                     ", Paired %" PRIu64 ", Evicted %" PRIu64 ", Written %" PRIu64 "\n",
             nrec, st.merges, st.merge_conflicts, st.biflow_pairs, st.evicted, st.emitted);
     fm_cache_free(c);
-    int wrc = fm_writer_close(out.w);
+    fm_cmdio_free(&io);
+    int wrc = out.w ? fm_writer_close(out.w) : 0;
     if (rc < 0 || out.rc < 0 || wrc < 0) {
-        if (out.rc < 0 || wrc < 0) {
-            fprintf(stderr, "flowmix merge: writing %s: %s\n", out_path,
-                    fm_strerror(out.rc < 0 ? out.rc : wrc));
-        }
+        /* the reader and the writer have logged which file */
         return 1;
     }
     return 0;
