@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/cmdio.h"
+#include "cmd/hist_ext.h"
 #include "filter.h"
 #include "flowio.h"
 #include "hist.h"
@@ -29,27 +31,34 @@ int fm_cmd_hist(int argc, char **argv);
 
 typedef struct {
     fm_hist_t *h;
+    fm_xhist_t *xh;       /* instead of h for -x rate and -c columns */
+    bool rate_x;
     fm_metric_t metric;
     fm_dir_t dir;
     int cls;              /* fm_class_t, or -1 for every flow */
     uint64_t flows;
     uint64_t negative;    /* records ending before they start: duration taken as 0 */
+    bool nomem;
 } hist_run_t;
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: flowmix hist [-i FORMAT] [-x length|size|duration] [-b N] [-c CLASS]\n"
+            "usage: flowmix hist [-i FORMAT] [-o csv_hist|none] [-x length|size|duration|rate]\n"
+            "                    [-b N] [-c duration|rate|aggs]... [--class CLASS]\n"
             "                    [--filter-expr EXPR] [--skip-in N] [--count-in N]\n"
             "                    [--skip-out N] [--count-out N] [--uniflow|--biflow]\n"
             "                    [-O OUT] FILE...\n\n"
-            "Histogram of flow length, size or duration (flow-models hist, csv_hist output).\n"
+            "Histogram of flow length, size, duration or rate (flow-models hist, csv_hist).\n"
             "  -i, --in-format F   csv_flow, pipe, nfcapd, binary, ftcsv, auto (default auto)\n"
-            "  -x, --x-value X     length (packets), size (octets), duration (ms)"
-            " (default length)\n"
+            "  -o, --out-format F  csv_hist (default) or none (read and count only)\n"
+            "  -x, --x-value X     length (packets), size (octets), duration (ms), rate (bit/s)\n"
+            "                      (default length)\n"
             "  -b, --bin-exp N     0: one bin per value (default); N > 0: exact bins below 2^N,\n"
             "                      2^(N-1) bins per octave above\n"
-            "  -c, --class C       only flows of class all, tcp, udp or other (default all)\n"
+            "  -c, --additional-columns C\n"
+            "                      also sum duration, rate or aggs per bin (repeatable)\n"
+            "      --class C       only flows of class all, tcp, udp or other (default all)\n"
             "  -f, --filter-expr E only records for which the Python-style expression over the\n"
             "                      flow-models fields is true, e.g. 'prot == 6' (alias --filter)\n"
             "      --skip-in N, --count-in N, --skip-out N, --count-out N\n"
@@ -75,12 +84,18 @@ static uint64_t duration(hist_run_t *run, uint64_t first, uint64_t last, uint64_
 }
 
 static void add(hist_run_t *run, uint64_t packets, uint64_t octets, uint64_t first,
-                uint64_t last)
+                uint64_t last, uint64_t aggs)
 {
+    uint64_t d = run->metric == FM_METRIC_DURATION || run->xh
+                     ? duration(run, first, last, packets) : 0;
     uint64_t x = run->metric == FM_METRIC_LENGTH ? packets
                  : run->metric == FM_METRIC_SIZE ? octets
-                                                 : duration(run, first, last, packets);
-    fm_hist_add(run->h, x, packets, octets);
+                                                 : d;
+    if (!run->xh) {
+        fm_hist_add(run->h, x, packets, octets);
+    } else if (fm_xhist_add(run->xh, x, packets, octets, d, aggs) < 0) {
+        run->nomem = true;
+    }
     run->flows++;
 }
 
@@ -90,14 +105,15 @@ static void add_flow(hist_run_t *run, const fm_flow_t *f)
         return;
     }
     if (f->rev_packets == 0) {
-        add(run, f->packets, f->octets, f->first_ms, f->last_ms);
+        add(run, f->packets, f->octets, f->first_ms, f->last_ms, f->records);
     } else if (run->dir == FM_DIR_UNIFLOW) {
-        add(run, f->packets, f->octets, f->first_ms, f->last_ms);
-        add(run, f->rev_packets, f->rev_octets, f->rev_first_ms, f->rev_last_ms);
+        add(run, f->packets, f->octets, f->first_ms, f->last_ms, f->records);
+        add(run, f->rev_packets, f->rev_octets, f->rev_first_ms, f->rev_last_ms, 0);
     } else {
         uint64_t first, last;
         fm_flow_span(f, &first, &last);
-        add(run, f->packets + f->rev_packets, f->octets + f->rev_octets, first, last);
+        add(run, f->packets + f->rev_packets, f->octets + f->rev_octets, first, last,
+            f->records);
     }
 }
 
@@ -134,14 +150,14 @@ static int hist_file(hist_run_t *run, fm_select_t *sel, const char *path, fm_for
     return rc;
 }
 
-static int write_output(const fm_hist_t *h, const char *path)
+static int write_output(const hist_run_t *run, const char *path)
 {
     FILE *out = strcmp(path, "-") ? fopen(path, "w") : stdout;
     if (!out) {
         fprintf(stderr, "flowmix hist: cannot create %s: %s\n", path, strerror(errno));
         return -1;
     }
-    int rc = fm_hist_write_csv(h, out);
+    int rc = run->xh ? fm_xhist_write_csv(run->xh, out) : fm_hist_write_csv(run->h, out);
     if ((out == stdout ? fflush(out) : fclose(out)) != 0 && rc == 0) {
         rc = FM_EIO;
     }
@@ -154,116 +170,139 @@ static int write_output(const fm_hist_t *h, const char *path)
 
 typedef struct {
     unsigned bexp;
-    int fmt;
-    const char *out;
-    const char *expr;
-    fm_select_t sel;
+    fm_cmdio_t io;
+    fm_xcol_t cols[FM_XHIST_MAX_COLS];
+    int ncols;
 } hist_opts_t;
 
-static int parse_count(const char *text, uint64_t *v)
+/* -x: the daemon's metrics plus flow-models' rate. */
+static int parse_x(const char *text, hist_run_t *run)
 {
-    char *end;
-    errno = 0;
-    *v = strtoull(text, &end, 10);
-    return end == text || *end || errno || text[0] == '-' ? -1 : 0;
+    if (strcmp(text, "rate") == 0) {
+        run->rate_x = true;
+        run->metric = FM_METRIC_DURATION;
+        return 0;
+    }
+    int m = fm_metric_parse(text);
+    if (m < 0) {
+        return fm_cmd_usage_error("hist", "-x %s: not length, size, duration or rate", text);
+    }
+    run->rate_x = false;
+    run->metric = (fm_metric_t)m;
+    return 0;
 }
 
 /* @return -1 to go on, else the exit status (0 after --help, 2 for a usage error). */
 static int parse_args(int argc, char **argv, hist_run_t *run, hist_opts_t *o)
 {
     static const struct option opts[] = {
-        {"in-format", required_argument, NULL, 'i'}, {"x-value", required_argument, NULL, 'x'},
-        {"bin-exp", required_argument, NULL, 'b'},   {"class", required_argument, NULL, 'c'},
-        {"output", required_argument, NULL, 'O'},    {"uniflow", no_argument, NULL, 'u'},
-        {"biflow", no_argument, NULL, 'B'},          {"filter-expr", required_argument, NULL, 'f'},
-        {"filter", required_argument, NULL, 'f'},    {"skip-in", required_argument, NULL, 1},
-        {"count-in", required_argument, NULL, 2},    {"skip-out", required_argument, NULL, 3},
-        {"count-out", required_argument, NULL, 4},   {"help", no_argument, NULL, 'h'},
+        {"x-value", required_argument, NULL, 'x'},
+        {"bin-exp", required_argument, NULL, 'b'},
+        {"additional-columns", required_argument, NULL, 'c'},
+        {"class", required_argument, NULL, 'C'},
+        {"uniflow", no_argument, NULL, 'u'},
+        {"biflow", no_argument, NULL, 'B'},
+        {"help", no_argument, NULL, 'h'},
+        FM_CMDIO_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
-    uint64_t b = 0;
-    int opt, bad = 0;
+    unsigned long long b = 0;
+    int opt, col;
+
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "i:x:b:c:O:f:h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":i:o:x:b:c:O:f:h", opts, NULL)) != -1) {
         switch (opt) {
-        case 'i': bad = (o->fmt = fm_format_parse(optarg)) < 0; break;
         case 'x':
-            bad = fm_metric_parse(optarg) < 0;
-            run->metric = bad ? run->metric : (fm_metric_t)fm_metric_parse(optarg);
+            if (parse_x(optarg, run) != 0) {
+                return 2;
+            }
             break;
         case 'b':
-            bad = parse_count(optarg, &b) < 0 || b > 63;
+            if (fm_cmdio_count(optarg, &b) < 0 || b > 63) {
+                return fm_cmd_usage_error("hist", "-b %s: not a bin exponent 0..63", optarg);
+            }
             o->bexp = (unsigned)b;
             break;
-        case 'c': bad = (run->cls = fm_class_parse(optarg)) < 0; break;
-        case 'O': o->out = optarg; break;
+        case 'c':
+            if ((col = fm_xcol_parse(optarg)) < 0) {
+                return fm_cmd_usage_error("hist", "-c %s: additional columns are duration, rate"
+                                                  " and aggs (the class filter is --class)",
+                                          optarg);
+            }
+            if (o->ncols == FM_XHIST_MAX_COLS) {
+                return fm_cmd_usage_error("hist", "more than %d -c columns", FM_XHIST_MAX_COLS);
+            }
+            o->cols[o->ncols++] = (fm_xcol_t)col;
+            break;
+        case 'C':
+            if ((run->cls = fm_class_parse(optarg)) < 0) {
+                return fm_cmd_usage_error("hist", "--class %s: not all, tcp, udp or other",
+                                          optarg);
+            }
+            break;
         case 'u': run->dir = FM_DIR_UNIFLOW; break;
         case 'B': run->dir = FM_DIR_BIFLOW; break;
-        case 'f': o->expr = optarg; break;
-        case 1: bad = parse_count(optarg, &o->sel.skip_in) < 0; break;
-        case 2: bad = parse_count(optarg, &o->sel.count_in) < 0, o->sel.has_count_in = true; break;
-        case 3: bad = parse_count(optarg, &o->sel.skip_out) < 0; break;
-        case 4:
-            bad = parse_count(optarg, &o->sel.count_out) < 0, o->sel.has_count_out = true;
-            break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-        if (bad) {
-            fprintf(stderr, "flowmix hist: bad option value '%s'\n", optarg);
-            return 2;
+        case '?':
+        case ':': return fm_cmd_bad_option("hist", opt, argv);
+        default:
+            if (fm_cmdio_option(&o->io, opt, optarg, "csv_hist") < 0) {
+                return 2;
+            }
+            break;
         }
     }
     if (optind >= argc) {
-        fprintf(stderr, "flowmix hist: no input files ('-' for stdin)\n");
-        usage(stderr);
-        return 2;
+        return fm_cmd_usage_error("hist", "no input files ('-' for stdin)");
     }
-    return -1;
+    return fm_cmdio_finish(&o->io) < 0 ? 2 : -1;
 }
 
 int fm_cmd_hist(int argc, char **argv)
 {
     hist_run_t run = {.metric = FM_METRIC_LENGTH, .dir = FM_DIR_UNIFLOW, .cls = FM_CLASS_ALL};
-    hist_opts_t o = {.bexp = 0 /* flow-models' default */, .fmt = FM_FMT_AUTO, .out = "-"};
-    fm_filter_t *filter = NULL;
+    hist_opts_t o = {.bexp = 0 /* flow-models' default */};
     fm_flow_t *buf = NULL;
-    char err[256];
-    int rc = parse_args(argc, argv, &run, &o), status = 1;
+    int rc, status = 1;
 
-    if (rc >= 0) {
+    fm_cmdio_init(&o.io, "hist");
+    o.io.in_fmt = FM_FMT_AUTO;
+    o.io.out_fmt = FM_FMT_AUTO; /* csv_hist */
+    if ((rc = parse_args(argc, argv, &run, &o)) >= 0) {
+        fm_cmdio_free(&o.io);
         return rc;
     }
-    if (o.expr) {
-        if (fm_filter_compile(o.expr, &filter, err, sizeof(err)) < 0) {
-            fprintf(stderr, "flowmix hist: %s\n  %s\n", err, o.expr);
-            return 2;
-        }
-        o.sel.filter = filter;
-    }
-    if ((rc = fm_hist_new(o.bexp, &run.h)) < 0 || !(buf = calloc(BATCH, sizeof(*buf)))) {
+    rc = run.rate_x || o.ncols ? fm_xhist_new(o.bexp, run.rate_x, o.cols, o.ncols, &run.xh)
+                               : fm_hist_new(o.bexp, &run.h);
+    if (rc < 0 || !(buf = calloc(BATCH, sizeof(*buf)))) {
         fprintf(stderr, "flowmix hist: %s\n", fm_strerror(rc < 0 ? rc : FM_ENOMEM));
         goto out;
     }
     rc = 1;
-    for (int i = optind; i < argc && rc == 1; i++) {
-        rc = hist_file(&run, &o.sel, argv[i], (fm_format_t)o.fmt, buf);
+    for (int i = optind; i < argc && rc == 1 && !run.nomem; i++) {
+        rc = hist_file(&run, &o.io.sel, argv[i], (fm_format_t)o.io.in_fmt, buf);
     }
     if (rc < 0) {
         goto out; /* the reader has said which file and line */
+    }
+    if (run.nomem) {
+        fprintf(stderr, "flowmix hist: %s\n", fm_strerror(FM_ENOMEM));
+        goto out;
     }
     if (run.negative) {
         fprintf(stderr, "flowmix hist: %" PRIu64 " flows end before they start; their duration"
                         " is taken as 0\n", run.negative);
     }
-    if (fm_hist_overflows(run.h)) {
+    if (run.h && fm_hist_overflows(run.h)) {
         fprintf(stderr, "flowmix hist: %" PRIu64 " sums exceeded 2^64-1 and were capped\n",
                 fm_hist_overflows(run.h));
     }
-    status = write_output(run.h, o.out) < 0 ? 1 : 0;
+    status = o.io.out_fmt == FM_CMDIO_OUT_NONE ? 0 : write_output(&run, o.io.out) < 0 ? 1 : 0;
 out:
     free(buf);
     fm_hist_free(run.h);
-    fm_filter_free(filter);
+    fm_xhist_free(run.xh);
+    fm_cmdio_free(&o.io);
     return status;
 }

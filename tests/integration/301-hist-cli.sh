@@ -31,7 +31,7 @@ check "$fm_tmp/len" "$FLOWMIX" hist -b 12 "$f"              # defaults: auto for
 
 printf '%s\n5,6,1,5,500\n4096,4098,2,8193,10097000\n' "$H" > "$fm_tmp/tcp"
 check "$fm_tmp/tcp" "$FLOWMIX" hist -i csv_flow -b 12 --filter-expr 'prot == 6' "$f"
-check "$fm_tmp/tcp" "$FLOWMIX" hist -i csv_flow -b 12 -c tcp "$f"
+check "$fm_tmp/tcp" "$FLOWMIX" hist -i csv_flow -b 12 --class tcp "$f"
 check "$fm_tmp/tcp" "$FLOWMIX" hist -i csv_flow -b 12 --filter 'packets > 1' "$f"
 
 # durations: one packet is 0 even when last > first; 50 500 ms falls in [50496, 50512) at b=12
@@ -59,7 +59,7 @@ st=0; "$FLOWMIX" hist -i csv_flow -O "$fm_tmp/none.csv" "$fm_tmp/bad.csv" 2> "$f
 [ "$st" = 1 ] || fail "malformed input: exit $st, want 1"
 grep -q 'bad.csv:2' "$fm_tmp/err" || fail "no file:line in: $(cat "$fm_tmp/err")"
 [ ! -e "$fm_tmp/none.csv" ] || fail "output written despite the error"
-for args in "-x rate $f" "-b 64 $f" "-b x $f" "-c icmp $f" "--filter-expr prot=== $f" ""; do
+for args in "-x speed $f" "-b 64 $f" "-b x $f" "-c icmp $f" "--filter-expr prot=== $f" ""; do
     st=0; "$FLOWMIX" hist $args > /dev/null 2>&1 || st=$?
     [ "$st" = 2 ] || fail "flowmix hist $args: exit $st, want 2"
 done
