@@ -25,8 +25,9 @@ typedef __int128 val_t;
 enum {
     N_CONST, N_FIELD, N_NEG, N_INV, N_NOT, N_AND, N_OR, N_CMP,
     N_BOR, N_BXOR, N_BAND, N_SHL, N_SHR, N_ADD, N_SUB, N_MUL, N_FDIV, N_MOD,
+    N_TUPLE, /* one item of a literal tuple (a), the next item in `next` */
 };
-enum { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE };
+enum { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE, C_IN, C_NOTIN };
 
 /* A comparison chain `a < b <= c` is a run of N_CMP nodes linked through `next`: each holds its
  * left operand in a, the operator in cmp, and the right operand in b. */
@@ -319,6 +320,16 @@ static int parse_cmpop(parser_t *ps)
             return codes[i];
         }
     }
+    if (accept(ps, "in")) {
+        return C_IN;
+    }
+    const char *save = ps->p;
+    if (accept(ps, "not")) {
+        if (accept(ps, "in")) {
+            return C_NOTIN;
+        }
+        ps->p = save;
+    }
     skip_ws(ps);
     if (*ps->p == '=') {
         fail(ps, "'=' is not a comparison, use '=='");
@@ -326,13 +337,52 @@ static int parse_cmpop(parser_t *ps)
     return -1;
 }
 
+/* The right side of `in`: a literal tuple, list or set of expressions, e.g. (80, 443).
+ * @return the first N_TUPLE node (items linked through next), or -2 for an empty one. */
+static int parse_tuple(parser_t *ps)
+{
+    static const char open[] = "([{", close[] = ")]}";
+    int head = -2, tail = -1;
+
+    skip_ws(ps);
+    const char *o = *ps->p ? strchr(open, *ps->p) : NULL;
+    if (!o) {
+        return fail(ps, "'in' needs a literal tuple such as (80, 443)");
+    }
+    char end[2] = {close[o - open], '\0'};
+    ps->p++;
+    while (!accept(ps, end)) {
+        int x = parse_or(ps);
+        int t = x < 0 ? -1 : mk(ps, N_TUPLE, x, -1, false);
+        if (t < 0) {
+            return -1;
+        }
+        if (tail >= 0) {
+            ps->n[tail].next = t;
+        } else {
+            head = t;
+        }
+        tail = t;
+        if (!accept(ps, ",") && !accept(ps, end)) {
+            return fail(ps, "expected ',' or the end of the tuple");
+        } else if (ps->p[-1] == end[0]) {
+            break;
+        }
+    }
+    return head;
+}
+
 static int parse_comparison(parser_t *ps)
 {
     int x = parse_bor(ps), head = -1, tail = -1, op;
 
     while (x >= 0 && (op = parse_cmpop(ps)) >= 0) {
-        int y = parse_bor(ps);
-        if (y < 0) {
+        bool member = op == C_IN || op == C_NOTIN;
+        if (member && tail >= 0) {
+            return fail(ps, "'in' cannot be chained with other comparisons");
+        }
+        int y = member ? parse_tuple(ps) : parse_bor(ps);
+        if (y == -1) {
             return -1;
         }
         int c = mk(ps, N_CMP, x, y, true);
@@ -347,6 +397,12 @@ static int parse_comparison(parser_t *ps)
         }
         tail = c;
         x = y;
+        if (member) {
+            if (parse_cmpop(ps) >= 0) {
+                return fail(ps, "'in' cannot be chained with other comparisons");
+            }
+            break;
+        }
     }
     return ps->rc ? -1 : head >= 0 ? head : x;
 }
@@ -482,6 +538,13 @@ static val_t eval(const node_t *n, int i, const uint64_t *t)
     }
     case N_CMP: {
         val_t a = eval(n, x->a, t);
+        if (x->cmp == C_IN || x->cmp == C_NOTIN) {
+            bool found = false;
+            for (int j = x->b; j >= 0 && !found; j = n[j].next) {
+                found = eval(n, n[j].a, t) == a;
+            }
+            return found == (x->cmp == C_IN);
+        }
         for (;;) {
             val_t b = eval(n, x->b, t);
             if (!compare(x->cmp, a, b)) {

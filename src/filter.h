@@ -6,8 +6,9 @@
  *
  * Supported, with Python's precedence: `or`, `and`, `not`; chained comparisons `== != < <= > >=`;
  * `|`, `^`, `&`; `<<`, `>>`; `+`, `-`; `*`, `//`, `%`; unary `-`, `+`, `~`; parentheses; decimal,
- * 0x/0o/0b constants; True/False.  `~` applied to a truth value (a comparison, `not`, or `&`/`|`
- * of truth values) is logical negation, as with flow-models' vectorised numpy evaluation, so
+ * 0x/0o/0b constants; True/False; `in` / `not in` a literal tuple, list or set, e.g.
+ * `dp in (80, 443)` (not chained with other comparisons).  `~` applied to a truth value (a
+ * comparison, `not`, or `&`/`|` of truth values) is logical negation, as with flow-models' vectorised numpy evaluation, so
  * `~(prot == 6) & (packets > 1)` works; on an integer it is the bitwise complement.  Beware that
  * Python binds `&` tighter than `==`: `prot == 6 & packets > 1` is `prot == (6 & packets) > 1`.
  * Values are evaluated in 128-bit integers; `x // 0` and `x % 0` give 0 (Python would raise).

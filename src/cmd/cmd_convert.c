@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/cmdio.h"
 #include "filter.h"
 #include "flowio.h"
 #include "util/err.h"
@@ -29,81 +30,44 @@ static void usage(FILE *out)
             " FILE...\n\n"
             "Convert flow files.  Formats: csv_flow, pipe, nfcapd (input, needs nfdump), binary\n"
             "(a directory of columns), ftcsv (ft-profiler CSV); -i defaults to auto, -o to\n"
-            "csv_flow, -O to '-' (stdout).  Directories given for text formats are read\n"
-            "recursively in sorted order.  The filter is a Python-style expression over the\n"
-            "flow-models field names, e.g. '(prot == 6) & (packets > 1)'.\n");
+            "csv_flow (none: read, select and count only), -O to '-' (stdout).  Directories\n"
+            "given for text formats are read recursively in sorted order.  The filter is a\n"
+            "Python-style expression over the flow-models field names, e.g.\n"
+            "'(prot == 6) & (dp in (80, 443))'.\n");
 }
 
-static int parse_count(const char *s, uint64_t *v)
-{
-    char *end;
-
-    if (!s[0] || s[0] == '-') {
-        return FM_EINVAL;
-    }
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (errno || *end) {
-        return FM_EINVAL;
-    }
-    *v = x;
-    return 0;
-}
-
-typedef struct {
-    int in_fmt, out_fmt;
-    const char *out;
-    const char *expr;
-    fm_select_t sel;
-} convert_opts_t;
-
-static int parse_args(int argc, char **argv, convert_opts_t *o)
+/* @return -1 to go on, else the exit status (0 after --help, 2 for a usage error). */
+static int parse_args(int argc, char **argv, fm_cmdio_t *io)
 {
     static const struct option opts[] = {
-        {"in-format", required_argument, NULL, 'i'}, {"out-format", required_argument, NULL, 'o'},
-        {"output", required_argument, NULL, 'O'},    {"filter-expr", required_argument, NULL, 'f'},
-        {"filter", required_argument, NULL, 'f'},    {"skip-in", required_argument, NULL, 1},
-        {"count-in", required_argument, NULL, 2},    {"skip-out", required_argument, NULL, 3},
-        {"count-out", required_argument, NULL, 4},   {"help", no_argument, NULL, 'h'},
+        FM_CMDIO_LONGOPTS,
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int opt, bad = 0;
+    int opt;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "i:o:O:f:h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":i:o:O:f:h", opts, NULL)) != -1) {
         switch (opt) {
-        case 'i': bad |= (o->in_fmt = fm_format_parse(optarg)) < 0; break;
-        case 'o': bad |= (o->out_fmt = fm_format_parse(optarg)) <= 0; break;
-        case 'O': o->out = optarg; break;
-        case 'f': o->expr = optarg; break;
-        case 1: bad |= parse_count(optarg, &o->sel.skip_in) < 0; break;
-        case 2:
-            bad |= parse_count(optarg, &o->sel.count_in) < 0;
-            o->sel.has_count_in = true;
+        case 'h': usage(stdout); return 0;
+        case '?':
+        case ':': return fm_cmd_bad_option("convert", opt, argv);
+        default:
+            if (fm_cmdio_option(io, opt, optarg, NULL) < 0) {
+                return 2;
+            }
             break;
-        case 3: bad |= parse_count(optarg, &o->sel.skip_out) < 0; break;
-        case 4:
-            bad |= parse_count(optarg, &o->sel.count_out) < 0;
-            o->sel.has_count_out = true;
-            break;
-        case 'h': usage(stdout); return 1;
-        default: usage(stderr); return -1;
-        }
-        if (bad) {
-            fprintf(stderr, "flowmix convert: bad option value '%s'\n", optarg);
-            return -1;
         }
     }
     if (optind >= argc) {
-        fprintf(stderr, "flowmix convert: no input files ('-' for stdin)\n");
-        usage(stderr);
-        return -1;
+        return fm_cmd_usage_error("convert", "no input files ('-' for stdin)");
     }
-    return 0;
+    return fm_cmdio_finish(io) < 0 ? 2 : -1;
 }
 
 /* Copy one input through the selection.  @return 1 to go on, 0 when selection says stop, <0. */
-static int convert_one(const char *path, convert_opts_t *o, fm_writer_t *w, fm_flow_t *buf)
+static int convert_one(const char *path, fm_cmdio_t *o, fm_writer_t *w, fm_flow_t *buf)
 {
     fm_reader_t *r;
     long n;
@@ -125,7 +89,7 @@ static int convert_one(const char *path, convert_opts_t *o, fm_writer_t *w, fm_f
                 buf[keep++] = buf[i];
             }
         }
-        int wrc = fm_writer_write(w, buf, keep);
+        int wrc = w ? fm_writer_write(w, buf, keep) : 0; /* no writer: -o none */
         rc = wrc < 0 ? wrc : rc;
     }
     if (rc == 1 && n < 0) {
@@ -137,37 +101,30 @@ static int convert_one(const char *path, convert_opts_t *o, fm_writer_t *w, fm_f
 
 int fm_cmd_convert(int argc, char **argv)
 {
-    convert_opts_t o = {.in_fmt = FM_FMT_AUTO, .out_fmt = FM_FMT_CSV_FLOW, .out = "-"};
-    fm_filter_t *filter = NULL;
-    fm_writer_t *w;
-    char err[256];
-    int rc = parse_args(argc, argv, &o);
+    fm_cmdio_t o;
+    fm_writer_t *w = NULL;
+    int rc;
 
-    if (rc != 0) {
-        return rc > 0 ? 0 : 2;
+    fm_cmdio_init(&o, "convert");
+    o.in_fmt = FM_FMT_AUTO;
+    if ((rc = parse_args(argc, argv, &o)) >= 0) {
+        fm_cmdio_free(&o);
+        return rc;
     }
-    if (o.expr) {
-        if (fm_filter_compile(o.expr, &filter, err, sizeof(err)) < 0) {
-            fprintf(stderr, "flowmix convert: %s\n  %s\n", err, o.expr);
-            return 2;
-        }
-        o.sel.filter = filter;
-    }
-    if (fm_writer_open(o.out, (fm_format_t)o.out_fmt, &w) < 0) {
-        fm_filter_free(filter);
-        return 1;
+    if (o.out_fmt != FM_CMDIO_OUT_NONE && fm_writer_open(o.out, (fm_format_t)o.out_fmt, &w) < 0) {
+        fm_cmdio_free(&o);
+        return 1; /* the writer has said why */
     }
     fm_flow_t *buf = calloc(BATCH, sizeof(*buf));
     rc = buf ? 1 : FM_ENOMEM;
     for (int i = optind; i < argc && rc == 1; i++) {
         rc = convert_one(argv[i], &o, w, buf);
     }
-    int wrc = fm_writer_close(w);
+    int wrc = w ? fm_writer_close(w) : 0;
     free(buf);
-    fm_filter_free(filter);
-    if (rc < 0 || wrc < 0) {
-        fprintf(stderr, "flowmix convert: %s\n", fm_strerror(rc < 0 ? rc : wrc));
-        return 1;
+    fm_cmdio_free(&o);
+    if (rc == FM_ENOMEM) {
+        fprintf(stderr, "flowmix convert: %s\n", fm_strerror(rc));
     }
-    return 0;
+    return rc < 0 || wrc < 0 ? 1 : 0; /* the reader and the writer have said which file */
 }

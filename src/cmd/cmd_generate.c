@@ -26,6 +26,8 @@
 #include <gsl/gsl_errno.h>
 
 #include "cmd/cmd.h"
+#include "cmd/cmdio.h"
+#include "flowio.h"
 #include "hist.h"
 #include "mixture.h"
 #include "util/err.h"
@@ -247,10 +249,18 @@ typedef struct {
     unsigned long n;
     uint32_t seed;
     bool size; /* -x size */
+    bool binary; /* -o binary: a flow-models binary directory at -O */
 } gen_args_t;
 
+/* Where flows go: csv_flow text on a stream, or a flowio writer (-o binary). */
+typedef struct {
+    FILE *f;
+    fm_writer_t *w;
+    int rc;
+} sink_t;
+
 /* Steps 6-7 of §8.2: packets/octets from the value and packet size, stochastic rounding. */
-static void emit(FILE *f, const gen_args_t *a, uint64_t v, double ps, mt_t *py)
+static void emit(sink_t *f, const gen_args_t *a, uint64_t v, double ps, mt_t *py)
 {
     double packets, octets, u;
     uint64_t P, O;
@@ -275,8 +285,18 @@ static void emit(FILE *f, const gen_args_t *a, uint64_t v, double ps, mt_t *py)
         P = u + (double)P >= packets ? P : P + 1;
         O = v;
     }
-    fprintf(f, "0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, %llu, %llu, 0\n",
-            (unsigned long long)P, (unsigned long long)O);
+    if (!f->w) {
+        fprintf(f->f, "0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, %llu, %llu, 0\n",
+                (unsigned long long)P, (unsigned long long)O);
+        return;
+    }
+    uint64_t t[FM_FIELD_COUNT] = {0};
+    fm_flow_t fl;
+    t[FM_FIELD_PACKETS] = P;
+    t[FM_FIELD_OCTETS] = O;
+    if (f->rc == 0 && fm_flow_from_tuple(t, &fl, NULL) == 0) {
+        f->rc = fm_writer_write(f->w, &fl, 1);
+    }
 }
 
 static uint64_t discretise(double value, bool size)
@@ -292,7 +312,7 @@ static uint64_t discretise(double value, bool size)
     return size && v < 64 ? 64 : v;
 }
 
-static int gen_mixture(FILE *f, const gen_args_t *a, fm_mix_t *mix[3])
+static int gen_mixture(sink_t *f, const gen_args_t *a, fm_mix_t *mix[3])
 {
     const fm_mix_t *fl = mix[FM_Y_FLOWS];
     size_t K = fm_mix_count(fl), *comp = malloc(a->n * sizeof(size_t));
@@ -334,7 +354,7 @@ static int gen_mixture(FILE *f, const gen_args_t *a, fm_mix_t *mix[3])
     return 0;
 }
 
-static int gen_hist(FILE *f, const gen_args_t *a, const fm_hist_bin_t *bins, size_t n)
+static int gen_hist(sink_t *f, const gen_args_t *a, const fm_hist_bin_t *bins, size_t n)
 {
     double total = 0;
     mt_t r;
@@ -380,14 +400,15 @@ static int gen_hist(FILE *f, const gen_args_t *a, const fm_hist_bin_t *bins, siz
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: flowmix generate [-s N] [--seed S] [-x length|size] [-o csv_flow]\n"
-                 "                        [-O OUT] MIXTURE_DIR|HIST.csv\n\n"
-                 "Generate synthetic flows (csv_flow) from a mixture directory (flows.json,\n"
+    fprintf(out, "usage: flowmix generate [-s N] [--seed S] [-x length|size]\n"
+                 "                        [-o csv_flow|binary] [-O OUT] MIXTURE_DIR|HIST.csv\n\n"
+                 "Generate synthetic flows from a mixture directory (flows.json,\n"
                  "packets.json, octets.json) or a histogram, with flow-models' random streams.\n"
                  "  -s N       number of flows (default 1; 0 replays a histogram exactly)\n"
                  "  --seed S   seed 0..4294967295 (default 0)\n"
                  "  -x X       length (default) or size\n"
-                 "  -O OUT     output file (default - = stdout)\n");
+                 "  -o FMT     csv_flow (default) or binary (a directory of columns at -O)\n"
+                 "  -O OUT     output file or directory (default - = stdout)\n");
 }
 
 static int parse_args(int argc, char **argv, gen_args_t *a)
@@ -402,7 +423,8 @@ static int parse_args(int argc, char **argv, gen_args_t *a)
 
     *a = (gen_args_t){.n = 1, .out = "-"};
     optind = 1;
-    while ((c = getopt_long(argc, argv, "s:x:o:O:h", lo, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":s:x:o:O:h", lo, NULL)) != -1) {
         switch (c) {
         case 's':
             a->n = strtoul(optarg, &end, 10);
@@ -420,32 +442,42 @@ static int parse_args(int argc, char **argv, gen_args_t *a)
         }
         case 'x':
             if (strcmp(optarg, "length") && strcmp(optarg, "size")) {
-                fprintf(stderr, "flowmix generate: -x %s is not supported (length, size)\n",
-                        optarg);
+                fm_cmd_usage_error("generate", "-x %s: not length or size (flow-models"
+                                               " cannot generate duration or rate either)",
+                                   optarg);
                 return -1;
             }
             a->size = !strcmp(optarg, "size");
             break;
         case 'o':
-            if (strcmp(optarg, "csv_flow")) {
-                fprintf(stderr, "flowmix generate: output format %s not supported\n", optarg);
+            if (strcmp(optarg, "csv_flow") && strcmp(optarg, "binary")) {
+                fm_cmd_usage_error("generate", "-o %s: the output formats are csv_flow and"
+                                               " binary", optarg);
                 return -1;
             }
+            a->binary = !strcmp(optarg, "binary");
             break;
         case 'O': a->out = optarg; break;
         case 'h': usage(stdout); return 1;
-        default: usage(stderr); return -1;
+        default: fm_cmd_bad_option("generate", c, argv); return -1;
         }
     }
     if (optind != argc - 1) {
-        usage(stderr);
+        fm_cmd_usage_error("generate", optind < argc ? "one input only" : "no input");
+        return -1;
+    }
+    if (a->binary && strcmp(a->out, "-") == 0) {
+        fm_cmd_usage_error("generate", "-o binary needs -O DIRECTORY");
         return -1;
     }
     a->in = argv[optind];
     return 0;
 bad:
-    fprintf(stderr, "flowmix generate: invalid value for -%c: '%s'\n", c == 'S' ? 'S' : c,
-            optarg);
+    if (c == 'S') {
+        fm_cmd_usage_error("generate", "--seed: not a seed 0..4294967295: '%s'", optarg);
+    } else {
+        fm_cmd_usage_error("generate", "-%c: not a count: '%s'", c, optarg);
+    }
     return -1;
 }
 
@@ -474,7 +506,7 @@ int fm_cmd_generate(int argc, char **argv)
     fm_hist_bin_t *bins = NULL;
     size_t n = 0;
     struct stat st;
-    FILE *f = stdout;
+    sink_t sink = {stdout, NULL, 0};
     int rc;
 
     gsl_set_error_handler_off();
@@ -493,16 +525,27 @@ int fm_cmd_generate(int argc, char **argv)
         }
         goto out;
     }
-    if (strcmp(a.out, "-") && !(f = fopen(a.out, "w"))) {
+    if (a.binary) {
+        if ((rc = fm_writer_open(a.out, FM_FMT_BINARY, &sink.w)) < 0) {
+            goto out; /* the writer has said why */
+        }
+    } else if (strcmp(a.out, "-") && !(sink.f = fopen(a.out, "w"))) {
         fprintf(stderr, "flowmix generate: %s: %s\n", a.out, strerror(errno));
         rc = FM_EIO;
         goto out;
     }
-    rc = is_dir ? gen_mixture(f, &a, mix) : n ? gen_hist(f, &a, bins, n) : FM_EFORMAT;
-    if ((f != stdout ? fclose(f) : fflush(f)) != 0 && rc == 0) {
+    rc = is_dir ? gen_mixture(&sink, &a, mix) : n ? gen_hist(&sink, &a, bins, n) : FM_EFORMAT;
+    rc = rc == 0 ? sink.rc : rc;
+    if (sink.w) {
+        int wrc = fm_writer_close(sink.w);
+        if (rc == 0 && wrc < 0) {
+            rc = wrc;
+            sink.rc = wrc; /* logged by the writer */
+        }
+    } else if ((sink.f != stdout ? fclose(sink.f) : fflush(sink.f)) != 0 && rc == 0) {
         rc = FM_EIO;
     }
-    if (rc < 0) {
+    if (rc < 0 && sink.rc == 0) {
         fprintf(stderr, "flowmix generate: %s\n", fm_strerror(rc));
     }
 out:

@@ -95,6 +95,14 @@ static void test_precedence(void **state)
         {"packets * 6148914691236517206 > 18446744073709551615", true},
         {"octets // 0 == 0", true},
         {"prot != 1", true},
+        /* membership in a literal tuple, as flow-models' per-record (csv_flow) filter */
+        {"dp in (80, 443)", true},
+        {"dp in (443, 8080)", false},
+        {"dp not in (80, 443)", false},
+        {"dp in [80]", true},
+        {"dp in ()", false},
+        {"(prot == 6) & (dp in (8080, 79 + 1,))", true},
+        {"not dp in (80,) or sp in {1024}", true},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         if (eval_expr(cases[i].expr) != cases[i].want) {
@@ -113,6 +121,7 @@ static void test_errors(void **state)
         {"prot = 6", 6}, {"prot ==", 8},  {"foo == 1", 1},    {"(prot == 6", 11},
         {"prot == 6)", 10}, {"packets / 2", 9}, {"", 1}, {"prot == 0x", 9}, {"prot == 09a", 9},
         {"prot == 6 and", 14}, {"protx == 1", 1}, {"prot == 1.5", 9}, {"prot == 6 &&", 12},
+        {"dp in 80", 7}, {"dp in (80, 443) == 1", 19}, {"dp in (80 443)", 11},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         fm_filter_t *f = NULL;
