@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/cmdio.h"
 #include "flowio.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -57,13 +58,19 @@ typedef struct {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: flowmix sort -k FIELD [FIELD...] [--reverse] [-O OUTDIR] [-I INDEX]\n"
-                 "                    [-m MiB] DIR\n\n"
+    fprintf(out, "usage: flowmix sort [-k FIELD [FIELD...]] [--reverse] [-O OUTDIR] [-I INDEX]\n"
+                 "                    [-i binary] [-o binary] [--skip-in N] [--count-in N]\n"
+                 "                    [--measure-memory] [-m MiB] DIR\n\n"
                  "Stable sort of a binary flow directory by the key fields (first most\n"
                  "significant); every column file is permuted alike and written to OUTDIR\n"
-                 "(default: in place).  -I writes the permutation (type B/H/I/Q by size).\n"
-                 "-m bounds the memory for keys (default 512 MiB); larger inputs are sorted\n"
-                 "externally through temporary run files in $TMPDIR.\n");
+                 "(default: the current directory, as flow-models; OUTDIR = DIR sorts in place).\n"
+                 "  -k, --key-fields F...  key fields (also comma-separated)\n"
+                 "  -I, --index-file X     the permutation: read from X (or the one file X.*) when\n"
+                 "                         it exists, else written to X.B/H/I/Q (type by size)\n"
+                 "      --skip-in N, --count-in N  sort only records N.. of the input\n"
+                 "      --measure-memory   print the peak memory use on stderr\n"
+                 "  -m MiB                 memory for keys (default 512); larger inputs are sorted\n"
+                 "                         externally through temporary run files in $TMPDIR\n");
 }
 
 /* An order-preserving unsigned image of item i of a column of any type. */
@@ -447,34 +454,48 @@ static int do_sort(sort_t *s)
     return rc;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Command line (flow-models sort's options)                                                   */
+
+typedef struct {
+    unsigned long long skip_in, count_in;
+    bool has_count_in, measure_memory;
+    const uint8_t *map[MAX_COLS]; /* the mappings before --skip-in/--count-in slicing */
+    size_t map_len[MAX_COLS];
+    char index_path[4096];        /* -I: the file read or written */
+} sort_cli_t;
+
 static int add_keys(sort_t *s, char *list)
 {
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
         if (s->nkeys == MAX_KEYS) {
-            fprintf(stderr, "flowmix sort: at most %d keys\n", MAX_KEYS);
-            return -1;
+            return fm_cmd_usage_error("sort", "at most %d keys", MAX_KEYS);
         }
         s->keys[s->nkeys++] = tok;
     }
     return 0;
 }
 
-static int parse_args(int argc, char **argv, sort_t *s)
+static int parse_args(int argc, char **argv, sort_t *s, sort_cli_t *cli)
 {
     static const struct option opts[] = {
-        {"keys", required_argument, NULL, 'k'},   {"reverse", no_argument, NULL, 'r'},
-        {"output", required_argument, NULL, 'O'}, {"index", required_argument, NULL, 'I'},
-        {"memory", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"key-fields", required_argument, NULL, 'k'}, {"keys", required_argument, NULL, 'k'},
+        {"reverse", no_argument, NULL, 'r'},          {"output", required_argument, NULL, 'O'},
+        {"index-file", required_argument, NULL, 'I'}, {"index", required_argument, NULL, 'I'},
+        {"memory", required_argument, NULL, 'm'},     {"help", no_argument, NULL, 'h'},
+        {"in-format", required_argument, NULL, 'i'},  {"out-format", required_argument, NULL, 'o'},
+        {"skip-in", required_argument, NULL, 1},      {"count-in", required_argument, NULL, 2},
+        {"measure-memory", no_argument, NULL, 3},     {NULL, 0, NULL, 0},
     };
+    unsigned long long mib;
     int opt;
-    char *end;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "k:rO:I:m:h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":k:rO:I:m:i:o:h", opts, NULL)) != -1) {
         switch (opt) {
         case 'k':
-            if (add_keys(s, optarg) < 0) {
+            if (add_keys(s, optarg) != 0) {
                 return -1;
             }
             break;
@@ -482,39 +503,170 @@ static int parse_args(int argc, char **argv, sort_t *s)
         case 'O': s->out = optarg; break;
         case 'I': s->index = optarg; break;
         case 'm':
-            s->budget = strtoull(optarg, &end, 10) << 20;
-            if (*end || s->budget == 0) {
-                fprintf(stderr, "flowmix sort: bad memory budget '%s'\n", optarg);
+            if (fm_cmdio_count(optarg, &mib) < 0 || mib == 0 || mib > (1ull << 40)) {
+                fm_cmd_usage_error("sort", "-m: not a size in MiB: '%s'", optarg);
+                return -1;
+            }
+            s->budget = mib << 20;
+            break;
+        case 'i':
+        case 'o':
+            if (strcmp(optarg, "binary") != 0) {
+                fm_cmd_usage_error("sort", "-%c %s: sort reads and writes binary directories"
+                                           " only, as flow-models", opt, optarg);
                 return -1;
             }
             break;
+        case 1:
+        case 2:
+            if (fm_cmdio_count(optarg, opt == 1 ? &cli->skip_in : &cli->count_in) < 0) {
+                fm_cmd_usage_error("sort", "--%s: not a count: '%s'",
+                                   opt == 1 ? "skip-in" : "count-in", optarg);
+                return -1;
+            }
+            cli->has_count_in |= opt == 2;
+            break;
+        case 3: cli->measure_memory = true; break;
         case 'h': usage(stdout); return 1;
-        default: usage(stderr); return -1;
+        default: fm_cmd_bad_option("sort", opt, argv); return -1;
         }
     }
-    /* `-k first first_ms DIR`, as flow-models' nargs='+': all but the last positional are keys. */
+    /* `-k first first_ms DIR`, as flow-models' nargs='*': all but the last positional are keys. */
     for (; optind < argc - 1; optind++) {
-        if (add_keys(s, argv[optind]) < 0) {
+        if (add_keys(s, argv[optind]) != 0) {
             return -1;
         }
     }
-    if (optind != argc - 1 || s->nkeys == 0) {
-        usage(stderr);
+    if (optind != argc - 1) {
+        fm_cmd_usage_error("sort", optind < argc ? "one input directory only"
+                                                 : "no input directory");
         return -1;
     }
     s->in = argv[optind];
-    s->out = s->out ? s->out : s->in;
+    s->out = s->out ? s->out : ".";
+    if (!s->out[0]) {
+        fm_cmd_usage_error("sort", "-O: empty output directory (give DIR to sort in place)");
+        return -1;
+    }
     return 0;
+}
+
+/* --skip-in/--count-in: the columns start skip records later and hold count records. */
+static int slice_columns(sort_t *s, sort_cli_t *cli)
+{
+    size_t skip = cli->skip_in < s->n ? (size_t)cli->skip_in : s->n;
+    size_t n = s->n - skip;
+
+    if (cli->has_count_in && cli->count_in > 0 && cli->count_in < n) {
+        n = (size_t)cli->count_in; /* flow-models: --count-in 0 means all */
+    }
+    for (int c = 0; c < s->ncols; c++) {
+        column_t *col = &s->cols[c];
+        cli->map[c] = col->data;
+        cli->map_len[c] = col->len;
+        col->data = col->data ? col->data + skip * col->isz : NULL;
+        col->len = n * col->isz;
+    }
+    s->n = n;
+    return 0;
+}
+
+/* flow-models' find_array_path: X itself when it has a suffix, else the one file X.*.
+ * @return 1 found (path in cli->index_path), 0 not there, -1 ambiguous. */
+static int find_index(const char *x, sort_cli_t *cli)
+{
+    const char *base = strrchr(x, '/');
+    struct stat st;
+
+    base = base ? base + 1 : x;
+    if (strchr(base, '.')) {
+        snprintf(cli->index_path, sizeof(cli->index_path), "%s", x);
+        return stat(x, &st) == 0 && S_ISREG(st.st_mode);
+    }
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%.*s", base == x ? 1 : (int)(base - x), base == x ? "." : x);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    size_t bl = strlen(base);
+    while (d && (e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, base, bl) == 0 && e->d_name[bl] == '.' && e->d_name[bl + 1]) {
+            found++;
+            snprintf(cli->index_path, sizeof(cli->index_path), "%s.%s", x, e->d_name + bl + 1);
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    if (found > 1) {
+        fm_cmd_usage_error("sort", "-I %s: more than one file %s.*", x, x);
+        return -1;
+    }
+    return found;
+}
+
+/* Sort by an existing index file: every entry must name a record of the (sliced) input. */
+static int sort_by_index(sort_t *s, const char *path)
+{
+    size_t len = strlen(path), isz = fm_bin_code_size(len > 2 && path[len - 2] == '.'
+                                                          ? path[len - 1] : 0);
+    int rc = 0;
+
+    if (!isz) {
+        fprintf(stderr, "flowmix sort: %s: not an index file (<name>.<code>)\n", path);
+        return FM_EFORMAT;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "flowmix sort: %s: %s\n", path, strerror(errno));
+        return -errno;
+    }
+    uint64_t *perm = fm_xreallocarray(NULL, s->n ? s->n : 1, sizeof(uint64_t));
+    uint8_t item[8];
+    size_t i = 0;
+    for (; i < s->n && fread(item, isz, 1, f) == 1; i++) {
+        if (fm_bin_get(item, path[len - 1], 0, &perm[i]) < 0 || perm[i] >= s->n) {
+            fprintf(stderr, "flowmix sort: %s: entry %zu is not a record of the input\n", path,
+                    i);
+            rc = FM_EFORMAT;
+            break;
+        }
+    }
+    if (rc == 0 && (i != s->n || fread(item, 1, 1, f) != 0)) {
+        fprintf(stderr, "flowmix sort: %s: holds not %zu entries, as the input has\n", path,
+                s->n);
+        rc = FM_EFORMAT;
+    }
+    fclose(f);
+    perm_t p = {.mem = perm};
+    uint64_t *idx = fm_xmalloc(OUT_CHUNK * sizeof(uint64_t));
+    uint8_t *buf = fm_xmalloc(OUT_CHUNK * 8);
+    for (int c = 0; c < s->ncols && rc == 0; c++) {
+        rc = permute_column(s, &s->cols[c], &p, idx, buf);
+    }
+    free(idx);
+    free(buf);
+    free(perm);
+    return rc;
 }
 
 int fm_cmd_sort(int argc, char **argv)
 {
     sort_t *s = fm_xcalloc(1, sizeof(*s));
-    int rc;
+    sort_cli_t *cli = fm_xcalloc(1, sizeof(*cli));
+    int rc, have_index = 0;
 
     s->budget = 512ull << 20;
-    rc = parse_args(argc, argv, s);
+    rc = parse_args(argc, argv, s, cli);
+    if (rc == 0 && s->index && (have_index = find_index(s->index, cli)) < 0) {
+        rc = -1;
+    }
+    if (rc == 0 && !have_index && s->nkeys == 0) {
+        fm_cmd_usage_error("sort", "no key fields (-k) and no existing index file (-I)");
+        rc = -1;
+    }
     if (rc != 0) {
+        free(cli);
         free(s);
         return rc > 0 ? 0 : 2;
     }
@@ -522,19 +674,31 @@ int fm_cmd_sort(int argc, char **argv)
         fprintf(stderr, "flowmix sort: %s: %s\n", s->out, strerror(errno));
         rc = -errno;
     }
-    if (rc == 0 && (rc = map_columns(s)) == 0 && (rc = find_keys(s)) == 0) {
-        rc = do_sort(s);
+    if (rc == 0 && (rc = map_columns(s)) == 0) {
+        slice_columns(s, cli);
+        if (have_index) {
+            rc = sort_by_index(s, cli->index_path);
+        } else if ((rc = find_keys(s)) == 0) {
+            if (s->index) { /* flow-models names the new index X.<type> */
+                const char code = s->n <= 1u << 8 ? 'B' : s->n <= 1u << 16 ? 'H'
+                                  : s->n <= 1ull << 32 ? 'I' : 'Q';
+                snprintf(cli->index_path, sizeof(cli->index_path), "%s.%c", s->index, code);
+                s->index = cli->index_path;
+            }
+            rc = do_sort(s);
+        }
     }
     for (int c = 0; c < s->ncols; c++) {
-        if (s->cols[c].data) {
-            munmap((void *)s->cols[c].data, s->cols[c].len);
+        if (cli->map[c]) {
+            munmap((void *)cli->map[c], cli->map_len[c]);
         }
         free(s->cols[c].name);
     }
-    free(s);
-    if (rc < 0) {
-        fprintf(stderr, "flowmix sort: failed: %s\n", fm_strerror(rc));
-        return 1;
+    if (cli->measure_memory) {
+        fm_cmd_print_memory("sort");
     }
-    return 0;
+    free(cli);
+    free(s);
+    /* the failing step has said what failed */
+    return rc < 0 ? 1 : 0;
 }

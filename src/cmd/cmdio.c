@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 void fm_cmdio_init(fm_cmdio_t *io, const char *cmd)
 {
@@ -168,4 +169,13 @@ void fm_cmdio_free(fm_cmdio_t *io)
     fm_filter_free(io->filter);
     io->filter = NULL;
     io->sel.filter = NULL;
+}
+
+void fm_cmd_print_memory(const char *cmd)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        fprintf(stderr, "flowmix %s: memory max: %ld KiB resident\n", cmd, ru.ru_maxrss);
+    }
 }

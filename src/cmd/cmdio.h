@@ -76,3 +76,6 @@ int fm_cmd_bad_option(const char *cmd, int opt, char **argv);
 /** Print "flowmix CMD: <message> (see flowmix CMD --help)".  @return 2. */
 int fm_cmd_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/** --measure-memory: print the process's peak resident memory on stderr. */
+void fm_cmd_print_memory(const char *cmd);

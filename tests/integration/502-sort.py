@@ -76,10 +76,10 @@ def main():
             check(mem, cols, perm, "in-memory %s" % keys)
             flowmix("-m", "1", *opts, "-O", ext, src)
             check(ext, cols, perm, "external %s" % keys)
-            with open(idx, "rb") as f:
+            with open(idx + ".I", "rb") as f:  # flow-models names it X.<type>
                 if list(array.array("I", f.read())) != perm:
                     sys.exit("FAIL: index file %s" % keys)
-        flowmix("-k", "first,first_ms", src)  # in place
+        flowmix("-k", "first,first_ms", "-O", src, src)  # in place
         check(src, cols, expect(cols, ["first", "first_ms"], False), "in place")
         r = subprocess.run([FLOWMIX, "sort", "-k", "nosuch", src], capture_output=True)
         if r.returncode == 0:
