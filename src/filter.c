@@ -582,6 +582,22 @@ bool fm_filter_match(const fm_filter_t *f, const fm_flow_t *fl)
     return eval(f->n, f->root, t) != 0;
 }
 
+bool fm_filter_match_tuple(const fm_filter_t *f, const uint64_t t[FM_FIELD_COUNT])
+{
+    return eval(f->n, f->root, t) != 0;
+}
+
+uint32_t fm_filter_fields(const fm_filter_t *f)
+{
+    uint32_t mask = 0;
+    for (int i = 0; i < f->count; i++) {
+        if (f->n[i].op == N_FIELD) {
+            mask |= 1u << (int)f->n[i].k;
+        }
+    }
+    return mask;
+}
+
 void fm_filter_free(fm_filter_t *f)
 {
     if (f) {
@@ -590,7 +606,8 @@ void fm_filter_free(fm_filter_t *f)
     }
 }
 
-int fm_select_step(fm_select_t *s, const fm_flow_t *fl)
+/* The selection of one record given as a flow or as its tuple (exactly one is not NULL). */
+static int select_step(fm_select_t *s, const fm_flow_t *fl, const uint64_t *t)
 {
     if (s->skip_in > 0) {
         s->skip_in--;
@@ -602,7 +619,9 @@ int fm_select_step(fm_select_t *s, const fm_flow_t *fl)
         }
         s->count_in--;
     }
-    if (s->filter && !fm_filter_match(s->filter, fl)) {
+    bool match = !s->filter ||
+                 (fl ? fm_filter_match(s->filter, fl) : fm_filter_match_tuple(s->filter, t));
+    if (!match) {
         return 0;
     }
     if (s->skip_out > 0) {
@@ -616,4 +635,14 @@ int fm_select_step(fm_select_t *s, const fm_flow_t *fl)
         s->count_out--;
     }
     return 1;
+}
+
+int fm_select_step(fm_select_t *s, const fm_flow_t *fl)
+{
+    return select_step(s, fl, NULL);
+}
+
+int fm_select_step_tuple(fm_select_t *s, const uint64_t t[FM_FIELD_COUNT])
+{
+    return select_step(s, NULL, t);
 }

@@ -37,6 +37,12 @@ int fm_filter_compile(const char *expr, fm_filter_t **out, char *err, size_t err
 /** @return whether the flow (seen as its flow-models tuple) makes the expression true. */
 bool fm_filter_match(const fm_filter_t *f, const fm_flow_t *fl);
 
+/** As fm_filter_match, on a flow-models tuple (21 values in FM_FIELD_* order of flowio.h);
+ * only the fields in fm_filter_fields(f) are read. */
+bool fm_filter_match_tuple(const fm_filter_t *f, const uint64_t t[21]);
+/** @return the fields the expression reads, bit i for FM_FIELD_* i: what a column reader must
+ * load for it. */
+uint32_t fm_filter_fields(const fm_filter_t *f);
 /** Free a filter; NULL does nothing. */
 void fm_filter_free(fm_filter_t *f);
 
@@ -53,3 +59,5 @@ typedef struct {
 
 /** @return 1 to keep the record, 0 to drop it, -1 to stop reading altogether. */
 int fm_select_step(fm_select_t *s, const fm_flow_t *fl);
+/** As fm_select_step for a record given as its flow-models tuple (column readers). */
+int fm_select_step_tuple(fm_select_t *s, const uint64_t t[21]);

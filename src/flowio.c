@@ -115,7 +115,7 @@ void fm_flow_to_tuple(const fm_flow_t *f, uint64_t t[FM_FIELD_COUNT])
 }
 
 /* Largest accepted value per field; times are limited so that seconds * 1000 + ms fits. */
-static uint64_t field_max(int i)
+uint64_t fm__field_max(int i)
 {
     switch (i) {
     case FM_FIELD_AF:
@@ -135,7 +135,7 @@ static uint64_t field_max(int i)
 int fm_flow_from_tuple(const uint64_t t[FM_FIELD_COUNT], fm_flow_t *f, int *bad_field)
 {
     for (int i = 0; i < FM_FIELD_COUNT; i++) {
-        if (t[i] > field_max(i)) {
+        if (t[i] > fm__field_max(i)) {
             if (bad_field) {
                 *bad_field = i;
             }
@@ -506,7 +506,7 @@ static int open_next(fm_reader_t *r)
         }
     }
     if (r->fmt == FM_FMT_BINARY) {
-        rc = fm__binr_open(path, &r->bin);
+        rc = fm__binr_open(path, FM__ALL_FIELDS, &r->bin);
     } else if (r->fmt == FM_FMT_NFCAPD) {
         rc = strcmp(path, "-") == 0 ? FM_EINVAL : spawn_nfdump(r, path);
         if (rc == FM_EINVAL) {
@@ -1179,4 +1179,31 @@ int fm_writer_close(fm_writer_t *w)
     free(w->path);
     free(w);
     return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Column reader                                                                                */
+
+int fm_colreader_open(const char *path, fm_format_t fmt, uint32_t fields, fm_colreader_t **out)
+{
+    struct stat st;
+
+    if (!path || !out || (fmt != FM_FMT_BINARY && fmt != FM_FMT_AUTO) ||
+        strcmp(path, "-") == 0 || stat(path, &st) < 0 || !S_ISDIR(st.st_mode) ||
+        (fmt == FM_FMT_AUTO && !fm__flowio_is_bindir(path))) {
+        return 0; /* not binary input; fm_reader_open reads it (or says what is wrong) */
+    }
+    int rc = fm__binr_open(path, fields & FM__ALL_FIELDS, out);
+    return rc < 0 ? rc : 1;
+}
+
+long fm_colreader_read(fm_colreader_t *r, uint64_t *const scratch[], const uint64_t *cols[],
+                       size_t max)
+{
+    return r ? fm__binr_read_cols(r, scratch, cols, max) : FM_EINVAL;
+}
+
+void fm_colreader_close(fm_colreader_t *r)
+{
+    fm__binr_close(r);
 }

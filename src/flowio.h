@@ -57,6 +57,31 @@ int fm_writer_close(fm_writer_t *w);
  */
 long fm_reader_read(fm_reader_t *r, fm_flow_t *flows, size_t max);
 
+/* ---- Column reader: binary directories, only the fields a command needs are mapped/read ---- */
+
+typedef struct fm__binr fm_colreader_t;
+
+/**
+ * Open path for column-wise reading when it is a binary flow directory (fmt binary, or auto and
+ * a directory holding column files).  Every column file's length is still checked; only the
+ * columns of the fields asked for are memory-mapped (madvise sequential) and range-checked.
+ * @param fields  bit i set: field FM_FIELD_* i is read.
+ * @return 1 with *out open; 0 when path is not binary input (read it with fm_reader_open);
+ *         a negative code (logged).
+ */
+int fm_colreader_open(const char *path, fm_format_t fmt, uint32_t fields, fm_colreader_t **out);
+/**
+ * Read the next records column by column.  For each field f asked for at open whose scratch[f]
+ * (room for max values) is not NULL, cols[f][0..n) are then its values: scratch[f], or the
+ * mapped column itself when it needs no conversion (valid until the next call).  An absent
+ * column reads as 0.
+ * @return n (at most max, 0 at the end), or FM_ERANGE for a value fm_reader_next would reject
+ *         (logged with the record number).
+ */
+long fm_colreader_read(fm_colreader_t *r, uint64_t *const scratch[], const uint64_t *cols[],
+                       size_t max);
+void fm_colreader_close(fm_colreader_t *r);
+
 /** The 21 fields of a flow-models record, in tuple order (FLOW-MODELS-DETAIL §1.1). */
 enum {
     FM_FIELD_AF, FM_FIELD_PROT, FM_FIELD_INIF, FM_FIELD_OUTIF,

@@ -118,12 +118,14 @@ bool fm__flowio_is_bindir(const char *dir)
 
 struct fm__binr {
     char *dir;
+    uint32_t fields; /* FM_FIELD_* bits the caller reads; other columns are checked, not mapped */
     const void *col[FM_FIELD_COUNT]; /* NULL: field absent, reads 0 */
     char code[FM_FIELD_COUNT];
     size_t maplen[FM_FIELD_COUNT];
     size_t n, i;
 };
 
+/* Check the column's length; map it when the caller wants the field. */
 static int map_column(fm__binr_t *b, int field, const char *path, size_t *n)
 {
     struct stat st;
@@ -145,7 +147,7 @@ static int map_column(fm__binr_t *b, int field, const char *path, size_t *n)
         return FM_EFORMAT;
     }
     *n = (size_t)st.st_size / isz;
-    if (st.st_size > 0) {
+    if (st.st_size > 0 && (b->fields >> field & 1u)) {
         void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED) {
             int rc = -errno;
@@ -214,13 +216,14 @@ void fm__binr_close(fm__binr_t *b)
     free(b);
 }
 
-int fm__binr_open(const char *dir, fm__binr_t **out)
+int fm__binr_open(const char *dir, uint32_t fields, fm__binr_t **out)
 {
     fm__binr_t *b = fm_xcalloc(1, sizeof(*b));
     DIR *d = opendir(dir);
     int rc;
 
     b->dir = fm_xstrdup(dir);
+    b->fields = fields;
     if (!d) {
         rc = -errno;
         fm_log_err("flowio, %s: %s", dir, strerror(errno));
@@ -289,6 +292,70 @@ long fm__binr_read(fm__binr_t *b, fm_flow_t *flows, size_t max)
         done += m;
     }
     return (long)done;
+}
+
+/* One column into out[0..m) from record i, range-checked as fm_flow_from_tuple checks it. */
+static int load_flat(const fm__binr_t *b, int f, size_t i, size_t m, uint64_t *out)
+{
+    const void *c = b->col[f];
+    uint64_t max = fm__field_max(f), over = 0;
+    size_t k = 0;
+
+    switch (b->code[f]) { /* canonical codes: loops the compiler vectorises */
+    case 'B': for (; k < m; k++) out[k] = ((const uint8_t *)c)[i + k]; break;
+    case 'H': for (; k < m; k++) out[k] = ((const uint16_t *)c)[i + k]; break;
+    case 'I': for (; k < m; k++) out[k] = ((const uint32_t *)c)[i + k]; break;
+    case 'Q': memcpy(out, (const uint64_t *)c + i, m * sizeof(uint64_t)); break;
+    default:
+        for (; k < m; k++) {
+            if (fm_bin_get(c, b->code[f], i + k, &out[k]) < 0) {
+                goto bad;
+            }
+        }
+        break;
+    }
+    if (max != UINT64_MAX) {
+        for (k = 0; k < m; k++) {
+            over |= out[k] > max;
+        }
+        for (k = 0; over && k < m; k++) {
+            if (out[k] > max) {
+                goto bad;
+            }
+        }
+    }
+    return 0;
+bad:
+    fm_log_err("flowio, %s: record %zu: %s.%c value out of range", b->dir, i + k,
+               fm_field_name(f), b->code[f]);
+    return FM_ERANGE;
+}
+
+long fm__binr_read_cols(fm__binr_t *b, uint64_t *const scratch[FM_FIELD_COUNT],
+                        const uint64_t *cols[FM_FIELD_COUNT], size_t max)
+{
+    size_t m = b->n - b->i < max ? b->n - b->i : max;
+
+    for (int f = 0; f < FM_FIELD_COUNT && m > 0; f++) {
+        if (!(b->fields >> f & 1u) || !scratch[f]) {
+            continue;
+        }
+        cols[f] = scratch[f];
+        if (!b->col[f]) {
+            memset(scratch[f], 0, m * sizeof(uint64_t));
+        } else if (b->code[f] == 'Q' && fm__field_max(f) == UINT64_MAX) {
+            cols[f] = (const uint64_t *)b->col[f] + b->i; /* no copy: the map itself */
+        } else if (load_flat(b, f, b->i, m, scratch[f]) < 0) {
+            return FM_ERANGE;
+        }
+    }
+    b->i += m;
+    return (long)m;
+}
+
+size_t fm__binr_count(const fm__binr_t *b)
+{
+    return b->n;
 }
 
 /* ------------------------------------------------------------------------------------------ */

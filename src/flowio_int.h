@@ -17,10 +17,21 @@ typedef struct fm__binw fm__binw_t;
 /** @return true when dir holds at least one `<field>.<code>` or `_<field>.<code>` file. */
 bool fm__flowio_is_bindir(const char *dir);
 
-/** Map the column files of a binary flow directory.  Errors are logged. */
-int fm__binr_open(const char *dir, fm__binr_t **out);
+#define FM__ALL_FIELDS ((1u << 21) - 1)
+
+/** Largest value fm_flow_from_tuple accepts for a field (times: seconds * 1000 + ms fits). */
+uint64_t fm__field_max(int field);
+
+/** Open a binary flow directory: every column file's length is checked, the columns of the
+ * fields in the mask (bit i: FM_FIELD_* i) are mapped.  Errors are logged. */
+int fm__binr_open(const char *dir, uint32_t fields, fm__binr_t **out);
 /** @return records copied (0 at the end) or a negative code. */
 long fm__binr_read(fm__binr_t *b, fm_flow_t *flows, size_t max);
+/** Column-wise read, as fm_colreader_read. */
+long fm__binr_read_cols(fm__binr_t *b, uint64_t *const scratch[21], const uint64_t *cols[21],
+                        size_t max);
+/** @return the directory's record count. */
+size_t fm__binr_count(const fm__binr_t *b);
 void fm__binr_close(fm__binr_t *b);
 
 /** Create (or truncate) the 21 column files in dir, creating dir itself if needed. */

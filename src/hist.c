@@ -280,6 +280,19 @@ void fm_hist_add(fm_hist_t *h, uint64_t x, uint64_t packets, uint64_t octets)
     add_to(h, s, 1, packets, octets);
 }
 
+void fm_hist_add_n(fm_hist_t *h, const uint64_t *x, const uint64_t *packets,
+                   const uint64_t *octets, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        sums_t *s = cell(h, x[i]);
+        if (!s) {
+            h->overflows++;
+            continue;
+        }
+        add_to(h, s, 1, packets[i], octets[i]);
+    }
+}
+
 int fm_hist_add_bin(fm_hist_t *h, const fm_hist_bin_t *bin)
 {
     uint64_t lo, hi;

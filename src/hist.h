@@ -60,6 +60,10 @@ void fm_hist_free(fm_hist_t *h);
 unsigned fm_hist_bin_exp(const fm_hist_t *h);
 /** Add one flow with value x.  O(1).  Overflowing sums saturate and are counted. */
 void fm_hist_add(fm_hist_t *h, uint64_t x, uint64_t packets, uint64_t octets);
+/** fm_hist_add of n flows given as columns (x[i], packets[i], octets[i]): the column readers'
+ * loop, with the bin lookup inlined. */
+void fm_hist_add_n(fm_hist_t *h, const uint64_t *x, const uint64_t *packets,
+                   const uint64_t *octets, size_t n);
 /** Add a whole bin (lo must be a bin start under h's binning).  @return 0 or FM_EINVAL. */
 int fm_hist_add_bin(fm_hist_t *h, const fm_hist_bin_t *bin);
 /** dst += src.  @return 0 or FM_EINVAL if the binnings differ. */

@@ -51,6 +51,20 @@ cmp -s "$fm_tmp/len" "$fm_tmp/out.csv" || fail "stdin/-O output differs"
 printf '%s\n1,2,4,4,296\n5,6,2,10,1000\n4096,4098,4,16386,20194000\n' "$H" > "$fm_tmp/twice"
 check "$fm_tmp/twice" "$FLOWMIX" hist -i csv_flow -b 12 "$f" "$f"
 
+# A binary directory is read column by column (only the fields needed): the same histograms.
+b=$fm_tmp/flows.bin
+"$FLOWMIX" convert -i csv_flow -o binary -O "$b" "$f" || fail "convert to binary failed"
+check "$fm_tmp/len" "$FLOWMIX" hist -i binary -x length -b 12 "$b"
+check "$fm_tmp/tcp" "$FLOWMIX" hist -b 12 --filter-expr 'prot == 6' "$b"
+check "$fm_tmp/tcp" "$FLOWMIX" hist -b 12 --class tcp "$b"
+check "$fm_tmp/dur" "$FLOWMIX" hist -x duration -b 12 "$b"
+check "$fm_tmp/sel" "$FLOWMIX" hist -x size --count-in 2 "$b"
+check "$fm_tmp/skip" "$FLOWMIX" hist -x size --skip-in 3 "$b"
+check "$fm_tmp/twice" "$FLOWMIX" hist -b 12 "$b" "$f"
+"$FLOWMIX" hist -x rate -c aggs -c duration --class tcp "$f" > "$fm_tmp/rate" ||
+    fail "hist -x rate failed"
+check "$fm_tmp/rate" "$FLOWMIX" hist -x rate -c aggs -c duration --class tcp "$b"
+
 # errors: a malformed line names file and line and writes no output; bad options exit 2
 printf '2, 6, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 10, 20, 100, 0, 150, 500, 5, 500, 1\n1, 2, 3\n' \
     > "$fm_tmp/bad.csv"

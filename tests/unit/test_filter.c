@@ -176,12 +176,42 @@ static void test_select(void **state)
     fm_filter_free(flt);
 }
 
+/* The tuple form (column readers) decides as the flow form, reading only fm_filter_fields. */
+static void test_tuple_fields(void **state)
+{
+    (void)state;
+    static const char *const exprs[] = {"prot == 6 and packets > 1", "sp % 2 == 0",
+                                        "~(dp == 80) | (octets // packets > 99)", "True"};
+    static const uint32_t fields[] = {
+        1u << FM_FIELD_PROT | 1u << FM_FIELD_PACKETS, 1u << FM_FIELD_SP,
+        1u << FM_FIELD_DP | 1u << FM_FIELD_OCTETS | 1u << FM_FIELD_PACKETS, 0};
+    fm_flow_t f = sample();
+    uint64_t t[FM_FIELD_COUNT];
+    for (size_t k = 0; k < sizeof(exprs) / sizeof(exprs[0]); k++) {
+        fm_filter_t *flt;
+        assert_int_equal(fm_filter_compile(exprs[k], &flt, NULL, 0), 0);
+        assert_int_equal(fm_filter_fields(flt), fields[k]);
+        for (int sp = 0; sp < 4; sp++) {
+            f.sport = (uint16_t)sp;
+            fm_flow_to_tuple(&f, t);
+            for (int i = 0; i < FM_FIELD_COUNT; i++) {
+                t[i] = fields[k] >> i & 1u ? t[i] : 0xdead; /* unread fields: garbage */
+            }
+            assert_int_equal(fm_filter_match_tuple(flt, t), fm_filter_match(flt, &f));
+            fm_select_t a = {.filter = flt}, b = {.filter = flt};
+            assert_int_equal(fm_select_step_tuple(&a, t), fm_select_step(&b, &f));
+        }
+        fm_filter_free(flt);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_select),
+        cmocka_unit_test(test_tuple_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

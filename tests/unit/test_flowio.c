@@ -263,6 +263,75 @@ static void test_binary_read(void **state)
     assert_true(read_all(d, FM_FMT_BINARY, f, 4) < 0);
 }
 
+/* The column reader gives the values the flow reader gives, for the fields asked for only, in
+ * batches; it refuses what the flow reader refuses, in a column it reads; text input is not its. */
+static void test_colreader(void **state)
+{
+    (void)state;
+    char d[128];
+    snprintf(d, sizeof(d), "%s/cols", tmpdir);
+    mkdir(d, 0700);
+    enum { N = 5 };
+    const uint8_t prot[N] = {6, 17, 1, 6, 17};
+    const uint64_t octets[N] = {40, 1500, UINT64_MAX, 0, 7};
+    const double packets[N] = {1, 2.0, 1e6, 3, 4};
+    const uint32_t first_ms[N] = {0, 999, 5, 6, 7};
+    put_bin(d, "prot.B", prot, sizeof(prot));
+    put_bin(d, "octets.Q", octets, sizeof(octets));
+    put_bin(d, "packets.d", packets, sizeof(packets));
+    put_bin(d, "first_ms.I", first_ms, sizeof(first_ms));
+
+    uint32_t want = 1u << FM_FIELD_PACKETS | 1u << FM_FIELD_OCTETS | 1u << FM_FIELD_PROT |
+                    1u << FM_FIELD_SP; /* sp has no file: reads 0 */
+    uint64_t buf[4][2];
+    uint64_t *scratch[FM_FIELD_COUNT] = {NULL};
+    const uint64_t *c[FM_FIELD_COUNT] = {NULL};
+    scratch[FM_FIELD_PACKETS] = buf[0];
+    scratch[FM_FIELD_OCTETS] = buf[1];
+    scratch[FM_FIELD_PROT] = buf[2];
+    scratch[FM_FIELD_SP] = buf[3];
+    fm_colreader_t *cr;
+    assert_int_equal(fm_colreader_open(d, FM_FMT_AUTO, want, &cr), 1);
+    size_t seen = 0;
+    long n;
+    while ((n = fm_colreader_read(cr, scratch, c, 2)) > 0) {
+        assert_true(n <= 2);
+        for (long i = 0; i < n; i++, seen++) {
+            assert_int_equal(c[FM_FIELD_PACKETS][i], (uint64_t)packets[seen]);
+            assert_true(c[FM_FIELD_OCTETS][i] == octets[seen]);
+            assert_int_equal(c[FM_FIELD_PROT][i], prot[seen]);
+            assert_int_equal(c[FM_FIELD_SP][i], 0);
+        }
+    }
+    assert_int_equal(n, 0);
+    assert_int_equal(seen, N);
+    fm_colreader_close(cr);
+
+    /* first_ms = 1000 is refused by the flow reader, and by the column reader when read. */
+    const uint32_t bad_ms[N] = {0, 1, 1000, 3, 4};
+    put_bin(d, "first_ms.I", bad_ms, sizeof(bad_ms));
+    assert_int_equal(fm_colreader_open(d, FM_FMT_BINARY, want, &cr), 1);
+    while ((n = fm_colreader_read(cr, scratch, c, 2)) > 0) {
+    }
+    assert_int_equal(n, 0); /* not read, not checked */
+    fm_colreader_close(cr);
+    uint64_t ms[2];
+    scratch[FM_FIELD_FIRST_MS] = ms;
+    assert_int_equal(fm_colreader_open(d, FM_FMT_BINARY, want | 1u << FM_FIELD_FIRST_MS, &cr), 1);
+    assert_int_equal(fm_colreader_read(cr, scratch, c, 2), 2);
+    assert_int_equal(fm_colreader_read(cr, scratch, c, 2), FM_ERANGE);
+    fm_colreader_close(cr);
+    fm_flow_t f[N];
+    assert_int_equal(read_all(d, FM_FMT_BINARY, f, N), FM_ERANGE);
+
+    /* A column of another length is an error even when it is not read. */
+    put_bin(d, "dp.H", prot, 4);
+    assert_true(fm_colreader_open(d, FM_FMT_BINARY, want, &cr) < 0);
+    /* Text input is left to fm_reader_open. */
+    assert_int_equal(fm_colreader_open(put("c.csv", "x\n"), FM_FMT_AUTO, want, &cr), 0);
+    assert_int_equal(fm_colreader_open(d, FM_FMT_CSV_FLOW, want, &cr), 0);
+}
+
 static void test_binary_write(void **state)
 {
     (void)state;
@@ -404,7 +473,7 @@ int main(void)
         cmocka_unit_test(test_pipe),          cmocka_unit_test(test_ftcsv),
         cmocka_unit_test(test_auto_and_dirs), cmocka_unit_test(test_binary_read),
         cmocka_unit_test(test_binary_write),  cmocka_unit_test(test_tuple),
-        cmocka_unit_test(test_write_biflow),
+        cmocka_unit_test(test_write_biflow),  cmocka_unit_test(test_colreader),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
