@@ -26,6 +26,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/cmdio.h"
+#include "cmd/sort_radix.h"
 #include "flowio.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -76,26 +77,7 @@ static void usage(FILE *out)
 /* An order-preserving unsigned image of item i of a column of any type. */
 static uint64_t key_at(const column_t *c, size_t i)
 {
-    const uint8_t *p = c->data;
-
-    switch (c->code) {
-    case 'B': return p[i];
-    case 'H': return ((const uint16_t *)p)[i];
-    case 'I': return ((const uint32_t *)p)[i];
-    case 'L':
-    case 'Q': return ((const uint64_t *)p)[i];
-    case 'b': return (uint64_t)(int64_t)((const int8_t *)p)[i] ^ (1ull << 63);
-    case 'h': return (uint64_t)(int64_t)((const int16_t *)p)[i] ^ (1ull << 63);
-    case 'i': return (uint64_t)(int64_t)((const int32_t *)p)[i] ^ (1ull << 63);
-    case 'l':
-    case 'q': return (uint64_t)((const int64_t *)p)[i] ^ (1ull << 63);
-    default: break;
-    }
-    double d = c->code == 'f' ? ((const float *)p)[i] : ((const double *)p)[i];
-    uint64_t u;
-    memcpy(&u, &d, sizeof(u));
-    /* IEEE order: flip all bits of negatives, only the sign bit of positives. */
-    return (u >> 63) ? ~u : u ^ (1ull << 63);
+    return fm_sort_key_at(&(fm_sort_key_t){.data = c->data, .code = c->code}, i);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -302,14 +284,21 @@ static FILE *external_sort(const sort_t *s, size_t per_run)
 /* Applying the permutation                                                                     */
 
 typedef struct {
-    const uint64_t *mem; /* in-memory permutation, or */
-    FILE *f;             /* a file of uint64 indexes */
+    const uint64_t *mem;   /* in-memory permutation, or */
+    const uint32_t *mem32; /* the radix sort's, or */
+    FILE *f;               /* a file of uint64 indexes */
 } perm_t;
 
 static size_t perm_read(const perm_t *p, size_t from, size_t m, uint64_t *out)
 {
     if (p->mem) {
         memcpy(out, p->mem + from, m * sizeof(uint64_t));
+        return m;
+    }
+    if (p->mem32) {
+        for (size_t i = 0; i < m; i++) {
+            out[i] = p->mem32[from + i];
+        }
         return m;
     }
     if (from == 0) {
@@ -336,6 +325,33 @@ static int write_file(const char *path, const void *buf, size_t len, int fd)
     return 0;
 }
 
+/* Give back the pages of a column read to the end: the mapping stays, the resident set does not
+ * grow with every column gathered (peak RSS near one column plus the permutation). */
+static void drop_pages(const column_t *c)
+{
+    if (c->data && c->len) {
+        uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), beg = (uintptr_t)c->data & ~(pg - 1);
+        madvise((void *)beg, (uintptr_t)c->data + c->len - beg, MADV_DONTNEED);
+    }
+}
+
+/* buf[i] = item idx[i] of column c, for i < m. */
+static void gather32(const column_t *c, const uint32_t *idx, size_t m, uint8_t *buf)
+{
+    const uint8_t *d = c->data;
+
+    switch (c->isz) {
+    case 1: for (size_t i = 0; i < m; i++) buf[i] = d[idx[i]]; break;
+    case 2: for (size_t i = 0; i < m; i++) memcpy(buf + 2 * i, d + 2 * (size_t)idx[i], 2); break;
+    case 4: for (size_t i = 0; i < m; i++) memcpy(buf + 4 * i, d + 4 * (size_t)idx[i], 4); break;
+    default:
+        for (size_t i = 0; i < m; i++) {
+            memcpy(buf + 8 * i, d + 8 * (size_t)idx[i], 8);
+        }
+        break;
+    }
+}
+
 /* Gather column c in permutation order into OUT/.name.tmp, then rename over OUT/name (safe
  * in place: the input stays mapped through the old inode). */
 static int permute_column(const sort_t *s, const column_t *c, const perm_t *p, uint64_t *idx,
@@ -353,6 +369,11 @@ static int permute_column(const sort_t *s, const column_t *c, const perm_t *p, u
     }
     for (size_t from = 0; from < s->n && rc == 0; from += OUT_CHUNK) {
         size_t m = s->n - from < OUT_CHUNK ? s->n - from : OUT_CHUNK;
+        if (p->mem32) {
+            gather32(c, p->mem32 + from, m, buf);
+            rc = write_file(tmp, buf, m * c->isz, fd);
+            continue;
+        }
         if (perm_read(p, from, m, idx) != m) {
             fprintf(stderr, "flowmix sort: permutation file truncated\n");
             rc = FM_EIO;
@@ -366,6 +387,7 @@ static int permute_column(const sort_t *s, const column_t *c, const perm_t *p, u
         }
         rc = write_file(tmp, buf, m * c->isz, fd);
     }
+    drop_pages(c);
     if (close(fd) < 0 && rc == 0) {
         rc = -errno;
     }
@@ -415,21 +437,24 @@ static int do_sort(sort_t *s)
     int w = s->nkeys + 1;
     size_t rec_size = (size_t)w * sizeof(uint64_t);
     perm_t p = {0};
-    uint64_t *recs = NULL, *mem = NULL;
+    uint32_t *perm32 = NULL;
     int rc = 0;
 
     g_width = w;
     g_reverse = s->reverse;
-    if ((uint64_t)s->n * (rec_size + sizeof(uint64_t)) <= s->budget) {
-        recs = fm_xreallocarray(NULL, s->n ? s->n : 1, rec_size);
-        fill_recs(s, recs, 0, s->n);
-        qsort(recs, s->n, rec_size, cmp_rec);
-        mem = fm_xreallocarray(NULL, s->n ? s->n : 1, sizeof(uint64_t));
-        for (size_t i = 0; i < s->n; i++) {
-            mem[i] = recs[i * w + s->nkeys];
+    if (fm_sort_radix_bytes(s->n) <= s->budget && s->n <= UINT32_MAX) {
+        fm_sort_key_t keys[MAX_KEYS];
+        for (int k = 0; k < s->nkeys; k++) {
+            keys[k] = (fm_sort_key_t){s->cols[s->key_col[k]].data, s->cols[s->key_col[k]].code};
         }
-        free(recs);
-        p.mem = mem;
+        if (!(perm32 = fm_sort_radix(keys, s->nkeys, s->n, s->reverse))) {
+            fprintf(stderr, "flowmix sort: %s\n", fm_strerror(FM_ENOMEM));
+            return FM_ENOMEM;
+        }
+        for (int k = 0; k < s->nkeys; k++) {
+            drop_pages(&s->cols[s->key_col[k]]);
+        }
+        p.mem32 = perm32;
     } else {
         size_t per_run = (size_t)(s->budget / rec_size);
         per_run = per_run < 1024 ? 1024 : per_run;
@@ -447,7 +472,7 @@ static int do_sort(sort_t *s)
     }
     free(idx);
     free(buf);
-    free(mem);
+    free(perm32);
     if (p.f) {
         fclose(p.f);
     }
