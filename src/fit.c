@@ -29,6 +29,7 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_sf_psi.h>
 
+#include "fit_kernel.h"
 #include "util/err.h"
 
 /* glibc on x86-64 ships vector math (libmvec, linked through libm.so's AS_NEEDED); the E-step's
@@ -69,6 +70,8 @@ typedef struct {
     double mx[BLOCK]; /* largest log term of each row */
     size_t n;
     double avg_ws;
+    fm__fitk_t kp;   /* the fused E-step's parameters (fit_kernel.h), arrays of cap entries */
+    void *kmem;      /* their storage */
 } em_t;
 
 static double now_s(void)
@@ -362,6 +365,67 @@ static double estep_block(em_t *em, const fm_mix_t *m, size_t b0, size_t b1, boo
  * s2/W - (s1/W)^2 free of cancellation.  Returns the weighted mean log-likelihood of the current
  * mixture when want_ll is set.
  */
+/* Fill the fused E-step's parameters from the prepared components.  @return false when a
+ * component is neither a uniform nor a loc-0 lognormal (then the blocked E-step runs). */
+static bool kernel_setup(em_t *em, const fm_mix_t *m)
+{
+    fm__fitk_t *p = &em->kp;
+    size_t K = fm_mix_count(m);
+
+    /* The kernel tracks live components in a 64-bit mask. */
+    if (!em->kmem || em->rfull || K > 64 || fm__fitk_mode() == FM__FITK_BLOCKED) {
+        return false;
+    }
+    for (size_t k = 0; k < K; k++) {
+        const fm_mix_comp_t *c = fm_mix_comp(m, k);
+        const acc_t *acc = &em->acc[k];
+        bool *uni = (bool *)p->uni;
+        if (c->fam != FM_FAM_UNIFORM && !acc->fast) {
+            return false;
+        }
+        uni[k] = c->fam == FM_FAM_UNIFORM;
+        ((double *)p->v)[k] = uni[k] ? acc->lw - log(c->p[1]) : 0;
+        ((size_t *)p->lo)[k] = acc->lo;
+        ((size_t *)p->hi)[k] = acc->hi;
+        ((double *)p->lnsc)[k] = acc->lnsc;
+        ((double *)p->a)[k] = acc->a;
+        ((double *)p->cst)[k] = acc->cst;
+        ((double *)p->c)[k] = acc->c;
+        ((double *)p->row0)[k] = acc->row0;
+        p->s0[k] = p->s1[k] = p->s2[k] = 0;
+    }
+    p->K = K;
+    return true;
+}
+
+/* Storage for the fused E-step's parameters of up to K components (NULL: not used). */
+static void *kernel_alloc(em_t *em, size_t K)
+{
+    size_t nd = 10 * K, bytes = nd * sizeof(double) + 2 * K * sizeof(size_t) + K +
+                                fm__fitk_scratch_bytes(K);
+    char *mem = calloc(1, bytes);
+    double *d = (double *)mem;
+    fm__fitk_t *p = &em->kp;
+
+    if (!mem) {
+        return NULL;
+    }
+    p->v = d;
+    p->lnsc = d + K;
+    p->a = d + 2 * K;
+    p->cst = d + 3 * K;
+    p->c = d + 4 * K;
+    p->row0 = d + 5 * K;
+    p->s0 = d + 6 * K;
+    p->s1 = d + 7 * K;
+    p->s2 = d + 8 * K;
+    p->scratch = d + 9 * K; /* K doubles here, then the rest of the block */
+    p->lo = (size_t *)(mem + nd * sizeof(double) + fm__fitk_scratch_bytes(K));
+    p->hi = p->lo + K;
+    p->uni = (bool *)(p->hi + K);
+    return mem;
+}
+
 static double estep(em_t *em, const fm_mix_t *m, bool want_ll)
 {
     double ll = 0, wsum = 0;
@@ -369,9 +433,18 @@ static double estep(em_t *em, const fm_mix_t *m, bool want_ll)
     for (size_t k = 0; k < fm_mix_count(m); k++) {
         comp_prepare(em, fm_mix_comp(m, k), &em->acc[k]);
     }
-    for (size_t b0 = 0; b0 < em->n; b0 += BLOCK) {
-        size_t b1 = b0 + BLOCK < em->n ? b0 + BLOCK : em->n;
-        ll += estep_block(em, m, b0, b1, want_ll);
+    if (kernel_setup(em, m)) {
+        ll = fm__fitk_rows(&em->kp, em->lnx, em->ws, em->avg_ws, 0, em->n, want_ll);
+        for (size_t k = 0; k < fm_mix_count(m); k++) {
+            em->acc[k].s0 = em->kp.s0[k];
+            em->acc[k].s1 = em->kp.s1[k];
+            em->acc[k].s2 = em->kp.s2[k];
+        }
+    } else {
+        for (size_t b0 = 0; b0 < em->n; b0 += BLOCK) {
+            size_t b1 = b0 + BLOCK < em->n ? b0 + BLOCK : em->n;
+            ll += estep_block(em, m, b0, b1, want_ll);
+        }
     }
     if (want_ll) {
         for (size_t i = 0; i < em->n; i++) {
@@ -642,7 +715,8 @@ int fm_fit_arrays(const double *x, const double *w, size_t n, uint64_t sum,
     if (need_r) {
         em.rfull = calloc(n * fm_mix_count(m), sizeof(double));
     }
-    if (!em.lnx || !em.tile || !em.acc || (need_r && !em.rfull)) {
+    em.kmem = kernel_alloc(&em, fm_mix_count(m));
+    if (!em.lnx || !em.tile || !em.acc || (need_r && !em.rfull) || !em.kmem) {
         rc = FM_ENOMEM;
         goto fail;
     }
@@ -662,6 +736,7 @@ int fm_fit_arrays(const double *x, const double *w, size_t n, uint64_t sum,
     free(em.tile);
     free(em.rfull);
     free(em.acc);
+    free(em.kmem);
     *out = m;
     if (res) {
         *res = r;
@@ -673,6 +748,7 @@ fail:
     free(em.tile);
     free(em.rfull);
     free(em.acc);
+    free(em.kmem);
     fm_mix_free(m);
     return rc;
 }

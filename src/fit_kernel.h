@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The EM E-step of fit.c for mixtures of uniforms and lognormals with loc 0 (every agh_2015
+ * fit): one fused pass per row over all components (log terms, the row's largest, exp of the
+ * differences, row total, responsibilities, the M-step's sums), four rows at a time with AVX2
+ * where the CPU has it, one row at a time otherwise.  Both paths compute every row exactly as
+ * fit.c's blocked E-step does, in the same order over components; they differ from it and from
+ * each other only in the order rows are added into the sums and in libmvec's exp (within 4 ulp),
+ * i.e. by rounding (tests/unit/test_fit.c holds them to 1e-12 relative).
+ *
+ * Private to the fit module.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Per-component constants of one iteration (structure of arrays, K entries each). */
+typedef struct {
+    size_t K;
+    const bool *uni;    /* uniform: log term v on rows [lo, hi), else none */
+    const double *v;    /* uniform: ln w - ln width */
+    const size_t *lo, *hi;
+    const double *lnsc; /* lognormal: ln scale, 1 / 2 sigma^2, ln(sigma sqrt(2 pi)) - ln w */
+    const double *a, *cst;
+    const double *c;    /* centre of the log sums */
+    const double *row0; /* log term of row 0 (the probability mass of (0, x0]) */
+    double *s0, *s1, *s2; /* sums of r, r d, r d^2 (d = ln x - c), added to */
+    double *scratch;    /* room for 8 K doubles (+ 4 K __m256d when vectorised) */
+} fm__fitk_t;
+
+/**
+ * Rows [from, to) of the E-step.  lnx, ws: per row; ws_scale = 1 / mean(ws) applied as
+ * ws / avg_ws.  @return sum over rows of ws ln(row total) when want_ll, else 0.
+ */
+double fm__fitk_rows(const fm__fitk_t *p, const double *lnx, const double *ws, double avg_ws,
+                     size_t from, size_t to, bool want_ll);
+
+/** Bytes of scratch fm__fitk_rows needs for K components. */
+size_t fm__fitk_scratch_bytes(size_t K);
+
+/** E-step paths, for tests and benchmarks that compare them (process-wide, default AUTO). */
+typedef enum {
+    FM__FITK_AUTO = 0, /* the fused rows, AVX2 when the CPU has AVX2 and FMA */
+    FM__FITK_SCALAR,   /* the fused rows, one at a time */
+    FM__FITK_BLOCKED,  /* fit.c's blocked E-step (every family) */
+} fm__fitk_mode_t;
+void fm__fitk_set_mode(fm__fitk_mode_t mode);
+fm__fitk_mode_t fm__fitk_mode(void);
