@@ -12,9 +12,12 @@
  * Numerics: rows are summed relative to their largest term (log-sum-exp), so no subnormals and
  * no underflowed rows; terms more than 708 below the row's largest count as 0.  Rows with zero
  * total get zero responsibilities (flow-models' rule).  x = 0 rows (duration histograms) use
- * ln x = 0, where lognormal and Pareto terms are exactly 0, so no 0 * -inf NaN.  A component
- * whose parameters or weight become non-finite, or whose lognormal sigma collapses below 1e-9,
- * is removed and counted in fm_fit_result_t.dropped.
+ * ln x = 0, where lognormal and Pareto terms are exactly 0, so no 0 * -inf NaN.  A lognormal
+ * that collapses onto one point (sigma -> machine epsilon, a spike) is kept as flow-models keeps
+ * it; narrow ones are evaluated as scipy does (ln(x / scale), not ln x - ln scale, whose
+ * rounding is larger than such a component's width).  Only a component whose parameters or
+ * weight become non-finite (where flow-models' fit turns into NaN) is removed, and recorded in
+ * fm_fit_result_t.
  */
 #include "config.h"
 
@@ -43,8 +46,9 @@
 #endif
 
 #define EPS 2.220446049250313e-16
-/* A lognormal narrower than this is a spike on one point, not a distribution. */
-#define SIGMA_COLLAPSED 1e-9
+/* A lognormal narrower than this is evaluated scipy's way, ln(x / scale): the closed form's
+ * ln x - ln scale is off by ~1e-15, which matters once sigma is this small. */
+#define SIGMA_NARROW 1e-3
 
 /* Per-component sums gathered during the E-step: sum r, sum r d, sum r d^2 with d = ln x - c. */
 typedef struct {
@@ -54,6 +58,7 @@ typedef struct {
     double lnsc, a, cst; /* lognormal: ln scale, 1 / 2s^2, ln(s sqrt(2 pi)) - ln w */
     double row0;    /* ln(w (cdf(x0) - cdf(0))) */
     bool fast;      /* lognormal with loc 0 (closed form below) */
+    bool narrow;    /* lognormal with sigma < SIGMA_NARROW (evaluated scipy's way) */
 } acc_t;
 
 /* Rows per E-step block: K columns of this many doubles stay in the L1/L2 cache. */
@@ -182,7 +187,9 @@ static void comp_prepare(const em_t *em, const fm_mix_comp_t *c, acc_t *acc)
 
     *acc = (acc_t){.lw = log(c->w)};
     comp_rows(em, c, acc);
-    acc->fast = c->fam == FM_FAM_LOGNORM && c->p[1] == 0 && c->p[0] > 0 && c->p[2] > 0;
+    acc->narrow = c->fam == FM_FAM_LOGNORM && c->p[0] < SIGMA_NARROW;
+    acc->fast = c->fam == FM_FAM_LOGNORM && c->p[1] == 0 && c->p[0] > 0 && c->p[2] > 0 &&
+                !acc->narrow;
     if (acc->fast) {
         acc->lnsc = log(c->p[2]);
         acc->a = 1.0 / (2 * c->p[0] * c->p[0]);
@@ -292,6 +299,12 @@ static void column_sums(const em_t *em, size_t b0, const double *f, double *col,
     acc->s2 += s2[0] + s2[1];
 }
 
+/* Families whose M-step reads every responsibility (two passes, or an iterative solve). */
+static bool needs_r(fm_family_t fam)
+{
+    return fam != FM_FAM_UNIFORM && fam != FM_FAM_GENPARETO;
+}
+
 /* Rows of component k inside block [b0, b1), relative to b0; empty if lo >= hi. */
 static void block_span(const acc_t *acc, size_t b0, size_t b1, size_t *lo, size_t *hi)
 {
@@ -350,8 +363,8 @@ static double estep_block(em_t *em, const fm_mix_t *m, size_t b0, size_t b1, boo
             column_sums(em, b0, S, col, 0, 1, &em->acc[k]);
         }
         column_sums(em, b0, S, col, lo, hi, &em->acc[k]);
-        if (em->rfull && fm_mix_comp(m, k)->fam >= FM_FAM_GAMMA) {
-            /* Gamma/Weibull ranges cover every row, so the whole column gets written. */
+        if (em->rfull && needs_r(fm_mix_comp(m, k)->fam)) {
+            /* Their ranges cover every row, so the whole column gets written. */
             memcpy(em->rfull + k * em->n + b0, col, len * sizeof(*col));
         }
     }
@@ -457,12 +470,36 @@ static double estep(em_t *em, const fm_mix_t *m, bool want_ll)
 /* ------------------------------------------------------------------------------------------ */
 /* M-step */
 
-static void mstep_lognorm(const acc_t *acc, double max_upper, fm_mix_comp_t *c)
+/*
+ * flow-models' two passes: mu = sum r ln x / W, sigma = sqrt(sum r (ln x - mu)^2 / W).  The
+ * one-pass form from the E-step sums cancels to noise when a component collapses within one
+ * iteration (its variance falls by 40 orders of magnitude), and flow-models' result there
+ * (a spike, or a frozen zero-weight component) depends on the exact small value.
+ */
+static void mstep_lognorm(const em_t *em, const acc_t *acc, const double *r, double max_upper,
+                          fm_mix_comp_t *c)
 {
     double W = acc->s0 > 0 ? acc->s0 : EPS;
     double dm = acc->s1 / W, mu = acc->c + dm, var = acc->s2 / W - dm * dm;
     double sigma = var > 0 ? sqrt(var) : 0;
 
+    if (r) {
+        double s0 = 0, s1 = 0, s2 = 0;
+        for (size_t i = 0; i < em->n; i++) {
+            s0 += r[i];
+            s1 += r[i] * em->lnx[i];
+        }
+        W = s0 > 0 ? s0 : EPS;
+        mu = s1 / W; /* 0 for a component without responsibility, as flow-models */
+        for (size_t i = 0; i < em->n; i++) {
+            double d = em->lnx[i] - mu;
+            s2 += r[i] * (d * d);
+        }
+        sigma = sqrt(s2 / W);
+    } else if (!(acc->s0 > 0)) {
+        mu = 0; /* flow-models: sum(r ln x) / eps = 0 */
+        sigma = 0;
+    }
     if (!(sigma > 0)) {
         sigma = EPS;
     }
@@ -564,6 +601,28 @@ static void mstep_weibull(const em_t *em, const double *r, fm_mix_comp_t *c)
     c->intmask = 2;
 }
 
+/* flow-models' norm update: mu = sum r x / W, sigma = sqrt(sum r (x - mu)^2 / W), two passes. */
+static void mstep_norm(const em_t *em, const double *r, fm_mix_comp_t *c)
+{
+    double W = 0, X = 0, V = 0, mu, sigma;
+
+    for (size_t i = 0; i < em->n; i++) {
+        W += r[i];
+        X += r[i] * em->x[i];
+    }
+    if (!(W > 0)) {
+        W = EPS;
+    }
+    mu = X / W;
+    for (size_t i = 0; i < em->n; i++) {
+        V += r[i] * ((em->x[i] - mu) * (em->x[i] - mu));
+    }
+    sigma = sqrt(V / W);
+    c->p[0] = mu;
+    c->p[1] = sigma > 0 ? sigma : EPS;
+    c->intmask = 0;
+}
+
 static double guard_value(const fm_mix_t *m)
 {
     double g = 0;
@@ -588,7 +647,7 @@ static void mstep(const em_t *em, fm_mix_t *m, double mpw)
         double sr = em->acc[k].s0;
         switch (c->fam) {
         case FM_FAM_LOGNORM:
-            mstep_lognorm(&em->acc[k], max_upper, c);
+            mstep_lognorm(em, &em->acc[k], r, max_upper, c);
             break;
         case FM_FAM_GENPARETO:
             mstep_genpareto(&em->acc[k], c);
@@ -598,6 +657,9 @@ static void mstep(const em_t *em, fm_mix_t *m, double mpw)
             break;
         case FM_FAM_WEIBULL_MIN:
             mstep_weibull(em, r, c);
+            break;
+        case FM_FAM_NORM:
+            mstep_norm(em, r, c);
             break;
         default:
             break; /* uniforms keep their bounds */
@@ -609,22 +671,37 @@ static void mstep(const em_t *em, fm_mix_t *m, double mpw)
     }
 }
 
-/* Remove components that no longer describe a distribution.  Returns how many went. */
-static unsigned drop_collapsed(fm_mix_t *m)
+/*
+ * Remove components whose weight or parameters are no longer finite: there flow-models' fit
+ * turns into NaN (the NaN spreads to every row's total).  Each removal is recorded with the
+ * component's index in the initial mixture (orig[] follows the removals).  Returns how many.
+ */
+static unsigned drop_collapsed(fm_mix_t *m, unsigned *orig, unsigned iteration,
+                               fm_fit_result_t *res)
 {
     unsigned dropped = 0;
     for (size_t k = fm_mix_count(m); k-- > 0;) {
         const fm_mix_comp_t *c = fm_mix_comp(m, k);
-        bool bad = !isfinite(c->w) || c->w < 0;
-        for (unsigned j = 0; j < c->np; j++) {
-            bad = bad || !isfinite(c->p[j]);
+        const char *why = !isfinite(c->w) || c->w < 0 ? "its weight is not a finite number" : NULL;
+        for (unsigned j = 0; j < c->np && !why; j++) {
+            why = isfinite(c->p[j]) ? NULL : "a parameter is not a finite number";
         }
-        bad = bad || (c->fam == FM_FAM_LOGNORM && c->p[0] < SIGMA_COLLAPSED);
-        bad = bad || (c->fam != FM_FAM_UNIFORM && !(c->p[c->np - 1] > 0));
-        if (bad) {
-            fm_mix_remove(m, k);
-            dropped++;
+        if (!why && c->fam != FM_FAM_UNIFORM && !(c->p[c->np - 1] > 0)) {
+            why = "its scale is not positive";
         }
+        if (!why) {
+            continue;
+        }
+        if (res->ndrops < FM_FIT_MAX_DROPS) {
+            res->drops[res->ndrops++] = (fm_fit_drop_t){
+                .index = orig ? orig[k] : (unsigned)k, .fam = c->fam, .iteration = iteration,
+                .why = why};
+        }
+        if (orig) {
+            memmove(orig + k, orig + k + 1, (fm_mix_count(m) - k - 1) * sizeof(*orig));
+        }
+        fm_mix_remove(m, k);
+        dropped++;
     }
     return dropped;
 }
@@ -652,7 +729,8 @@ static double arrays_loglik(const em_t *em, const fm_mix_t *m)
     return den > 0 ? num / den : NAN;
 }
 
-static int em_loop(em_t *em, fm_mix_t *m, const fm_fit_opts_t *opts, fm_fit_result_t *res)
+static int em_loop(em_t *em, fm_mix_t *m, const fm_fit_opts_t *opts, unsigned *orig,
+                   fm_fit_result_t *res)
 {
     double prev = -INFINITY;
 
@@ -665,7 +743,7 @@ static int em_loop(em_t *em, fm_mix_t *m, const fm_fit_opts_t *opts, fm_fit_resu
         prev = ll;
         mstep(em, m, opts->max_pareto_w);
         res->iterations++;
-        res->dropped += drop_collapsed(m);
+        res->dropped += drop_collapsed(m, orig, it + 1, res);
         if (fm_mix_count(m) == 0) {
             return FM_EFIT;
         }
@@ -710,7 +788,7 @@ int fm_fit_arrays(const double *x, const double *w, size_t n, uint64_t sum,
     em.acc = calloc(fm_mix_count(m), sizeof(acc_t));
     bool need_r = false;
     for (size_t k = 0; k < fm_mix_count(m); k++) {
-        need_r = need_r || fm_mix_comp(m, k)->fam >= FM_FAM_GAMMA;
+        need_r = need_r || needs_r(fm_mix_comp(m, k)->fam);
     }
     if (need_r) {
         em.rfull = calloc(n * fm_mix_count(m), sizeof(double));
@@ -725,8 +803,13 @@ int fm_fit_arrays(const double *x, const double *w, size_t n, uint64_t sum,
     for (size_t i = 0; i < n; i++) {
         em.lnx[i] = x[i] > 0 ? log(x[i]) : 0;
     }
-    r.dropped = drop_collapsed(m);
-    rc = fm_mix_count(m) ? em_loop(&em, m, opts, &r) : FM_EFIT;
+    unsigned *orig = malloc(fm_mix_count(m) * sizeof(*orig));
+    for (size_t k = 0; orig && k < fm_mix_count(m); k++) {
+        orig[k] = (unsigned)k;
+    }
+    r.dropped = drop_collapsed(m, orig, 0, &r);
+    rc = fm_mix_count(m) ? em_loop(&em, m, opts, orig, &r) : FM_EFIT;
+    free(orig);
     if (rc < 0) {
         goto fail;
     }

@@ -26,11 +26,23 @@ typedef struct fm_fit_opts {
     double max_pareto_w; /* > 0: cap on genpareto weights (flow-models --mpw), 0: none */
 } fm_fit_opts_t;
 
+/* A component removed because its parameters or weight stopped being finite numbers. */
+typedef struct fm_fit_drop {
+    unsigned index;      /* position in the initial mixture */
+    unsigned iteration;  /* 0: already in the initial mixture */
+    fm_family_t fam;
+    const char *why;     /* static text */
+} fm_fit_drop_t;
+
+#define FM_FIT_MAX_DROPS 8
+
 typedef struct fm_fit_result {
     double loglik;       /* weighted mean log-likelihood of the result (fm_mix_loglik()) */
     unsigned iterations; /* EM iterations run */
     double seconds;      /* wall-clock time of the fit */
-    unsigned dropped;    /* components that collapsed (non-finite, sigma -> 0) and were removed */
+    unsigned dropped;    /* components removed because they became non-finite (NaN in flow-models) */
+    fm_fit_drop_t drops[FM_FIT_MAX_DROPS]; /* the first ndrops of them */
+    unsigned ndrops;
     bool converged;      /* tol > 0 and the gain fell below it */
 } fm_fit_result_t;
 

@@ -35,7 +35,7 @@ struct fm_mix {
 };
 
 static const char *const family_names[FM_FAM_COUNT] = {
-    "uniform", "lognorm", "genpareto", "gamma", "weibull_min",
+    "uniform", "lognorm", "genpareto", "gamma", "weibull_min", "norm",
 };
 
 static const char *const y_names[] = {"flows", "packets", "octets"};
@@ -75,7 +75,7 @@ unsigned fm_mix_family_nparams(fm_family_t fam)
     if ((unsigned)fam >= FM_FAM_COUNT) {
         return 0;
     }
-    return fam == FM_FAM_UNIFORM ? 2 : 3;
+    return fam == FM_FAM_UNIFORM || fam == FM_FAM_NORM ? 2 : 3;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -188,6 +188,8 @@ double fm_mix_comp_pdf(const fm_mix_comp_t *c, double x)
         return z >= 0 ? gsl_ran_gamma_pdf(z, c->p[0], 1.0) / scale : 0.0;
     case FM_FAM_WEIBULL_MIN:
         return z >= 0 ? gsl_ran_weibull_pdf(z, 1.0, c->p[0]) / scale : 0.0;
+    case FM_FAM_NORM: /* scipy: exp(-z^2 / 2) / sqrt(2 pi) / scale */
+        return exp(-z * z / 2.0) / sqrt(2 * M_PI) / scale;
     default:
         return NAN;
     }
@@ -220,6 +222,8 @@ double fm_mix_comp_cdf(const fm_mix_comp_t *c, double x)
         return z > 0 ? gsl_cdf_gamma_P(z, c->p[0], 1.0) : 0.0;
     case FM_FAM_WEIBULL_MIN:
         return z > 0 ? gsl_cdf_weibull_P(z, 1.0, c->p[0]) : 0.0;
+    case FM_FAM_NORM:
+        return gsl_cdf_ugaussian_P(z);
     default:
         return NAN;
     }

@@ -3,7 +3,7 @@
  * Mixture models in flow-models' conventions (FLOW-MODELS.md §2, FLOW-MODELS-DETAIL.md §5-7).
  *
  * A mixture is a list of weighted components of the scipy.stats families uniform, lognorm,
- * genpareto, gamma and weibull_min, with scipy's positional parameters (shape..., loc, scale),
+ * genpareto, gamma, weibull_min and norm, with scipy's positional parameters (shape..., loc, scale),
  * plus the "sum" of the histogram column it was fitted to.  This module evaluates component and
  * mixture densities and distribution functions (with GSL where GSL's convention matches scipy's),
  * reads mixture JSON with jansson and writes it byte-for-byte in flow-models' layout, numbers as
@@ -28,6 +28,7 @@ typedef enum {
     FM_FAM_GENPARETO,   /* [c, loc, scale] */
     FM_FAM_GAMMA,       /* [a, loc, scale] */
     FM_FAM_WEIBULL_MIN, /* [c, loc, scale] */
+    FM_FAM_NORM,        /* [loc, scale]: N(loc, scale^2) (flow-models fits it from --initial) */
     FM_FAM_COUNT
 } fm_family_t;
 

@@ -204,6 +204,8 @@ static double comp_rvs(const fm_mix_comp_t *c, mt_t *r)
     case FM_FAM_WEIBULL_MIN:
         u = mt_double(r);
         return pow(-log1p(-u), 1.0 / c->p[0]) * scale + loc;
+    case FM_FAM_NORM:
+        return mt_gauss(r) * scale + loc;
     default:
         return NAN;
     }

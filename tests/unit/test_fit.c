@@ -194,10 +194,30 @@ static void test_degenerate(void **state)
         assert_true(isfinite(fm_mix_comp(out, k)->w) && isfinite(fm_mix_comp(out, k)->p[0]));
     }
     fm_mix_free(out);
-    /* Only a lognormal: it collapses onto the point and is dropped; nothing is left, which is
-     * an error, not a crash. */
+    /* Only a lognormal: it collapses onto the point and stays there as a spike (sigma =
+     * machine epsilon), exactly as flow-models 2.2 keeps it: [eps, 0, 4.999999999999999]. */
     o.U = 0;
-    assert_int_equal(fm_fit_run(&one, 1, &o, NULL, &out, &res), FM_EFIT);
+    assert_int_equal(fm_fit_run(&one, 1, &o, NULL, &out, &res), 0);
+    assert_int_equal(fm_mix_count(out), 1);
+    assert_true(fm_mix_comp(out, 0)->p[0] == 2.220446049250313e-16);
+    assert_true(fm_mix_comp(out, 0)->p[2] == 4.999999999999999);
+    assert_int_equal(res.dropped, 0);
+    fm_mix_free(out);
+    /* A Pareto whose support holds no data has no responsibility: its update is 0/0, which
+     * turns flow-models' whole fit into NaN; here it alone is removed, and said so. */
+    fm_mix_t *init = fm_mix_new(0);
+    fm_mix_comp_t gp = {.w = 0.1, .fam = FM_FAM_GENPARETO, .np = 3, .p = {1.0, 1e9, 10.0}};
+    fm_mix_comp_t ln = {.w = 0.9, .fam = FM_FAM_LOGNORM, .np = 3, .p = {1.0, 0, 10.0}};
+    assert_int_equal(fm_mix_add(init, &gp), 0);
+    assert_int_equal(fm_mix_add(init, &ln), 0);
+    assert_int_equal(fm_fit_run(&one, 1, &o, init, &out, &res), 0);
+    assert_int_equal(fm_mix_count(out), 1);
+    assert_int_equal(res.ndrops, 1);
+    assert_int_equal(res.drops[0].index, 0);
+    assert_int_equal(res.drops[0].iteration, 1);
+    assert_int_equal(res.drops[0].fam, FM_FAM_GENPARETO);
+    fm_mix_free(init);
+    fm_mix_free(out);
     /* Zero-weight rows inside the data (and an x = 0 row) give finite results. */
     fm_hist_bin_t dur[4] = {{0, 1, 50, 50, 3200}, {3, 4, 0, 0, 0}, {10, 11, 20, 40, 2560},
                             {100, 101, 5, 50, 3200}};
