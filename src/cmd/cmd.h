@@ -13,3 +13,15 @@ typedef struct {
 
 /* One row per subcommand; defined in src/flowmix.c. */
 extern const fm_cmd_t fm_cmds[];
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/**
+ * flow-models generate from a mixture directory (flows/packets/octets.json), as
+ * `flowmix generate -s n --seed seed [-x size] DIR` (src/cmd/cmd_generate.c).
+ * @param[out] pairs  n (packets, octets) pairs, caller frees.
+ * @return 0, or a negative code (the mixture's problem has been printed).
+ */
+int fm_generate_pairs(const char *dir, size_t n, uint32_t seed, bool size, uint64_t **pairs);

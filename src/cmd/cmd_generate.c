@@ -259,6 +259,8 @@ typedef struct {
     FILE *f;
     fm_writer_t *w;
     int rc;
+    uint64_t *pairs; /* or (packets, octets) pairs collected here (fm_generate_pairs) */
+    size_t npairs;
 } sink_t;
 
 /* Steps 6-7 of §8.2: packets/octets from the value and packet size, stochastic rounding. */
@@ -286,6 +288,12 @@ static void emit(sink_t *f, const gen_args_t *a, uint64_t v, double ps, mt_t *py
         u = mt_double(py);
         P = u + (double)P >= packets ? P : P + 1;
         O = v;
+    }
+    if (f->pairs) {
+        f->pairs[2 * f->npairs] = P;
+        f->pairs[2 * f->npairs + 1] = O;
+        f->npairs++;
+        return;
     }
     if (!f->w) {
         fprintf(f->f, "0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, %llu, %llu, 0\n",
@@ -498,6 +506,30 @@ static int load_dir(const char *dir, fm_mix_t *mix[3])
         fprintf(stderr, "flowmix generate: %s/flows.json has no components\n", dir);
         return FM_EFORMAT;
     }
+    return 0;
+}
+
+int fm_generate_pairs(const char *dir, size_t n, uint32_t seed, bool size, uint64_t **pairs)
+{
+    fm_mix_t *mix[3] = {NULL, NULL, NULL};
+    gen_args_t a = {.in = dir, .out = "-", .n = n, .seed = seed, .size = size};
+    sink_t sink = {.pairs = n ? malloc(2 * n * sizeof(uint64_t)) : NULL};
+    int rc;
+
+    gsl_set_error_handler_off();
+    if (!sink.pairs) {
+        return n ? FM_ENOMEM : FM_EINVAL;
+    }
+    rc = load_dir(dir, mix);
+    rc = rc < 0 ? rc : gen_mixture(&sink, &a, mix);
+    for (int y = 0; y < 3; y++) {
+        fm_mix_free(mix[y]);
+    }
+    if (rc < 0) {
+        free(sink.pairs);
+        return rc;
+    }
+    *pairs = sink.pairs;
     return 0;
 }
 

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "cmd/cmd.h"
+#include "cmd/cmdio.h"
 #include "encode.h"
 #include "flowio.h"
 #include "util/err.h"
@@ -60,6 +62,8 @@ typedef struct {
     const char *dump;
     char **files;
     int nfiles;
+    const char *model;  /* a mixture directory: flows synthesised from it (--count of them) */
+    bool size;          /* -x size: the model is of flow size */
 } send_opts_t;
 
 typedef struct {
@@ -69,17 +73,21 @@ typedef struct {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: flowmix send [-v 5|9|10] [-i FMT] [--synthetic N [--seed S]] [--rate R]\n"
+            "usage: flowmix send [-f v5|v9|ipfix] [-i FMT] [--synthetic N [--seed S]] [-r R]\n"
             "                    [--count N] [--duration S] [--replay-time] [--batch N]\n"
             "                    [--mtu N] [--template-every N] [--domain ID] [--dump FILE]\n"
-            "                    HOST:PORT [FILE...]\n\n"
-            "Export flows as NetFlow v5 (-v 5), v9 (-v 9) or IPFIX (-v 10, the default) to a\n"
+            "                    HOST:PORT [FILE...|MODEL_DIR]\n"
+            "       flowmix send [options] FILE...|MODEL_DIR HOST:PORT\n\n"
+            "Export flows as NetFlow v5 (-f v5), v9 (-f v9) or IPFIX (-f ipfix, the default) to a\n"
             "collector over UDP.  Flows come from FILEs read with -i FMT (csv_flow, pipe, nfcapd,\n"
-            "binary, ftcsv; default auto) or, with --synthetic N, are made up: random 5-tuples\n"
-            "(IPv4; TCP, UDP, ICMP), Pareto-tailed packet counts, reproducible with --seed\n"
-            "(N = 0: unbounded, stop with --count or --duration).  HOST may be a name, an IPv4\n"
-            "or an IPv6 address ([::1]:2055).\n\n"
-            "  --rate R            records/s, token-bucket paced (0 = as fast as possible)\n"
+            "binary, ftcsv; default auto); from a mixture directory (flows.json, packets.json,\n"
+            "octets.json): --count N flows whose lengths and sizes are drawn as flowmix generate\n"
+            "draws them (--seed; -x size for a flow-size model), on random 5-tuples; or, with\n"
+            "--synthetic N, made up: random 5-tuples (IPv4; TCP, UDP, ICMP), Pareto-tailed packet\n"
+            "counts, reproducible with --seed (N = 0: unbounded, stop with --count or\n"
+            "--duration).  HOST may be a name, an IPv4 or an IPv6 address ([::1]:2055).\n\n"
+            "  -f, --format F      v5, v9 or ipfix (also -v 5|9|10)\n"
+            "  -r, --rate R        records/s, token-bucket paced (0 = as fast as possible)\n"
             "  --count N           stop after N records\n"
             "  --duration S        stop after S (s, m, h suffixes)\n"
             "  --replay-time       keep the flows' own times (default: each flow ends now)\n"
@@ -119,6 +127,15 @@ static int parse_opt(int opt, const char *arg, send_opts_t *o)
     case 'v':
         o->version = atoi(arg);
         return (o->version == 5 || o->version == 9 || o->version == 10) ? 0 : FM_EINVAL;
+    case 'f':
+        o->version = !strcmp(arg, "v5") || !strcmp(arg, "5")     ? 5
+                     : !strcmp(arg, "v9") || !strcmp(arg, "9")   ? 9
+                     : !strcmp(arg, "ipfix") || !strcmp(arg, "10") ? 10
+                                                                   : 0;
+        return o->version ? 0 : FM_EINVAL;
+    case 'x':
+        o->size = !strcmp(arg, "size");
+        return !strcmp(arg, "size") || !strcmp(arg, "length") ? 0 : FM_EINVAL;
     case 'i': return (o->in_fmt = fm_format_parse(arg)) < 0 ? FM_EINVAL : 0;
     case 'n': o->synth = true; return parse_u64(arg, &o->synthetic);
     case 's': return parse_u64(arg, &o->seed);
@@ -151,6 +168,62 @@ static int parse_opt(int opt, const char *arg, send_opts_t *o)
     }
 }
 
+/* Does text look like a destination (HOST:PORT, [V6]:PORT) rather than an input path? */
+static bool is_dest(const char *text)
+{
+    const char *colon = strrchr(text, ':');
+    struct stat st;
+    char *end;
+
+    if (!colon || colon == text || stat(text, &st) == 0) {
+        return false;
+    }
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    return colon[1] && !*end && port > 0 && port < 65536;
+}
+
+static bool is_model_dir(const char *path)
+{
+    char p[4096];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/flows.json", path);
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The positionals: HOST:PORT first or last (flowmix(1) documents FILE HOST:PORT), then the
+ * inputs: files, or one mixture directory.  @return 0 or -1 (reported). */
+static int place_args(int argc, char **argv, send_opts_t *o)
+{
+    if (optind >= argc) {
+        fm_cmd_usage_error("send", "no destination HOST:PORT");
+        return -1;
+    }
+    if (is_dest(argv[optind])) {
+        o->dest = argv[optind++];
+    } else if (is_dest(argv[argc - 1])) {
+        o->dest = argv[--argc];
+    } else {
+        fm_cmd_usage_error("send", "no destination HOST:PORT among the arguments");
+        return -1;
+    }
+    o->files = argv + optind;
+    o->nfiles = argc - optind;
+    if (o->nfiles == 1 && is_model_dir(o->files[0])) {
+        o->model = o->files[0];
+        o->nfiles = 0;
+        if (o->synth || o->count == 0) {
+            fm_cmd_usage_error("send", "a model directory needs --count N (and no --synthetic)");
+            return -1;
+        }
+        return 0;
+    }
+    if (o->synth == (o->nfiles > 0)) {
+        fm_cmd_usage_error("send", "give input FILEs, a model directory or --synthetic N");
+        return -1;
+    }
+    return 0;
+}
+
 /* @return 0 to run, 1 after --help, -1 on a usage error (reported). */
 static int parse_args(int argc, char **argv, send_opts_t *o)
 {
@@ -163,12 +236,14 @@ static int parse_args(int argc, char **argv, send_opts_t *o)
         {"template-every", required_argument, NULL, 't'},
         {"domain", required_argument, NULL, 'D'},    {"dump", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},           {"help", no_argument, NULL, 'h'},
+        {"format", required_argument, NULL, 'f'},    {"x-value", required_argument, NULL, 'x'},
         {NULL, 0, NULL, 0},
     };
     int opt;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "v:i:qh", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":v:f:r:x:i:qh", opts, NULL)) != -1) {
         if (opt == 'h') {
             usage(stdout);
             return 1;
@@ -176,26 +251,15 @@ static int parse_args(int argc, char **argv, send_opts_t *o)
             o->replay_time = true;
         } else if (opt == 'q') {
             o->quiet = true;
-        } else if (opt == '?' || parse_opt(opt, optarg, o) < 0) {
-            if (opt != '?') {
-                fprintf(stderr, "flowmix send: bad option value '%s'\n", optarg);
-            }
-            usage(stderr);
+        } else if (opt == '?' || opt == ':') {
+            fm_cmd_bad_option("send", opt, argv);
+            return -1;
+        } else if (parse_opt(opt, optarg, o) < 0) {
+            fm_cmd_usage_error("send", "bad value '%s' for -%c", optarg, opt);
             return -1;
         }
     }
-    if (optind >= argc) {
-        fprintf(stderr, "flowmix send: no destination HOST:PORT\n");
-        return -1;
-    }
-    o->dest = argv[optind++];
-    o->files = argv + optind;
-    o->nfiles = argc - optind;
-    if (o->synth == (o->nfiles > 0)) {
-        fprintf(stderr, "flowmix send: give either input FILEs or --synthetic N\n");
-        return -1;
-    }
-    return 0;
+    return place_args(argc, argv, o);
 }
 
 /* Resolve HOST:PORT ([v6]:PORT for IPv6 literals) and return a connected UDP socket, or -1. */
@@ -250,6 +314,7 @@ typedef struct {
     gsl_rng *rng;
     uint64_t made;     /* synthetic flows made so far */
     uint64_t t0;       /* synthetic flows' own clock origin, epoch ms */
+    uint64_t *pairs;   /* model: (packets, octets) of each flow to send */
 } source_t;
 
 /* One synthetic flow: a unique destination per index (an odd multiplier is a bijection mod
@@ -298,6 +363,19 @@ static long source_read(source_t *s, fm_flow_t *buf, size_t max)
         }
         return (long)n;
     }
+    if (s->pairs) {
+        /* The model's lengths and sizes on synthetic keys and times. */
+        size_t n = 0;
+        while (n < max && s->made < s->o->count) {
+            uint64_t i = s->made;
+            fm_flow_t *f = &buf[n++];
+            synth_flow(s, f);
+            f->packets = s->pairs[2 * i] ? s->pairs[2 * i] : 1;
+            f->octets = s->pairs[2 * i + 1];
+            f->first_ms = f->packets == 1 ? f->last_ms : f->first_ms;
+        }
+        return (long)n;
+    }
     for (;;) {
         if (!s->r) {
             if (s->cur >= s->o->nfiles) {
@@ -319,6 +397,7 @@ static long source_read(source_t *s, fm_flow_t *buf, size_t max)
 
 static void source_close(source_t *s)
 {
+    free(s->pairs);
     fm_reader_close(s->r);
     gsl_rng_free(s->rng);
 }
@@ -609,7 +688,14 @@ static int sender_init(sender_t *s, const send_opts_t *o)
     if (!s->flows || !s->batch.buf) {
         return FM_ENOMEM;
     }
-    if (o->synth) {
+    if (o->model) {
+        int rc = fm_generate_pairs(o->model, (size_t)o->count, (uint32_t)o->seed, o->size,
+                                   &s->src.pairs);
+        if (rc < 0) {
+            return rc; /* the mixture's problem has been printed */
+        }
+    }
+    if (o->synth || o->model) {
         if (!(s->src.rng = gsl_rng_alloc(gsl_rng_mt19937))) {
             return FM_ENOMEM;
         }
