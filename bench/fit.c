@@ -1,25 +1,59 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Benchmark of the EM fit on the agh_2015 all/length and all/size histograms with the published
- * settings (-i 400; length -U 6 -L 4, size -L 8/5/5): seconds per fit (CPU and wall) and peak
- * RSS, printed beside flow-models' own figures as measured upstream (FLOW-MODELS.md §5; flow-models
- * is not installable here, so those are reference numbers, not a run).
+ * bench/fit: flowmixd's 18 default fit jobs (the agh_2015 set of conf.c: all/tcp/udp x
+ * length/size x flows/packets/octets, each with its -i/-U/-L) on the agh_2015 histograms.
  *
- * usage: bench/fit [HISTOGRAM_DIR]   (default $FM_SHARED/data/agh_2015/histograms/all)
+ * 1. Each job's EM fit in this process (fm_fit_run, as the daemon calls it): CPU and wall
+ *    seconds and the log-likelihood to 17 digits, and its relative difference from the same fit
+ *    through fit.c's blocked E-step (the code before the fused kernel of fit_kernel.c).  When FLOW_MODELS_DIR holds a flow-models
+ *    checkout, the same fit runs right after through `python3 -m flow_models.fit` with the same
+ *    options on the same file; its fit time is the span between its own "Processing:" and
+ *    "Saving:" log lines (Python and numpy start-up excluded), and the ratio is that over
+ *    flowmix's wall time.  flow-models 2.2 then fails to write its JSON (to_json() has no 'sum'
+ *    argument); the fit itself has run, so that exit status is ignored.
+ * 2. Peak RSS of this process after all 18 fits.
+ * 3. The 18 jobs queued at once on libuv's thread pool, one uv_queue_work each as
+ *    daemon_jobs.c's start_fit does, with UV_THREADPOOL_SIZE=1 and then 2 (each in a child
+ *    process, as libuv reads it once): the wall time until all are done.
+ *
+ * Only the all/ histograms are shipped (shared/data/agh_2015/histograms/all); a tcp or udp job
+ * uses DIR/<class>/<metric>.csv when present, else the all/ histogram of its metric with its own
+ * options (said in the table).
+ *
+ * usage: bench/fit [HISTOGRAM_DIR]   (default $FM_SHARED/data/agh_2015/histograms)
+ * env:   FLOW_MODELS_DIR, PYTHON (default /usr/bin/python3), FM_FIT_JOBS=N (first N jobs)
  */
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gsl/gsl_errno.h>
+#include <uv.h>
 
+#include "conf.h"
 #include "fit.h"
+#include "fit_kernel.h"
+#include "flow.h"
 #include "hist.h"
 #include "mixture.h"
 #include "util/err.h"
+
+typedef struct {
+    const fm_config_fit_t *job;
+    char path[4096];
+    bool stand_in; /* the all/ histogram stands in for a tcp/udp one */
+    fm_hist_bin_t *bins;
+    size_t n;
+    uv_work_t req;
+    int rc;
+} bench_job_t;
 
 static double cpu_s(void)
 {
@@ -29,63 +63,232 @@ static double cpu_s(void)
            ru.ru_stime.tv_usec * 1e-6;
 }
 
-static int run(const char *dir, const char *feat, const unsigned L[3], unsigned U, double ref_s)
+static double wall_s(void)
 {
-    char path[4096];
-    fm_hist_bin_t *bins = NULL;
-    size_t n = 0;
-    double cpu_total = 0, wall_total = 0, flows_cpu = 0;
-    int rc;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
-    snprintf(path, sizeof(path), "%s/%s.csv", dir, feat);
-    if ((rc = fm_hist_read_csv(path, &bins, &n)) < 0) {
-        fprintf(stderr, "bench/fit: %s: %s\n", path, fm_strerror(rc));
-        return 1;
+static fm_fit_opts_t job_opts(const fm_config_fit_t *j)
+{
+    return (fm_fit_opts_t){.y = j->y, .U = j->U, .L = j->L, .P = j->P, .max_iter = j->max_iter,
+                           .tol = j->tol};
+}
+
+static int load_job(const char *dir, const fm_config_fit_t *j, bench_job_t *b)
+{
+    struct stat st;
+    const char *metric = fm_metric_name((fm_metric_t)j->metric);
+
+    b->job = j;
+    snprintf(b->path, sizeof(b->path), "%.4000s/%s/%s.csv", dir,
+             fm_class_name((fm_class_t)j->cls), metric);
+    if (stat(b->path, &st) != 0) {
+        b->stand_in = j->cls != FM_CLASS_ALL;
+        snprintf(b->path, sizeof(b->path), "%.4000s/all/%s.csv", dir, metric);
     }
-    for (int y = 0; y < 3; y++) {
-        fm_fit_opts_t o = {.y = y, .U = U, .L = L[y], .max_iter = 400};
+    int rc = fm_hist_read_csv(b->path, &b->bins, &b->n);
+    if (rc < 0) {
+        fprintf(stderr, "bench/fit: %s: %s\n", b->path, fm_strerror(rc));
+    }
+    return rc;
+}
+
+/* flow-models fit with the job's options; @return its fit seconds (log span) or -1. */
+static double flow_models_fit(const char *fmdir, const bench_job_t *b)
+{
+    static const char *const ys[] = {"flows", "packets", "octets"};
+    const char *py = getenv("PYTHON") ? getenv("PYTHON") : "/usr/bin/python3";
+    char cmd[8192], opts[128] = "", line[1024], tmp[] = "/tmp/bench-fit.XXXXXX";
+    double t_proc = -1, t_save = -1, t;
+
+    if (!mkdtemp(tmp)) {
+        return -1;
+    }
+    if (b->job->U) {
+        snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), " -U %u", b->job->U);
+    }
+    if (b->job->L) {
+        snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), " -L %u", b->job->L);
+    }
+    if (b->job->P) {
+        snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), " -P %u", b->job->P);
+    }
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && PYTHONPATH='%s' '%s' -m flow_models.fit -i %u%s -y %s '%s' 2>&1; "
+             "rm -rf %s",
+             tmp, fmdir, py, b->job->max_iter, opts, ys[b->job->y], b->path, tmp);
+    FILE *p = popen(cmd, "r");
+    if (!p) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), p)) {
+        if (sscanf(line, "%lf", &t) == 1 && strstr(line, " Processing: ")) {
+            t_proc = t;
+        } else if (sscanf(line, "%lf", &t) == 1 && strstr(line, " Saving: ")) {
+            t_save = t;
+        }
+    }
+    pclose(p);
+    return t_proc >= 0 && t_save >= t_proc ? t_save - t_proc : -1;
+}
+
+/* Part 1: each job here and (optionally) in flow-models.  @return the lowest ratio or 0. */
+static double sequential(bench_job_t *b, size_t nj, const char *fmdir, double *worst_rel)
+{
+    double worst = 0;
+
+    printf("%-20s %-10s %-16s %6s %6s %21s %8s %8s %7s\n", "job", "histogram", "options",
+           "cpu_s", "wall_s", "loglik", "vs_old", "fm_fit_s", "ratio");
+    for (size_t i = 0; i < nj; i++) {
+        fm_fit_opts_t o = job_opts(b[i].job);
         fm_fit_result_t res;
         fm_mix_t *out = NULL;
-        double c0 = cpu_s();
-        if ((rc = fm_fit_run(bins, n, &o, NULL, &out, &res)) < 0) {
-            fprintf(stderr, "bench/fit: %s: %s\n", feat, fm_strerror(rc));
-            free(bins);
-            return 1;
-        }
-        double cpu = cpu_s() - c0;
-        cpu_total += cpu;
-        flows_cpu = y == 0 ? cpu : flows_cpu;
-        wall_total += res.seconds;
-        printf("all/%-6s %-7s rows %6zu  -U %u -L %u -i 400: cpu %.3f s  wall %.3f s  "
-               "loglik %.12g\n",
-               feat, fm_mix_y_name(y), n, U, L[y], cpu, res.seconds, res.loglik);
+        char opts[64], hist[32];
+        double c0 = cpu_s(), w0 = wall_s();
+        int rc = fm_fit_run(b[i].bins, b[i].n, &o, NULL, &out, &res);
+        double cpu = cpu_s() - c0, wall = wall_s() - w0;
         fm_mix_free(out);
+        if (rc < 0) {
+            printf("%-22s fit failed: %s\n", b[i].job->name, fm_strerror(rc));
+            continue;
+        }
+        /* The same fit through the blocked E-step (the one before the fused kernel). */
+        fm_fit_result_t old;
+        fm__fitk_set_mode(FM__FITK_BLOCKED);
+        rc = fm_fit_run(b[i].bins, b[i].n, &o, NULL, &out, &old);
+        fm__fitk_set_mode(FM__FITK_AUTO);
+        fm_mix_free(out);
+        double rel = rc < 0 ? NAN : fabs(res.loglik - old.loglik) / fabs(old.loglik);
+        *worst_rel = rel > *worst_rel || isnan(rel) ? rel : *worst_rel;
+        snprintf(opts, sizeof(opts), "-i %u -U %u -L %u", o.max_iter, o.U, o.L);
+        snprintf(hist, sizeof(hist), "%s%s", b[i].stand_in ? "all*/" : "",
+                 fm_metric_name((fm_metric_t)b[i].job->metric));
+        printf("%-20s %-10s %-16s %6.3f %6.3f %21.17g %8.1e", b[i].job->name, hist, opts, cpu,
+               wall, res.loglik, rel);
+        if (fmdir) {
+            double py = flow_models_fit(fmdir, &b[i]);
+            double ratio = py > 0 ? py / wall : 0;
+            worst = i == 0 || ratio < worst ? ratio : worst;
+            printf(" %8.2f %6.1fx", py, ratio);
+        }
+        double load = 0;
+        getloadavg(&load, 1);
+        printf("  load %.2f\n", load);
+        fflush(stdout);
     }
-    printf("all/%-6s -y flows: flowmix %.3f s cpu  |  flow-models %.1f s (published reference "
-           "figure, not run here)  ->  %.1fx;  mean per fit %.3f s cpu, %.3f s wall\n",
-           feat, flows_cpu, ref_s, ref_s / flows_cpu, cpu_total / 3, wall_total / 3);
-    free(bins);
-    return 0;
+    return worst;
+}
+
+static void pool_work(uv_work_t *req)
+{
+    bench_job_t *b = req->data;
+    fm_fit_opts_t o = job_opts(b->job);
+    fm_mix_t *out = NULL;
+    b->rc = fm_fit_run(b->bins, b->n, &o, NULL, &out, NULL);
+    fm_mix_free(out);
+}
+
+static void pool_after(uv_work_t *req, int status)
+{
+    (void)req;
+    (void)status;
+}
+
+/* Part 3 (in a child with UV_THREADPOOL_SIZE set): all jobs queued at once. */
+static double pool_run(bench_job_t *b, size_t nj)
+{
+    uv_loop_t loop;
+    double w0 = wall_s();
+
+    uv_loop_init(&loop);
+    for (size_t i = 0; i < nj; i++) {
+        b[i].req.data = &b[i];
+        uv_queue_work(&loop, &b[i].req, pool_work, pool_after);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    return wall_s() - w0;
+}
+
+static double pool_child(const char *self, const char *dir, int threads)
+{
+    char cmd[8192], line[256];
+    double s = -1;
+
+    snprintf(cmd, sizeof(cmd), "UV_THREADPOOL_SIZE=%d '%s' --pool '%s'", threads, self, dir);
+    FILE *p = popen(cmd, "r");
+    while (p && fgets(line, sizeof(line), p)) {
+        sscanf(line, "pool %lf", &s);
+    }
+    if (p) {
+        pclose(p);
+    }
+    return s;
 }
 
 int main(int argc, char **argv)
 {
-    const char *shared = getenv("FM_SHARED");
-    char dir[4096];
-    static const unsigned Llen[3] = {4, 4, 4}, Lsize[3] = {8, 5, 5};
+    const char *shared = getenv("FM_SHARED"), *fmdir = getenv("FLOW_MODELS_DIR");
+    bool pool = argc > 1 && strcmp(argv[1], "--pool") == 0;
+    char dir[4096], err[256];
+    fm_config_t *cfg = NULL;
     struct rusage ru;
+    double load[3] = {0};
 
     gsl_set_error_handler_off();
-    if (argc > 1) {
-        snprintf(dir, sizeof(dir), "%s", argv[1]);
+    if (argc > 1 + pool) {
+        snprintf(dir, sizeof(dir), "%s", argv[1 + pool]);
     } else {
-        snprintf(dir, sizeof(dir), "%s/data/agh_2015/histograms/all", shared ? shared : "../shared");
+        snprintf(dir, sizeof(dir), "%s/data/agh_2015/histograms", shared ? shared : "../shared");
     }
-    if (run(dir, "length", Llen, 6, 3.3) || run(dir, "size", Lsize, 0, 5.1)) {
+    if (fm_config_load(NULL, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "bench/fit: default configuration: %s\n", err);
         return 1;
     }
+    size_t nj = cfg->nfits;
+    if (getenv("FM_FIT_JOBS") && (size_t)atoi(getenv("FM_FIT_JOBS")) < nj) {
+        nj = (size_t)atoi(getenv("FM_FIT_JOBS"));
+    }
+    bench_job_t *b = calloc(nj ? nj : 1, sizeof(*b));
+    for (size_t i = 0; i < nj; i++) {
+        if (load_job(dir, &cfg->fits[i], &b[i]) < 0) {
+            return 1;
+        }
+    }
+    if (pool) {
+        printf("pool %.6f\n", pool_run(b, nj));
+        return 0;
+    }
+    getloadavg(load, 3);
+    printf("bench/fit: %zu default fit jobs on %s, %ld CPUs, load %.2f %.2f %.2f\n", nj, dir,
+           sysconf(_SC_NPROCESSORS_ONLN), load[0], load[1], load[2]);
+    if (fmdir) {
+        printf("flow-models: %s (fit seconds from its Processing..Saving log lines)\n", fmdir);
+    }
+    double worst_rel = 0, worst = sequential(b, nj, fmdir, &worst_rel);
     getrusage(RUSAGE_SELF, &ru);
-    printf("peak RSS: flowmix %.1f MB  |  flow-models reference 136 MB (published figure)\n",
-           ru.ru_maxrss / 1024.0);
+    printf("\npeak RSS after %zu fits: %.1f MB (target <= 20 MB)\n", nj, ru.ru_maxrss / 1024.0);
+    if (fmdir) {
+        printf("lowest flow-models / flowmix ratio: %.1fx (target >= 15x)\n", worst);
+    }
+    printf("largest relative log-likelihood change against the blocked E-step: %.1e (target <= "
+           "1e-12)\n", worst_rel);
+    printf("(all*/: the all/ histogram stands in for the job's class, which is not shipped;\n"
+           " vs_old: |loglik - loglik of the blocked E-step| / |that|; fm_fit_s: flow-models)\n");
+    char self[4096];
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    self[sl > 0 ? sl : 0] = '\0';
+    double t1 = pool_child(self, dir, 1), t2 = pool_child(self, dir, 2);
+    getloadavg(load, 3);
+    printf("\n%zu jobs on the libuv thread pool (one uv_queue_work each, as the daemon): "
+           "1 thread %.3f s, 2 threads %.3f s wall (%.2fx), load %.2f\n",
+           nj, t1, t2, t2 > 0 ? t1 / t2 : 0, load[0]);
+    for (size_t i = 0; i < nj; i++) {
+        free(b[i].bins);
+    }
+    free(b);
+    fm_config_free(cfg);
     return 0;
 }
