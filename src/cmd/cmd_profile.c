@@ -11,17 +11,20 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <zlib.h>
 
 #include "cache.h"
 #include "cmd/cmd.h"
+#include "cmd/cmdio.h"
 #include "flowio.h"
 #include "util/err.h"
 
@@ -30,6 +33,7 @@ int fm_cmd_profile(int argc, char **argv);
 #define READ_BATCH 64
 
 typedef struct profile_out {
+    char *tmp;   /* the file written until it is complete, then renamed to the output path */
     FILE *f;     /* plain output */
     gzFile gz;   /* or gzip output */
     int64_t zero; /* ms of the first record read */
@@ -71,25 +75,66 @@ static void write_profile(void *ctx, const fm_flow_t *flows, size_t n)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: flowmix profile [-o OUT] [-g] [-a ACTIVE] [-i INACTIVE] [-m MiB] FILE\n"
+            "usage: flowmix profile [-o OUT] [-g] [-a ACTIVE] [-i INACTIVE] [-m MiB]\n"
+            "                       [--in-format FMT] FILE\n"
             "       flowmix profile -o OUT [OPTIONS] csvfile -f FILE    (ft-profiler syntax)\n\n"
             "Biflow profile of a flow CSV, as FlowTest ft-profiler writes it.\n"
             "  -o, --output PATH    output file, - for stdout (default -)\n"
             "  -g, --gzip           compress the output with gzip\n"
             "  -a, --active S       active timeout of the exporter in seconds (default 300)\n"
             "  -i, --inactive S     inactive timeout of the exporter in seconds (default 30)\n"
-            "  -m, --memory MiB     cache memory limit (default 2048)\n");
+            "  -m, --memory MiB     cache memory limit (default 2048)\n"
+            "      --in-format F    ftcsv, csv_flow, binary, nfcapd, pipe or auto (default):\n"
+            "                       the format of FILE (ft-profiler reads its CSV only)\n"
+            "The output appears only when the whole input has been read without error.\n");
 }
 
+/* A file output is written to PATH.tmp.XXXXXX and renamed when complete (finish_output), so
+ * an error leaves no partial profile behind. */
 static int open_output(profile_out_t *o, const char *path, bool gzip)
 {
     bool std = strcmp(path, "-") == 0;
+    int fd = STDOUT_FILENO;
+
+    if (!std) {
+        size_t len = strlen(path) + 16;
+        o->tmp = malloc(len);
+        if (!o->tmp) {
+            return -1;
+        }
+        snprintf(o->tmp, len, "%s.tmp.XXXXXX", path);
+        if ((fd = mkstemp(o->tmp)) < 0) {
+            free(o->tmp);
+            o->tmp = NULL;
+            return -1;
+        }
+        mode_t um = umask(0);
+        umask(um);
+        (void)fchmod(fd, 0666 & ~um); /* as fopen would have created it */
+    }
     if (gzip) {
-        o->gz = std ? gzdopen(dup(STDOUT_FILENO), "wb") : gzopen(path, "wb");
+        o->gz = gzdopen(std ? dup(fd) : fd, "wb");
         return o->gz ? 0 : -1;
     }
-    o->f = std ? stdout : fopen(path, "w");
+    o->f = std ? stdout : fdopen(fd, "w");
     return o->f ? 0 : -1;
+}
+
+/* Rename the finished file into place (ok), or remove it.  @return 0 or -1. */
+static int finish_output(profile_out_t *o, const char *path, bool ok)
+{
+    int rc = 0;
+    if (o->tmp) {
+        if (ok && rename(o->tmp, path) < 0) {
+            rc = -1;
+        }
+        if (!ok || rc < 0) {
+            unlink(o->tmp);
+        }
+        free(o->tmp);
+        o->tmp = NULL;
+    }
+    return rc;
 }
 
 static int close_output(profile_out_t *o)
@@ -114,13 +159,13 @@ static void normalise(fm_flow_t *f)
     }
 }
 
-static int run(fm_cache_t *c, const char *path, profile_out_t *o)
+static int run(fm_cache_t *c, const char *path, int fmt, profile_out_t *o)
 {
     fm_reader_t *r;
     fm_flow_t buf[READ_BATCH];
     size_t n = 0;
     bool first = true;
-    int rc = fm_reader_open(path, FM_FMT_FTCSV, &r);
+    int rc = fm_reader_open(path, (fm_format_t)fmt, &r);
 
     if (rc < 0) {
         return rc;
@@ -143,25 +188,26 @@ static int run(fm_cache_t *c, const char *path, profile_out_t *o)
 }
 
 static int parse_args(int argc, char **argv, fm_cache_conf_t *conf, const char **out,
-                      bool *gzip, const char **in)
+                      bool *gzip, const char **in, int *fmt)
 {
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'},  {"gzip", no_argument, NULL, 'g'},
         {"active", required_argument, NULL, 'a'},  {"inactive", required_argument, NULL, 'i'},
         {"memory", required_argument, NULL, 'm'},  {"file", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},          {"in-format", required_argument, NULL, 'F'},
+        {NULL, 0, NULL, 0},
     };
     int opt;
     char *end;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "o:ga:i:m:f:h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":o:ga:i:m:f:h", opts, NULL)) != -1) {
         unsigned long long v = 0;
         if (opt == 'a' || opt == 'i' || opt == 'm') {
             v = strtoull(optarg, &end, 10);
             if (*optarg == '\0' || *end != '\0' || v > (1ULL << 40)) {
-                fprintf(stderr, "flowmix profile: -%c: not a number: '%s'\n", opt, optarg);
-                return 2;
+                return fm_cmd_usage_error("profile", "-%c: not a number: '%s'", opt, optarg);
             }
         }
         switch (opt) {
@@ -171,8 +217,14 @@ static int parse_args(int argc, char **argv, fm_cache_conf_t *conf, const char *
         case 'i': conf->inactive_ms = v * 1000; break;
         case 'm': conf->memory_mib = (size_t)v; break;
         case 'f': *in = optarg; break;
+        case 'F':
+            if ((*fmt = fm_format_parse(optarg)) < 0) {
+                return fm_cmd_usage_error("profile", "--in-format %s: not a flow format",
+                                          optarg);
+            }
+            break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: return fm_cmd_bad_option("profile", opt, argv);
         }
     }
     /* FILE, or ft-profiler's reader subcommand: "csvfile -f FILE" (options may follow it). */
@@ -185,13 +237,11 @@ static int parse_args(int argc, char **argv, fm_cache_conf_t *conf, const char *
         } else if (!*in) {
             *in = argv[i];
         } else {
-            usage(stderr);
-            return 2;
+            return fm_cmd_usage_error("profile", "one input file only");
         }
     }
     if (!*in) {
-        usage(stderr);
-        return 2;
+        return fm_cmd_usage_error("profile", "no input file");
     }
     return -1; /* carry on */
 }
@@ -201,7 +251,7 @@ int fm_cmd_profile(int argc, char **argv)
     fm_cache_conf_t conf;
     const char *out_path = "-", *in = NULL;
     bool gzip = false;
-    int rc;
+    int rc, fmt = FM_FMT_AUTO;
 
     fm_cache_conf_default(&conf);
     conf.mode = FM_CACHE_MODE_PROFILE;
@@ -210,7 +260,7 @@ int fm_cmd_profile(int argc, char **argv)
     conf.inactive_ms = 30000;
     conf.export_delay_ms = 0;
     conf.memory_mib = 2048;
-    if ((rc = parse_args(argc, argv, &conf, &out_path, &gzip, &in)) >= 0) {
+    if ((rc = parse_args(argc, argv, &conf, &out_path, &gzip, &in, &fmt)) >= 0) {
         return rc;
     }
 
@@ -221,7 +271,9 @@ int fm_cmd_profile(int argc, char **argv)
         return rc == FM_EINVAL ? 2 : 1;
     }
     if (open_output(&o, out_path, gzip) < 0) {
-        fprintf(stderr, "flowmix profile: cannot open %s for writing\n", out_path);
+        fprintf(stderr, "flowmix profile: cannot open %s for writing: %s\n", out_path,
+                strerror(errno));
+        finish_output(&o, out_path, false);
         fm_cache_free(c);
         return 1;
     }
@@ -229,11 +281,12 @@ int fm_cmd_profile(int argc, char **argv)
         "START_TIME,END_TIME,L3_PROTO,L4_PROTO,SRC_PORT,DST_PORT,PACKETS,BYTES,PACKETS_REV,"
         "BYTES_REV\n";
     put_line(&o, header, (int)sizeof(header) - 1);
-    rc = run(c, in, &o);
+    rc = run(c, in, fmt, &o);
     fm_cache_free(c);
-    if (close_output(&o) < 0) {
+    int crc = close_output(&o);
+    if (finish_output(&o, out_path, rc >= 0 && crc == 0) < 0 || crc < 0) {
         fprintf(stderr, "flowmix profile: writing %s failed\n", out_path);
         return 1;
     }
-    return rc < 0 ? 1 : 0;
+    return rc < 0 ? 1 : 0; /* the reader has said which file and line */
 }
