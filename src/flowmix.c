@@ -25,6 +25,7 @@ int fm_cmd_merge(int argc, char **argv);
 int fm_cmd_profile(int argc, char **argv);
 int fm_cmd_plot(int argc, char **argv);
 int fm_cmd_profile_plot(int argc, char **argv);
+int fm_cmd_series(int argc, char **argv);
 
 const fm_cmd_t fm_cmds[] = {
     {"convert", fm_cmd_convert, "convert flow files between formats (flow-models convert)"},
@@ -37,6 +38,7 @@ const fm_cmd_t fm_cmds[] = {
     {"profile", fm_cmd_profile, "FlowTest ft-profiler biflow profile CSV"},
     {"profile-plot", fm_cmd_profile_plot, "ft-profiler visualizer charts of a profile CSV"},
     {"send", fm_cmd_send, "export flows or synthetic flows as NetFlow v5/v9/IPFIX over UDP"},
+    {"series", fm_cmd_series, "per-second flows/packets/octets time series (flow-models series)"},
     {"sort", fm_cmd_sort, "stable sort of a binary flow directory by key fields"},
     {NULL, NULL, NULL},
 };
