@@ -386,7 +386,7 @@ static bool kernel_setup(em_t *em, const fm_mix_t *m)
     size_t K = fm_mix_count(m);
 
     /* The kernel tracks live components in a 64-bit mask. */
-    if (!em->kmem || em->rfull || K > 64 || fm__fitk_mode() == FM__FITK_BLOCKED) {
+    if (!em->kmem || K > 64 || fm__fitk_mode() == FM__FITK_BLOCKED) {
         return false;
     }
     for (size_t k = 0; k < K; k++) {
@@ -408,6 +408,8 @@ static bool kernel_setup(em_t *em, const fm_mix_t *m)
         p->s0[k] = p->s1[k] = p->s2[k] = 0;
     }
     p->K = K;
+    p->r = em->rfull; /* the two-pass lognormal M-step reads every responsibility */
+    p->n = em->n;
     return true;
 }
 

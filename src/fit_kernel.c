@@ -72,6 +72,9 @@ static double row_scalar(const fm__fitk_t *p, const double *lnx, const double *w
     double f = (S > 0 && isfinite(S) ? 1.0 / S : 0.0) * (ws[i] / avg_ws);
     for (size_t k = 0; k < p->K; k++) {
         double r = e[k] * f, d = lx - p->c[k], rd = r * d;
+        if (p->r) {
+            p->r[k * p->n + i] = r;
+        }
         p->s0[k] += r;
         p->s1[k] += rd;
         p->s2[k] += rd * d;
@@ -180,9 +183,15 @@ __attribute__((target("avx2"))) static double rows_avx2(const fm__fitk_t *p, con
                                   _mm256_div_pd(w, avg));
         for (size_t k = 0; k < K; k++) {
             if (!(live >> k & 1u)) {
+                if (p->r) {
+                    _mm256_storeu_pd(p->r + k * p->n + i, zero);
+                }
                 continue; /* r = 0: the sums would not change */
             }
             __m256d r = _mm256_mul_pd(L[k], f);
+            if (p->r) {
+                _mm256_storeu_pd(p->r + k * p->n + i, r);
+            }
             __m256d d = _mm256_sub_pd(lx, _mm256_set1_pd(p->c[k]));
             __m256d rd = _mm256_mul_pd(r, d);
             A0[k] = _mm256_add_pd(A0[k], r);

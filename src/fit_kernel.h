@@ -26,6 +26,8 @@ typedef struct {
     const double *c;    /* centre of the log sums */
     const double *row0; /* log term of row 0 (the probability mass of (0, x0]) */
     double *s0, *s1, *s2; /* sums of r, r d, r d^2 (d = ln x - c), added to */
+    double *r;          /* NULL, or responsibilities: r[k * n + i] (for two-pass M-steps) */
+    size_t n;           /* the stride of r */
     double *scratch;    /* room for 8 K doubles (+ 4 K __m256d when vectorised) */
 } fm__fitk_t;
 
