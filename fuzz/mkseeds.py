@@ -7,12 +7,16 @@ usage: mkseeds.py SRCDIR OUTDIR
 decode seeds are built from the captured softflowd exports in tests/data/decode (one datagram
 each) in fuzz_decode.c's input layout: a mode byte, then 2-byte big-endian length-prefixed
 datagrams.  Sequences repeat and mix exports so that templates learnt from one datagram are
-used by the next.  The other targets get small hand-written inputs plus, when FM_SHARED is
+used by the next.  decode_diff gets the same seeds plus datagrams captured from `flowmix send`
+(FM_FLOWMIX: its path) and nfreplay.  The other targets get small hand-written inputs plus, when FM_SHARED is
 set, heads of the shared reference files.
 """
 import glob
 import os
+import shutil
+import socket
 import struct
+import subprocess
 import sys
 
 
@@ -50,6 +54,46 @@ def decode_seeds(src, out):
                                                                0, 0, 0, 0)))
     withdraw = struct.pack(">HHIII", 10, 16 + 8, 0, 0, 1) + struct.pack(">HHHH", 2, 8, 256, 0)
     write(out, "decode", "v10-withdraw", b"\x00" + frame(*(v10[:1] + [withdraw] + v10[:1])))
+
+
+def capture(cmd, timeout=20):
+    """Datagrams a real exporter (cmd, given the port) sends to a loopback socket."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(2.0)
+    port = sock.getsockname()[1]
+    proc = subprocess.Popen(cmd(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    dgs = []
+    try:
+        while len(dgs) < 64:
+            dgs.append(sock.recv(65535))
+    except socket.timeout:
+        pass
+    finally:
+        proc.wait(timeout=timeout)
+        sock.close()
+    return dgs
+
+
+def exporter_seeds(src, out):
+    """decode_diff also starts from `flowmix send` (every IPFIX time encoding is not reachable
+    from its command line, but v9, IPFIX, biflow-free synthetic traffic is) and nfreplay
+    exports of the nfcapd capture in tests/data, when those programs are at hand."""
+    flowmix = os.environ.get("FM_FLOWMIX")
+    if flowmix and os.access(flowmix, os.X_OK):
+        for v in (9, 10):
+            dgs = capture(lambda port: [flowmix, "send", "-q", "-v", str(v), "--synthetic",
+                                        "300", "--seed", "3", "--template-every", "4",
+                                        "127.0.0.1:%d" % port])
+            for i in range(0, len(dgs), 4):
+                write(out, "decode_diff", "send-v%d-%d" % (v, i), b"\x00" + frame(*dgs[i:i + 4]))
+    nfcapd = os.path.join(src, "tests/data/flowio/nfcapd.v5-60")
+    if shutil.which("nfreplay") and os.path.exists(nfcapd):
+        for v in (5, 9):
+            dgs = capture(lambda port: ["nfreplay", "-r", nfcapd, "-v", str(v), "-H",
+                                        "127.0.0.1", "-p", str(port), "-d", "1000"])
+            if dgs:
+                write(out, "decode_diff", "nfreplay-v%d" % v, b"\x00" + frame(*dgs[:8]))
 
 
 def text_seeds(src, out):
@@ -109,6 +153,15 @@ def text_seeds(src, out):
 def main():
     src, out = sys.argv[1], sys.argv[2]
     decode_seeds(src, out)
+    # the differential target starts from every decode seed, plus real exporters' datagrams
+    ddir = os.path.join(out, "decode")
+    for name in os.listdir(ddir):
+        with open(os.path.join(ddir, name), "rb") as f:
+            write(out, "decode_diff", name, f.read())
+    try:
+        exporter_seeds(src, out)
+    except (OSError, subprocess.SubprocessError) as e:
+        print("mkseeds: exporter seeds skipped: %s" % e, file=sys.stderr)
     text_seeds(src, out)
 
 

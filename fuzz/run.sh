@@ -10,8 +10,8 @@
 #
 # Environment:
 #   FUZZ_SECONDS            seconds per target (default 60); FUZZ_SECONDS_<NAME> overrides
-#                           it for one target (NAME upper case: DECODE, CTL, CONFIG, HIST_CSV,
-#                           MIXTURE, FLOWIO).
+#                           it for one target (NAME upper case: DECODE, DECODE_DIFF, CTL,
+#                           CONFIG, HIST_CSV, MIXTURE, FLOWIO).
 #   FUZZ_MIN_EXECS_<NAME>   fail when the target ran fewer executions (default 0).
 #   FUZZ_TARGETS            targets to build and run (default: all).
 #   FUZZ_BUILD              work directory (default ./fuzz-build): objects, corpora, logs,
@@ -29,7 +29,7 @@ builddir=${top_builddir:-$(pwd)}
 out=${FUZZ_BUILD:-$(pwd)/fuzz-build}
 cc=${FUZZ_CC:-clang}
 secs=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-decode ctl config hist_csv mixture flowio}
+targets=${FUZZ_TARGETS:-decode decode_diff ctl config hist_csv mixture flowio}
 
 if ! command -v "$cc" >/dev/null 2>&1; then
     echo "fuzz: $cc not found (Debian: apt-get install clang libclang-rt-dev)" >&2

@@ -219,8 +219,23 @@ static uint64_t ntp_to_ms(uint64_t ntp)
     return sec >= NTP_UNIX_OFFSET ? (sec - NTP_UNIX_OFFSET) * 1000 + ms : 0;
 }
 
-/* One timestamp from whichever encoding the template carries (ms > µs > ns > s > uptime).
- * @return false if the template has none. */
+/* IPFIX flowStart/EndSysUpTime without systemInitTimeMilliseconds: the absolute times are not
+ * known, but the span is: the flow is taken to end at the export time (as a record without
+ * times), and to start end - start earlier.  A start after the end (clock skew) gives 0. */
+static uint64_t uptime_no_init(const fm__raw_t *r, uint64_t mask, int end, uint64_t export_ms)
+{
+    if (end || !(mask & FM__M(FM__F_LAST_UP))) {
+        return export_ms;
+    }
+    uint32_t span = r->last_up - r->first_up;
+    if (span >= UINT32_C(0x80000000)) {
+        span = 0;
+    }
+    return export_ms >= span ? export_ms - span : 0;
+}
+
+/* One timestamp from whichever encoding the template carries (ms > µs > ns > s > delta µs >
+ * uptime).  @return false if the template has none. */
 static bool pick_time(const fm__dom_t *dom, const fm__raw_t *r, uint64_t mask, int end,
                       uint64_t export_ms, uint32_t sys_uptime, uint64_t *out)
 {
@@ -232,11 +247,15 @@ static bool pick_time(const fm__dom_t *dom, const fm__raw_t *r, uint64_t mask, i
         *out = ntp_to_ms(end ? r->last_ns : r->first_ns);
     } else if (mask & FM__M(end ? FM__F_LAST_S : FM__F_FIRST_S)) {
         *out = (uint64_t)(end ? r->last_s : r->first_s) * 1000;
+    } else if (mask & FM__M(end ? FM__F_LAST_DUS : FM__F_FIRST_DUS)) {
+        /* flowStart/EndDeltaMicroseconds (IE 158/159): µs before the export time */
+        uint64_t ago_us = end ? r->last_dus : r->first_dus, exp_us = export_ms * 1000;
+        *out = exp_us >= ago_us ? (exp_us - ago_us) / 1000 : 0;
     } else if (mask & FM__M(end ? FM__F_LAST_UP : FM__F_FIRST_UP)) {
         uint32_t up = end ? r->last_up : r->first_up;
         if (dom->version == 10) {
             uint64_t init = (mask & FM__M(FM__F_INIT_MS)) ? r->init_ms : dom->init_ms;
-            *out = init ? init + up : export_ms;
+            *out = init ? init + up : uptime_no_init(r, mask, end, export_ms);
         } else {
             /* v9: age relative to the header's uptime, modulo 2^32 so that an uptime that
              * wrapped (49.7 days) between the packet and the export still gives the age. */
@@ -282,7 +301,7 @@ static void finish_times(const fm__dom_t *dom, const fm__raw_t *r, uint64_t mask
 void fm__decode_finish(const fm_decoder_t *d, const fm__dom_t *dom, const fm__raw_t *r,
                        uint64_t mask, uint64_t export_ms, uint32_t sys_uptime, fm_flow_t *f)
 {
-    memset(f, 0, sizeof(*f));
+    fm__zero(f, sizeof(*f));
     f->exporter = d->exporter;
     f->domain = dom->id;
     f->records = 1;

@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * IPFIX (RFC 7011, RFC 5103 reverse elements) through libfixbuf 2.4 in its connection-less
- * collection mode: one fbSession + fBuf per exporter, fBufSetBuffer() per datagram, records
- * transcoded by fBufNext() into fm__raw_t through one internal template.  libfixbuf keeps the
- * templates per observation domain (the message header sets the session's domain).
+ * IPFIX (RFC 7011, RFC 5103 reverse elements).  libfixbuf 2.4 is the authority for templates:
+ * every template record that passes the pre-scan below is handed to one fbSession per exporter
+ * (connection-less collection mode, one fBuf, the message header setting the domain), and the
+ * decode plan of the template is derived from the fbTemplate_t libfixbuf made of it (element
+ * enterprise and number, length, repeated-element index).  Data records are then decoded
+ * straight from the datagram by that compiled plan (plan.c), set by set in message order, so
+ * that a template redefined inside a message applies from the next set on, with the options
+ * flag and time fields of the template in force (issue 20 item 5).  libfixbuf's record
+ * transcoding stays as the reference the plans are checked against (check.c, fuzz_decode_diff).
  *
- * libfixbuf is not asked to judge hostile input.  A pre-scan walks the message first: every set
- * and template record is bounds-checked, template counts are limited (max_templates, field
+ * libfixbuf is not asked to judge hostile input.  The pre-scan walks the message first: every
+ * set and template record is bounds-checked, template counts are limited (max_templates, field
  * count), zero-length records, reserved set ids and template ids < 256 are rejected, variable-
  * length fields are walked, data sets of unknown templates are dropped (and counted), template
- * withdrawals and the UDP template timeout are applied to both our table and the session.  Only
- * what passed is copied into a scratch message (header length rewritten) that libfixbuf reads,
- * so records before a malformed set are still delivered and libfixbuf never sees the bad part.
- * The pre-scan also yields the record count that IPFIX sequence numbers are defined on.
+ * withdrawals and the UDP template timeout are applied to our table (which stays the authority
+ * on which templates are live: see unlink_at() in template.c).  Records before a malformed set
+ * are still delivered.  The pre-scan also yields the record count that IPFIX sequence numbers
+ * are defined on.
  */
 #include "config.h"
 
@@ -30,11 +35,12 @@
 struct fm__ipfix {
     fbSession_t *sess;
     fBuf_t *fbuf;
-    uint8_t *scratch;
+    uint8_t *scratch; /* the checked message (template sets; data sets only when checking) */
     size_t cap;
+    uint8_t tmsg[65536 + 32]; /* one template record as a message of its own for libfixbuf */
 };
 
-/* Field order and sizes are fm__raw_t's (no holes, checked in ipfix_setup()). */
+/* Field order and sizes are fm__raw_t's: no holes, so libfixbuf writes the struct as is. */
 static fbInfoElementSpec_t raw_spec[] = {
     {"octetDeltaCount", 8, 0},            {"packetDeltaCount", 8, 0},
     {"reverseOctetDeltaCount", 8, 0},     {"reversePacketDeltaCount", 8, 0},
@@ -49,6 +55,7 @@ static fbInfoElementSpec_t raw_spec[] = {
     {"flowStartSeconds", 4, 0},           {"flowEndSeconds", 4, 0},
     {"flowStartSysUpTime", 4, 0},         {"flowEndSysUpTime", 4, 0},
     {"flowDurationMilliseconds", 4, 0},   {"flowDurationMicroseconds", 4, 0},
+    {"flowStartDeltaMicroseconds", 4, 0}, {"flowEndDeltaMicroseconds", 4, 0},
     {"samplingInterval", 4, 0},           {"samplerRandomInterval", 4, 0},
     {"samplingPacketInterval", 4, 0},     {"samplingPacketSpace", 4, 0},
     {"samplingSize", 4, 0},               {"samplingPopulation", 4, 0},
@@ -79,13 +86,13 @@ static void model_init(void)
                       G_LOG_LEVEL_DEBUG, glib_log, NULL);
 }
 
-static int ipfix_setup(fm_decoder_t *d)
+static struct fm__ipfix *session_new(void)
 {
     pthread_once(&model_once, model_init);
     struct fm__ipfix *x = calloc(1, sizeof(*x));
     if (!model || !x) {
         free(x);
-        return FM_ENOMEM;
+        return NULL;
     }
     GError *err = NULL;
     x->sess = fbSessionAlloc(model);
@@ -97,7 +104,7 @@ static int ipfix_setup(fm_decoder_t *d)
         fbTemplateFreeUnused(t);
         fbSessionFree(x->sess);
         free(x);
-        return FM_ENOMEM;
+        return NULL;
     }
     x->fbuf = fBufAllocForCollection(x->sess, NULL);
     fBufSetAutomaticMode(x->fbuf, FALSE);
@@ -105,29 +112,44 @@ static int ipfix_setup(fm_decoder_t *d)
         g_clear_error(&err);
         fBufFree(x->fbuf);
         free(x);
-        return FM_ENOMEM;
+        return NULL;
     }
-    d->ipfix = x;
-    return 0;
+    return x;
+}
+
+static void session_free(struct fm__ipfix *x)
+{
+    if (x) {
+        fBufFree(x->fbuf); /* frees the session too */
+        free(x->scratch);
+        free(x);
+    }
+}
+
+struct fm__ipfix *fm__ipfix_ref_new(void)
+{
+    return session_new();
+}
+
+void fm__ipfix_ref_free(struct fm__ipfix *x)
+{
+    session_free(x);
 }
 
 void fm__ipfix_free(fm_decoder_t *d)
 {
-    struct fm__ipfix *x = d->ipfix;
-    if (!x) {
-        return;
-    }
-    fBufFree(x->fbuf); /* frees the session too */
-    free(x->scratch);
-    free(x);
+    session_free(d->ipfix);
     d->ipfix = NULL;
+    fm__check_free(d);
 }
 
 /* Pre-scan state of one message. */
 typedef struct {
     fm_decoder_t *d;
     fm__dom_t *dom;
+    const uint8_t *hdr; /* the message header */
     uint64_t now;
+    uint64_t export_ms;
     uint8_t *out;       /* scratch message */
     size_t w;           /* bytes written to out */
     uint32_t records;   /* data + options records in the sets kept */
@@ -196,6 +218,61 @@ static int trec(const uint8_t *p, size_t left, uint16_t sid, fm__tmpl_t *t, uint
     return (int)off;
 }
 
+/* Hand one checked template record (rl bytes at p, of set sid) to libfixbuf as a message of
+ * its own, then compile t's plan from the fbTemplate_t libfixbuf made of it: the slot of every
+ * element (scope fields too, as libfixbuf's transcoding fills them) and, like that
+ * transcoding, only the first of repeated elements.  @return 0 or FM_EFORMAT. */
+static int learn(scan_t *s, fm__tmpl_t *t, uint16_t sid, const uint8_t *p, size_t rl)
+{
+    struct fm__ipfix *x = s->d->ipfix;
+    uint8_t *m = x->tmsg;
+    size_t mlen = IPFIX_HDR + 4 + rl;
+    memcpy(m, s->hdr, IPFIX_HDR);
+    m[2] = (uint8_t)(mlen >> 8);
+    m[3] = (uint8_t)mlen;
+    m[IPFIX_HDR] = 0;
+    m[IPFIX_HDR + 1] = (uint8_t)sid;
+    m[IPFIX_HDR + 2] = (uint8_t)((4 + rl) >> 8);
+    m[IPFIX_HDR + 3] = (uint8_t)(4 + rl);
+    memcpy(m + IPFIX_HDR + 4, p, rl);
+    GError *err = NULL;
+    uint16_t tid = 0;
+    fBufSetBuffer(x->fbuf, m, mlen);
+    if (fBufNextCollectionTemplate(x->fbuf, &tid, &err) ||
+        !g_error_matches(err, FB_ERROR_DOMAIN, FB_ERROR_EOM)) {
+        fm_log_rl(&s->d->rl, LOG_INFO, "decode, exporter %u odid %u, libfixbuf: %s",
+                  s->d->exporter, s->dom->id, err ? err->message : "data in a template set");
+        g_clear_error(&err);
+        return FM_EFORMAT;
+    }
+    g_clear_error(&err);
+    fbTemplate_t *ft = fbSessionGetTemplate(x->sess, FALSE, t->tid, &err);
+    g_clear_error(&err);
+    if (!ft || fbTemplateCountElements(ft) != t->nfields) {
+        return FM_EFORMAT;
+    }
+    for (uint16_t i = 0; i < t->nfields; i++) {
+        const fbInfoElement_t *ie = fbTemplateGetIndexedIE(ft, i);
+        if (!ie || ie->len != t->fields[i].len) {
+            return FM_EFORMAT;
+        }
+        /* totals have no member in the internal template; later repeats are not read */
+        bool skip = ie->midx != 0 || ((ie->num == 85 || ie->num == 86) &&
+                                      (ie->ent == 0 || ie->ent == FM__PEN_REVERSE));
+        t->fields[i].slot = skip ? FM__F_SKIP : fm__field_slot(ie->ent, ie->num);
+        if (t->fields[i].slot != FM__F_SKIP && ie->len == FB_IE_VARLEN) {
+            /* libfixbuf 2.4 cannot transcode a variable-length encoding into a fixed member
+             * and refuses the record; the plan follows, at template time */
+            fm_log_rl(&s->d->rl, LOG_INFO, "decode, exporter %u odid %u, template %u: "
+                      "element %u variable-length, refused", s->d->exporter, s->dom->id,
+                      t->tid, ie->num);
+            return FM_EFORMAT;
+        }
+    }
+    fm__plan_compile(t, true);
+    return 0;
+}
+
 /* Apply one checked template record; @return true if libfixbuf should see it. */
 static int apply_trec(scan_t *s, const uint8_t *p, size_t left, uint16_t sid)
 {
@@ -215,12 +292,15 @@ static int apply_trec(scan_t *s, const uint8_t *p, size_t left, uint16_t sid)
     if (!t) {
         return FM_ENOMEM;
     }
-    trec(p, left, sid, t, &tid, &n);
+    int rl = trec(p, left, sid, t, &tid, &n);
     t->domain = s->dom->id;
     t->tid = tid;
     t->version = 10;
     t->refresh_ms = s->now;
     int rc = fm__tmpl_put(s->d, t);
+    if (rc == 0 && (rc = learn(s, t, sid, p, (size_t)rl)) < 0) {
+        fm__tmpl_remove(s->d, 10, s->dom->id, tid);
+    }
     return rc < 0 ? rc : 1;
 }
 
@@ -305,6 +385,32 @@ static int count_records(const fm__tmpl_t *t, const uint8_t *p, size_t len, uint
     return 0;
 }
 
+static void options_record(fm_decoder_t *d, fm__dom_t *dom, const fm__raw_t *r, uint64_t mask)
+{
+    d->stats.options_records++;
+    uint32_t samp = fm__decode_sampling(r, mask);
+    if (samp) {
+        dom->sampling = samp;
+    }
+    if ((mask & FM__M(FM__F_INIT_MS)) && r->init_ms) {
+        dom->init_ms = r->init_ms;
+    }
+}
+
+/* One decoded record, with the metadata of the template in force for its set. */
+static void deliver(scan_t *s, const fm__tmpl_t *t, const fm__raw_t *r)
+{
+    if (__builtin_expect(s->d->check != NULL, 0)) {
+        fm__check_ipfix_add(s->d, t, r);
+    }
+    if (t->options) {
+        options_record(s->d, s->dom, r, t->mask);
+        return;
+    }
+    fm__decode_finish(s->d, s->dom, r, t->mask, s->export_ms, 0, fm__decode_slot(s->d));
+    fm__decode_commit(s->d);
+}
+
 static int data_set(scan_t *s, uint16_t sid, const uint8_t *set, size_t slen)
 {
     const fm__tmpl_t *t = fm__tmpl_find(s->d, 10, s->dom->id, sid, s->now);
@@ -316,13 +422,31 @@ static int data_set(scan_t *s, uint16_t sid, const uint8_t *set, size_t slen)
         return 0;
     }
     uint32_t n = 0;
-    int rc = count_records(t, set + 4, slen - 4, &n);
+    const uint8_t *p = set + 4;
+    size_t len = slen - 4;
+    int rc = count_records(t, p, len, &n);
     if (rc < 0) {
         return rc;
     }
     s->records += n;
-    memcpy(s->out + s->w, set, slen);
-    s->w += slen;
+    if (s->d->check) {
+        memcpy(s->out + s->w, set, slen);
+        s->w += slen;
+    }
+    fm__raw_t r;
+    if (!t->varlen) {
+        for (uint32_t i = 0; i < n; i++, p += t->min_len) {
+            fm__plan_decode(t, p, &r);
+            deliver(s, t, &r);
+        }
+        return 0;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        size_t used = fm__plan_decode_var(t, p, len, &r); /* > 0: count_records walked it */
+        p += used;
+        len -= used;
+        deliver(s, t, &r);
+    }
     return 0;
 }
 
@@ -352,23 +476,12 @@ static int prescan(scan_t *s, const uint8_t *buf, size_t len)
     return 0;
 }
 
-static void options_record(fm_decoder_t *d, fm__dom_t *dom, const fm__raw_t *r, uint64_t mask)
+/* The reference path (check.c): libfixbuf transcodes the checked message record by record
+ * into fm__raw_t through its internal template. */
+int fm__ipfix_ref_read(struct fm__ipfix *x, uint8_t *msg, size_t len,
+                       void (*fn)(void *ctx, const fm__raw_t *r), void *ctx)
 {
-    d->stats.options_records++;
-    uint32_t samp = fm__decode_sampling(r, mask);
-    if (samp) {
-        dom->sampling = samp;
-    }
-    if ((mask & FM__M(FM__F_INIT_MS)) && r->init_ms) {
-        dom->init_ms = r->init_ms;
-    }
-}
-
-/* Read the scratch message with libfixbuf.  @return 0 or FM_EFORMAT if libfixbuf objected. */
-static int ipfix_read(fm_decoder_t *d, fm__dom_t *dom, uint8_t *msg, size_t len,
-                      uint64_t export_ms)
-{
-    fBuf_t *fb = d->ipfix->fbuf;
+    fBuf_t *fb = x->fbuf;
     GError *err = NULL;
     int rc = 0;
     fBufSetBuffer(fb, msg, len);
@@ -380,23 +493,13 @@ static int ipfix_read(fm_decoder_t *d, fm__dom_t *dom, uint8_t *msg, size_t len,
         if (!xt || !fBufNext(fb, (uint8_t *)&r, &sz, &err)) {
             if (!g_error_matches(err, FB_ERROR_DOMAIN, FB_ERROR_EOM) &&
                 !g_error_matches(err, FB_ERROR_DOMAIN, FB_ERROR_BUFSZ)) {
-                fm_log_rl(&d->rl, LOG_INFO, "decode, exporter %u odid %u, libfixbuf: %s",
-                          d->exporter, dom->id, err ? err->message : "?");
+                fm_log_info("decode check, libfixbuf: %s", err ? err->message : "?");
                 rc = FM_EFORMAT;
             }
             g_clear_error(&err);
             break;
         }
-        /* now = 0: never expire here.  prescan() already applied the timeouts at this
-         * datagram's time; expiring now would remove the template fBufNext() is reading. */
-        const fm__tmpl_t *t = fm__tmpl_find(d, 10, dom->id, tid, 0);
-        uint64_t mask = t ? t->mask : 0;
-        if (t && t->options) {
-            options_record(d, dom, &r, mask);
-            continue;
-        }
-        fm__decode_finish(d, dom, &r, mask, export_ms, 0, fm__decode_slot(d));
-        fm__decode_commit(d);
+        fn(ctx, &r);
     }
     return rc;
 }
@@ -413,7 +516,7 @@ int fm__decode_ipfix(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t r
     if (mlen > len) {
         return FM_ETRUNC;
     }
-    if (!d->ipfix && ipfix_setup(d) < 0) {
+    if (!d->ipfix && !(d->ipfix = session_new())) {
         return FM_ENOMEM;
     }
     struct fm__ipfix *x = d->ipfix;
@@ -425,7 +528,8 @@ int fm__decode_ipfix(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t r
         x->scratch = n;
         x->cap = 65536;
     }
-    scan_t s = {.d = d, .now = recv_ms, .out = x->scratch};
+    scan_t s = {.d = d, .hdr = buf, .now = recv_ms, .out = x->scratch,
+                .export_ms = (uint64_t)fm__be32(buf + 4) * 1000};
     int rc = fm__decode_domain(d, fm__be32(buf + 12), 10, &s.dom);
     if (rc < 0) {
         return rc;
@@ -437,6 +541,8 @@ int fm__decode_ipfix(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t r
     if (rc < 0 || s.unknown) {
         s.dom->seq_valid = false; /* this message's record count is not known */
     }
-    int rrc = ipfix_read(d, s.dom, x->scratch, s.w, (uint64_t)fm__be32(buf + 4) * 1000);
-    return rc < 0 ? rc : rrc;
+    if (__builtin_expect(d->check != NULL, 0)) {
+        fm__check_ipfix_message(d, x->scratch, s.w);
+    }
+    return rc;
 }

@@ -48,7 +48,9 @@ void fm__tmpl_fini(fm_decoder_t *d)
 
 fm__tmpl_t *fm__tmpl_alloc(uint16_t nfields)
 {
-    fm__tmpl_t *t = calloc(1, sizeof(*t) + (size_t)nfields * sizeof(fm__field_t));
+    /* fields, padded to 8 bytes, then the compiled plan (fm__tmpl_ops): one allocation */
+    size_t fields = ((size_t)nfields * sizeof(fm__field_t) + 7) / 8 * 8;
+    fm__tmpl_t *t = calloc(1, sizeof(*t) + fields + (size_t)nfields * sizeof(fm__op_t));
     if (t) {
         t->nfields = nfields;
     }
@@ -189,6 +191,8 @@ static uint8_t slot_forward(uint16_t id)
     case 155: return FM__F_LAST_US;
     case 156: return FM__F_FIRST_NS;
     case 157: return FM__F_LAST_NS;
+    case 158: return FM__F_FIRST_DUS;          /* flowStartDeltaMicroseconds */
+    case 159: return FM__F_LAST_DUS;           /* flowEndDeltaMicroseconds */
     case 160: return FM__F_INIT_MS;            /* systemInitTimeMilliseconds */
     case 161: return FM__F_DUR_MS;
     case 162: return FM__F_DUR_US;
@@ -219,10 +223,16 @@ uint8_t fm__field_slot(uint32_t pen, uint16_t id)
     }
 }
 
+/* An unsigned big-endian value; of a field longer than 8 bytes the low-order (last) 8, as
+ * libfixbuf truncates. */
 static uint64_t be_uint(const uint8_t *p, uint16_t len)
 {
     uint64_t v = 0;
-    for (uint16_t i = 0; i < len && i < 8; i++) {
+    if (len > 8) {
+        p += len - 8;
+        len = 8;
+    }
+    for (uint16_t i = 0; i < len; i++) {
         v = v << 8 | p[i];
     }
     return v;
@@ -285,6 +295,8 @@ void fm__field_store(fm__raw_t *r, uint8_t slot, const uint8_t *p, uint16_t len)
     case FM__F_INIT_MS: r->init_ms = v; break;
     case FM__F_DUR_MS: r->dur_ms = (uint32_t)v; break;
     case FM__F_DUR_US: r->dur_us = (uint32_t)v; break;
+    case FM__F_FIRST_DUS: r->first_dus = (uint32_t)v; break;
+    case FM__F_LAST_DUS: r->last_dus = (uint32_t)v; break;
     case FM__F_SAMP_INT: r->samp_int = (uint32_t)v; break;
     case FM__F_SAMP_RAND: r->samp_rand = (uint32_t)v; break;
     case FM__F_SAMP_PKT_INT: r->samp_pkt_int = (uint32_t)v; break;

@@ -20,7 +20,7 @@ static void v5_record(fm_decoder_t *d, const fm__dom_t *dom, const uint8_t *p,
                       uint64_t export_ms, uint32_t uptime, uint32_t sampling)
 {
     fm_flow_t *f = fm__decode_slot(d); /* written in place: no copy per record */
-    memset(f, 0, sizeof(*f));
+    fm__zero(f, sizeof(*f));
     f->exporter = d->exporter;
     f->domain = dom->id;
     f->records = 1;

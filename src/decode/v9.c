@@ -42,6 +42,7 @@ static int v9_put(fm_decoder_t *d, fm__tmpl_t *t, uint32_t reclen, uint64_t now_
     }
     t->min_len = reclen;
     t->refresh_ms = now_ms;
+    fm__plan_compile(t, false); /* v9 has always let the last of repeated fields win */
     return fm__tmpl_put(d, t);
 }
 
@@ -118,12 +119,9 @@ static void v9_record(fm_decoder_t *d, fm__dom_t *dom, const fm__tmpl_t *t, cons
                       uint64_t export_ms, uint32_t uptime)
 {
     fm__raw_t r;
-    memset(&r, 0, sizeof(r));
-    for (uint16_t i = 0; i < t->nfields; i++) {
-        if (t->fields[i].slot != FM__F_SKIP) {
-            fm__field_store(&r, t->fields[i].slot, p, t->fields[i].len);
-        }
-        p += t->fields[i].len;
+    fm__plan_decode(t, p, &r);
+    if (__builtin_expect(d->check != NULL, 0)) {
+        fm__check_v9(d, t, p, &r);
     }
     if (t->options) {
         d->stats.options_records++;

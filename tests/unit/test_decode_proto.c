@@ -608,6 +608,179 @@ static void test_softflowd(void **state)
     assert_int_equal(t_recs[1].octets, 736);
 }
 
+/* ---- issue 20 items 5 and 6: per-set metadata, durations ---- */
+
+/* IPFIX template record: tid, then (id, len) pairs (an id above 0x7fff carries a PEN). */
+static void tb_trec(t_buf_t *b, uint16_t tid, const uint16_t *ie, size_t n)
+{
+    tb16(b, tid);
+    tb16(b, (uint32_t)(n / 2));
+    for (size_t i = 0; i < n; i++) {
+        tb16(b, ie[i]);
+    }
+}
+
+/* Data template 256: sourceIPv4Address, destinationIPv4Address, packetDeltaCount(8),
+ * octetDeltaCount(8), then the two time elements given (4 or 8 bytes each). */
+static void tb_data_tmpl(t_buf_t *b, uint16_t t_first, uint16_t t_last, uint16_t tlen)
+{
+    size_t at = tb_set(b, 2);
+    const uint16_t ie[] = {8, 4, 12, 4, 2, 8, 1, 8, t_first, tlen, t_last, tlen};
+    tb_trec(b, 256, ie, 12);
+    tb_set_end(b, at);
+}
+
+/* Options template 256: scope ingressInterface(4), samplingInterval(4). */
+static void tb_opt_tmpl(t_buf_t *b)
+{
+    size_t at = tb_set(b, 3);
+    tb16(b, 256);
+    tb16(b, 2);
+    tb16(b, 1); /* scope count */
+    tb16(b, 10);
+    tb16(b, 4);
+    tb16(b, 34);
+    tb16(b, 4);
+    tb_set_end(b, at);
+}
+
+static void tb_data_rec(t_buf_t *b, uint32_t src, uint64_t packets, uint64_t first,
+                        uint64_t last, uint16_t tlen)
+{
+    tb32(b, src);
+    tb32(b, 0xc0a80001u);
+    tb64(b, packets);
+    tb64(b, packets * 100);
+    if (tlen == 8) {
+        tb64(b, first);
+        tb64(b, last);
+    } else {
+        tb32(b, (uint32_t)first);
+        tb32(b, (uint32_t)last);
+    }
+}
+
+/* Issue 20 item 5: a template redefined inside one message applies, with its options flag
+ * and time fields, from the next set on; before the fix flowmix took both from its table as it
+ * stood after the whole message. */
+static void test_ipfix_set_metadata(void **state)
+{
+    (void)state;
+    t_buf_t b;
+    const uint32_t exp_s = (uint32_t)(NOW / 1000);
+    /* data records under a data template, then 256 becomes an options template */
+    tb_ipfix(&b, exp_s, 0, 1);
+    tb_data_tmpl(&b, 152, 153, 8);
+    size_t at = tb_set(&b, 256);
+    tb_data_rec(&b, 0x0a000001u, 3, T0 + 1000, T0 + 4000, 8);
+    tb_data_rec(&b, 0x0a000002u, 5, T0 + 2000, T0 + 2500, 8);
+    tb_set_end(&b, at);
+    tb_opt_tmpl(&b);
+    at = tb_set(&b, 256);
+    tb32(&b, 1);
+    tb32(&b, 100); /* 1 in 100 */
+    tb_set_end(&b, at);
+    tb_ipfix_end(&b);
+    assert_int_equal(fm_decoder_process(dec, b.b, b.w, NOW, t_sink, NULL), 0);
+    assert_int_equal(t_nrec, 2); /* before: 0 flows, 3 "options records" */
+    assert_int_equal(fm_decoder_stats(dec)->options_records, 1);
+    assert_int_equal(t_recs[0].packets, 3);
+    assert_int_equal(t_recs[0].first_ms, T0 + 1000);
+    assert_int_equal(t_recs[0].last_ms, T0 + 4000);
+    assert_int_equal(t_recs[1].last_ms, T0 + 2500);
+    assert_int_equal(t_recs[0].sampling, 1); /* the options record came after them */
+}
+
+/* Issue 20 item 5, the reverse: an options record, then 256 becomes a data template. */
+static void test_ipfix_set_options_first(void **state)
+{
+    (void)state;
+    t_buf_t b;
+    const uint32_t exp_s = (uint32_t)(NOW / 1000);
+    size_t at;
+    tb_ipfix(&b, exp_s, 3, 1);
+    tb_opt_tmpl(&b);
+    at = tb_set(&b, 256);
+    tb32(&b, 1);
+    tb32(&b, 10);
+    tb_set_end(&b, at);
+    tb_data_tmpl(&b, 150, 151, 4);
+    at = tb_set(&b, 256);
+    tb_data_rec(&b, 0x0a000003u, 7, T0 / 1000 + 10, T0 / 1000 + 12, 4);
+    tb_set_end(&b, at);
+    tb_ipfix_end(&b);
+    assert_int_equal(fm_decoder_process(dec, b.b, b.w, NOW, t_sink, NULL), 0);
+    assert_int_equal(t_nrec, 1); /* before: a phantom 0-packet flow from the options record */
+    assert_int_equal(fm_decoder_stats(dec)->options_records, 1);
+    assert_int_equal(t_recs[0].packets, 7);
+    assert_int_equal(t_recs[0].sampling, 10);
+    assert_int_equal(t_recs[0].first_ms, T0 + 10000);
+    assert_int_equal(t_recs[0].last_ms, T0 + 12000);
+}
+
+/* Issue 20 item 5, time fields: milliseconds, then seconds in the same message. */
+static void test_ipfix_set_times(void **state)
+{
+    (void)state;
+    t_buf_t b;
+    const uint32_t exp_s = (uint32_t)(NOW / 1000);
+    size_t at;
+    tb_ipfix(&b, exp_s, 5, 1);
+    tb_data_tmpl(&b, 152, 153, 8);
+    at = tb_set(&b, 256);
+    tb_data_rec(&b, 0x0a000004u, 2, T0 + 100, T0 + 900, 8);
+    tb_set_end(&b, at);
+    tb_data_tmpl(&b, 150, 151, 4);
+    at = tb_set(&b, 256);
+    tb_data_rec(&b, 0x0a000005u, 4, T0 / 1000 + 20, T0 / 1000 + 25, 4);
+    tb_set_end(&b, at);
+    tb_ipfix_end(&b);
+    assert_int_equal(fm_decoder_process(dec, b.b, b.w, NOW, t_sink, NULL), 0);
+    assert_int_equal(t_nrec, 2);
+    assert_int_equal(t_recs[0].first_ms, T0 + 100); /* before: read as seconds, lost */
+    assert_int_equal(t_recs[0].last_ms, T0 + 900);
+    assert_int_equal(t_recs[1].first_ms, T0 + 20000);
+    assert_int_equal(t_recs[1].last_ms, T0 + 25000);
+}
+
+/* Issue 20 item 6: flowStart/EndSysUpTime without systemInitTimeMilliseconds keep their span
+ * (end - start), ending at the export time; before, duration 0. */
+static void test_ipfix_uptime_no_init(void **state)
+{
+    (void)state;
+    t_buf_t b;
+    tb_ipfix(&b, (uint32_t)(NOW / 1000), 0, 1);
+    tb_data_tmpl(&b, 22, 21, 4);
+    size_t at = tb_set(&b, 256);
+    tb_data_rec(&b, 0x0a000001u, 9, 500000, 503250, 4);
+    tb_data_rec(&b, 0x0a000002u, 1, 7000, 7000, 4);
+    tb_set_end(&b, at);
+    tb_ipfix_end(&b);
+    assert_int_equal(fm_decoder_process(dec, b.b, b.w, NOW, t_sink, NULL), 0);
+    assert_int_equal(t_nrec, 2);
+    assert_int_equal(t_recs[0].last_ms, NOW);
+    assert_int_equal(t_recs[0].last_ms - t_recs[0].first_ms, 3250);
+    assert_int_equal(t_recs[1].last_ms - t_recs[1].first_ms, 0);
+}
+
+/* Issue 20 item 6: flowStartDeltaMicroseconds / flowEndDeltaMicroseconds (158/159) are µs
+ * before the export time; before, unmapped (duration 0, both times the export time). */
+static void test_ipfix_delta_us(void **state)
+{
+    (void)state;
+    t_buf_t b;
+    tb_ipfix(&b, (uint32_t)(NOW / 1000), 0, 1);
+    tb_data_tmpl(&b, 158, 159, 4);
+    size_t at = tb_set(&b, 256);
+    tb_data_rec(&b, 0x0a000001u, 9, 4500000, 1250000, 4); /* 4.5 s and 1.25 s ago */
+    tb_set_end(&b, at);
+    tb_ipfix_end(&b);
+    assert_int_equal(fm_decoder_process(dec, b.b, b.w, NOW, t_sink, NULL), 0);
+    assert_int_equal(t_nrec, 1);
+    assert_int_equal(t_recs[0].first_ms, NOW - 4500);
+    assert_int_equal(t_recs[0].last_ms, NOW - 1250);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -621,7 +794,8 @@ int main(void)
         T(test_template_timeout), T(test_seq_wrap), T(test_seq_gap_v5),
         T(test_seq_gap_v9),   T(test_seq_gap_ipfix), T(test_exporter_restart),
         T(test_uptime_wrap),  T(test_limits),       T(test_enterprise_varlen),
-        T(test_softflowd),
+        T(test_softflowd),    T(test_ipfix_set_metadata), T(test_ipfix_uptime_no_init),
+        T(test_ipfix_delta_us), T(test_ipfix_set_options_first), T(test_ipfix_set_times),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
