@@ -22,6 +22,7 @@ int fm_cmd_convert(int argc, char **argv);
 int fm_cmd_sort(int argc, char **argv);
 int fm_cmd_send(int argc, char **argv);
 int fm_cmd_merge(int argc, char **argv);
+int fm_cmd_meter(int argc, char **argv);
 int fm_cmd_profile(int argc, char **argv);
 int fm_cmd_plot(int argc, char **argv);
 int fm_cmd_profile_plot(int argc, char **argv);
@@ -33,6 +34,7 @@ const fm_cmd_t fm_cmds[] = {
     {"generate", fm_cmd_generate, "synthetic flows from a mixture or histogram (flow-models generate)"},
     {"hist", fm_cmd_hist, "histogram of flow length, size or duration (flow-models hist)"},
     {"summary", fm_cmd_summary, "totals, averages and CDF tables of a histogram (flow-models summary)"},
+    {"meter", fm_cmd_meter, "packets to bidirectional flows as nfstream meters them (pcap/live)"},
     {"merge", fm_cmd_merge, "re-join records split by the active timeout (flow-models merge)"},
     {"plot", fm_cmd_plot, "PDF and CDF charts of a histogram and its mixture (flow-models plot)"},
     {"profile", fm_cmd_profile, "FlowTest ft-profiler biflow profile CSV"},

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Flow writers of the meter (see output.h).  The CSV reproduces nfstream's to_csv: a header of
+ * the enabled columns, strings in double quotes (inner quotes as \"), integers in decimal,
+ * doubles as Python prints them, splt arrays as Python lists.
+ */
+#include "config.h"
+
+#include "meter/output.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+
+struct fm_meter_csv {
+    FILE *f;
+    bool own;
+    bool header_done;
+    fm_meter_opts_t o;
+};
+
+int fm_meter_csv_open(const char *path, const fm_meter_opts_t *o, fm_meter_csv_t **out)
+{
+    fm_meter_csv_t *w = calloc(1, sizeof *w);
+
+    if (!w) {
+        return FM_ENOMEM;
+    }
+    w->o = *o;
+    if (strcmp(path, "-") == 0) {
+        w->f = stdout;
+    } else {
+        w->f = fopen(path, "w");
+        w->own = true;
+        if (!w->f) {
+            int e = errno;
+            free(w);
+            return -e;
+        }
+    }
+    *out = w;
+    return 0;
+}
+
+void fm_meter_fmt_double(char *buf, size_t len, double v)
+{
+    char tmp[40], digits[24];
+    int nd = 0;
+
+    if (isnan(v) || isinf(v)) {
+        snprintf(buf, len, "%s", isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+        return;
+    }
+    /* shortest digit string that reads back to the same double (Python's repr) */
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
+        if (strtod(tmp, NULL) == v) {
+            break;
+        }
+    }
+    const char *t = tmp;
+    bool neg = *t == '-';
+    t += neg;
+    for (; *t && *t != 'e'; t++) {
+        if (*t != '.' && nd < (int)sizeof digits - 1) {
+            digits[nd++] = *t;
+        }
+    }
+    while (nd > 1 && digits[nd - 1] == '0') {
+        nd--;
+    }
+    digits[nd] = '\0';
+    int exp10 = atoi(t + 1);
+    size_t o = 0;
+#define PUT(...) (o += (size_t)snprintf(buf + o, o < len ? len - o : 0, __VA_ARGS__))
+    if (neg) {
+        PUT("-");
+    }
+    if (exp10 < -4 || exp10 >= 16) {
+        PUT("%c", digits[0]);
+        if (nd > 1) {
+            PUT(".%s", digits + 1);
+        }
+        PUT("e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
+    } else if (exp10 < 0) {
+        PUT("0.%0*d%s", -exp10 - 1, 0, digits);
+        if (exp10 == -1) { /* "%0*d" with width 0 still printed one 0: redo */
+            o = neg;
+            PUT("0.%s", digits);
+        }
+    } else if (nd <= exp10 + 1) {
+        PUT("%s%0*d.0", digits, exp10 + 1 - nd, 0);
+        if (nd == exp10 + 1) {
+            o = neg;
+            PUT("%s.0", digits);
+        }
+    } else {
+        PUT("%.*s.%s", exp10 + 1, digits, digits + exp10 + 1);
+    }
+#undef PUT
+}
+
+static void put_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') {
+            fputc('\\', f);
+        }
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void put_ip(FILE *f, const uint8_t ip[16], int version)
+{
+    char buf[INET6_ADDRSTRLEN];
+
+    inet_ntop(version == 4 ? AF_INET : AF_INET6, ip, buf, sizeof buf);
+    put_str(f, buf);
+}
+
+static void put_mac(FILE *f, const uint8_t mac[6], bool oui)
+{
+    char buf[24];
+
+    snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+             mac[4], mac[5]);
+    if (oui) {
+        buf[8] = '\0';
+    }
+    put_str(f, buf);
+}
+
+static void put_double(FILE *f, double v)
+{
+    char buf[64];
+
+    fm_meter_fmt_double(buf, sizeof buf, v);
+    fputs(buf, f);
+}
+
+static const char *const scope_names[3] = {"bidirectional", "src2dst", "dst2src"};
+static const char *const flag_names[FM_METER_NFLAGS] = {"syn", "cwr", "ece", "urg",
+                                                        "ack", "psh", "rst", "fin"};
+
+static void header(fm_meter_csv_t *w)
+{
+    FILE *f = w->f;
+
+    fputs("id,expiration_id,src_ip,src_mac,src_oui,src_port,dst_ip,dst_mac,dst_oui,dst_port,"
+          "protocol,ip_version,vlan_id", f);
+    if (w->o.decode_tunnels) {
+        fputs(",tunnel_id", f);
+    }
+    for (int s = 0; s < 3; s++) {
+        fprintf(f, ",%1$s_first_seen_ms,%1$s_last_seen_ms,%1$s_duration_ms,%1$s_packets,"
+                   "%1$s_bytes", scope_names[s]);
+    }
+    if (w->o.statistics) {
+        for (int s = 0; s < 3; s++) {
+            fprintf(f, ",%1$s_min_ps,%1$s_mean_ps,%1$s_stddev_ps,%1$s_max_ps", scope_names[s]);
+        }
+        for (int s = 0; s < 3; s++) {
+            fprintf(f, ",%1$s_min_piat_ms,%1$s_mean_piat_ms,%1$s_stddev_piat_ms,"
+                       "%1$s_max_piat_ms", scope_names[s]);
+        }
+        for (int s = 0; s < 3; s++) {
+            for (int k = 0; k < FM_METER_NFLAGS; k++) {
+                fprintf(f, ",%s_%s_packets", scope_names[s], flag_names[k]);
+            }
+        }
+    }
+    if (w->o.splt) {
+        fputs(",splt_direction,splt_ps,splt_piat_ms", f);
+    }
+    if (w->o.dissections) {
+        fputs(",application_name,application_category_name,application_is_guessed,"
+              "application_confidence,requested_server_name,client_fingerprint,"
+              "server_fingerprint,user_agent,content_type", f);
+    }
+    fputc('\n', f);
+}
+
+static void put_list(FILE *f, int n, const void *arr, int kind)
+{
+    fputs("\"[", f);
+    for (int i = 0; i < n; i++) {
+        long long v = kind == 0   ? ((const int8_t *)arr)[i]
+                      : kind == 1 ? ((const int32_t *)arr)[i]
+                                  : ((const int64_t *)arr)[i];
+        fprintf(f, i ? ", %lld" : "%lld", v);
+    }
+    fputs("]\"", f);
+}
+
+void fm_meter_csv_write(fm_meter_csv_t *w, const fm_meter_flow_t *fl)
+{
+    FILE *f = w->f;
+
+    if (!w->header_done) {
+        header(w);
+        w->header_done = true;
+    }
+    fprintf(f, "%llu,%d,", (unsigned long long)fl->id, fl->expiration_id);
+    put_ip(f, fl->src_ip, fl->ip_version);
+    fputc(',', f);
+    put_mac(f, fl->src_mac, false);
+    fputc(',', f);
+    put_mac(f, fl->src_mac, true);
+    fprintf(f, ",%u,", fl->src_port);
+    put_ip(f, fl->dst_ip, fl->ip_version);
+    fputc(',', f);
+    put_mac(f, fl->dst_mac, false);
+    fputc(',', f);
+    put_mac(f, fl->dst_mac, true);
+    fprintf(f, ",%u,%u,%u,%u", fl->dst_port, fl->protocol, fl->ip_version, fl->vlan_id);
+    if (w->o.decode_tunnels) {
+        fprintf(f, ",%u", fl->tunnel_id);
+    }
+    for (int s = 0; s < 3; s++) {
+        fprintf(f, ",%llu,%llu,%llu,%llu,%llu", (unsigned long long)fl->first_ms[s],
+                (unsigned long long)fl->last_ms[s], (unsigned long long)fl->duration_ms[s],
+                (unsigned long long)fl->packets[s], (unsigned long long)fl->bytes[s]);
+    }
+    if (w->o.statistics) {
+        for (int s = 0; s < 3; s++) {
+            fprintf(f, ",%llu,", (unsigned long long)fl->min_ps[s]);
+            put_double(f, fl->mean_ps[s]);
+            fputc(',', f);
+            put_double(f, fl->stddev_ps[s]);
+            fprintf(f, ",%llu", (unsigned long long)fl->max_ps[s]);
+        }
+        for (int s = 0; s < 3; s++) {
+            fprintf(f, ",%llu,", (unsigned long long)fl->min_piat_ms[s]);
+            put_double(f, fl->mean_piat_ms[s]);
+            fputc(',', f);
+            put_double(f, fl->stddev_piat_ms[s]);
+            fprintf(f, ",%llu", (unsigned long long)fl->max_piat_ms[s]);
+        }
+        for (int s = 0; s < 3; s++) {
+            for (int k = 0; k < FM_METER_NFLAGS; k++) {
+                fprintf(f, ",%llu", (unsigned long long)fl->flag_packets[s][k]);
+            }
+        }
+    }
+    if (w->o.splt) {
+        fputc(',', f);
+        put_list(f, w->o.splt, fl->splt_direction, 0);
+        fputc(',', f);
+        put_list(f, w->o.splt, fl->splt_ps, 1);
+        fputc(',', f);
+        put_list(f, w->o.splt, fl->splt_piat_ms, 2);
+    }
+    if (w->o.dissections) {
+        fputc(',', f);
+        put_str(f, fl->application_name);
+        fputc(',', f);
+        put_str(f, fl->category_name);
+        fprintf(f, ",%d,%d,", fl->application_is_guessed, fl->application_confidence);
+        put_str(f, fl->requested_server_name);
+        fputc(',', f);
+        put_str(f, fl->client_fingerprint);
+        fputc(',', f);
+        put_str(f, fl->server_fingerprint);
+        fputc(',', f);
+        put_str(f, fl->user_agent);
+        fputc(',', f);
+        put_str(f, fl->content_type);
+    }
+    fputc('\n', f);
+}
+
+int fm_meter_csv_close(fm_meter_csv_t *w)
+{
+    int rc = 0;
+
+    if (!w) {
+        return 0;
+    }
+    if (fflush(w->f) != 0 || ferror(w->f)) {
+        rc = FM_EIO;
+    }
+    if (w->own && fclose(w->f) != 0) {
+        rc = FM_EIO;
+    }
+    free(w);
+    return rc;
+}
+
+void fm_meter_to_flow(const fm_meter_flow_t *mf, fm_flow_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (mf->ip_version == 4) {
+        uint32_t a, b;
+        memcpy(&a, mf->src_ip, 4);
+        memcpy(&b, mf->dst_ip, 4);
+        fm_flow_set_v4(out->src, ntohl(a));
+        fm_flow_set_v4(out->dst, ntohl(b));
+        out->af = FM_AF_INET;
+    } else {
+        memcpy(out->src, mf->src_ip, 16);
+        memcpy(out->dst, mf->dst_ip, 16);
+        out->af = FM_AF_INET6;
+    }
+    out->sport = mf->src_port;
+    out->dport = mf->dst_port;
+    out->proto = mf->protocol;
+    out->first_ms = mf->first_ms[FM_METER_S2D];
+    out->last_ms = mf->last_ms[FM_METER_S2D];
+    out->packets = mf->packets[FM_METER_S2D];
+    out->octets = mf->bytes[FM_METER_S2D];
+    out->tcp_flags = mf->tcp_flags[FM_METER_S2D];
+    if (mf->packets[FM_METER_D2S]) {
+        out->rev_first_ms = mf->first_ms[FM_METER_D2S];
+        out->rev_last_ms = mf->last_ms[FM_METER_D2S];
+        out->rev_packets = mf->packets[FM_METER_D2S];
+        out->rev_octets = mf->bytes[FM_METER_D2S];
+        out->rev_tcp_flags = mf->tcp_flags[FM_METER_D2S];
+        out->flags = FM_FLOW_BIFLOW;
+    }
+    out->sampling = 1;
+    out->records = 1;
+    out->fwd_first = 1;
+}
