@@ -150,6 +150,15 @@ def text_seeds(src, out):
                 write(out, "hist_csv", "agh-" + os.path.basename(p), f.read(2048))
 
 
+def meter_seeds(src, out):
+    """nfstream's captures, cut at 8 KiB (so many end truncated); byte 0 picks the options."""
+    shared = os.environ.get("FM_SHARED") or os.path.join(src, "..", "shared")
+    for p in sorted(glob.glob(os.path.join(shared, "data/nfstream/pcaps/*"))):
+        with open(p, "rb") as f:
+            cap = f.read(8192)
+        write(out, "meter", os.path.basename(p), bytes([len(cap) % 256]) + cap)
+
+
 def main():
     src, out = sys.argv[1], sys.argv[2]
     decode_seeds(src, out)
@@ -163,6 +172,7 @@ def main():
     except (OSError, subprocess.SubprocessError) as e:
         print("mkseeds: exporter seeds skipped: %s" % e, file=sys.stderr)
     text_seeds(src, out)
+    meter_seeds(src, out)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,10 @@ PKGS="libuv libfixbuf gsl sqlite3 inih jansson libxxhash zlib cairo fontconfig"
 if pkg-config --exists libsystemd 2>/dev/null; then
     PKGS="$PKGS libsystemd"
 fi
+PKGS="$PKGS libpcap"
+if grep -q '^#define HAVE_NDPI 1' "$builddir/config.h" 2>/dev/null; then
+    PKGS="$PKGS libndpi"
+fi
 # AM_CPPFLAGS of Makefile.am; the directory macros only matter for defaults never used here
 cppflags="-I$srcdir/src -I$srcdir/include -I$builddir -DSYSCONFDIR='\"/etc\"'"
 cppflags="$cppflags -DLOCALSTATEDIR='\"/var\"' -DPKGLIBDIR='\"/usr/lib/flowmix\"'"
