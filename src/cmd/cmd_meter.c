@@ -282,6 +282,9 @@ int fm_cmd_meter(int argc, char **argv)
         goto out;
     }
     if (a.iface) {
+        if (a.verbose) {
+            fprintf(stderr, "flowmix meter: capturing on %s\n", a.iface);
+        }
         live_capture = c;
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
