@@ -929,3 +929,69 @@ void fm_plot_cleanup(void)
     cairo_debug_reset_static_data();
     FcFini();
 }
+
+/* ---- several charts on one canvas (flow-models plot --single) ------------------------------ */
+
+static int write_grid_one(const fm_plot_t *const *charts, size_t n, int cols, const char *path,
+                          int fmt)
+{
+    const char *ext = fmt == FM_PLOT_SVG ? ".svg" : fmt == FM_PLOT_PDF ? ".pdf" : ".png";
+    int rows = (int)((n + (size_t)cols - 1) / (size_t)cols);
+    int cw = charts[0]->width, ch = charts[0]->height, w = cw * cols, h = ch * rows;
+    size_t len = strlen(path) + 5;
+    char *file = fm_xmalloc(len);
+    cairo_surface_t *s;
+
+    snprintf(file, len, "%s%s", path, ext);
+    s = fmt == FM_PLOT_SVG   ? cairo_svg_surface_create(file, w, h)
+        : fmt == FM_PLOT_PDF ? cairo_pdf_surface_create(file, w, h)
+                             : cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+    cairo_status_t st = cairo_surface_status(s);
+    if (st == CAIRO_STATUS_SUCCESS) {
+        cairo_t *cr = cairo_create(s);
+        for (size_t i = 0; i < n; i++) {
+            cairo_save(cr);
+            cairo_translate(cr, (double)((int)i % cols * cw), (double)((int)i / cols * ch));
+            cairo_rectangle(cr, 0, 0, cw, ch);
+            cairo_clip(cr);
+            render(charts[i], cr);
+            cairo_restore(cr);
+        }
+        st = cairo_status(cr);
+        cairo_destroy(cr);
+    }
+    if (st == CAIRO_STATUS_SUCCESS && fmt == FM_PLOT_PNG) {
+        st = cairo_surface_write_to_png(s, file);
+    } else if (st == CAIRO_STATUS_SUCCESS) {
+        cairo_surface_finish(s);
+        st = cairo_surface_status(s);
+    }
+    cairo_surface_destroy(s);
+    free(file);
+    return cairo_err(st);
+}
+
+int fm_plot_write_grid(const fm_plot_t *const *charts, size_t n, int cols, const char *path,
+                       int formats)
+{
+    int all = FM_PLOT_SVG | FM_PLOT_PNG | FM_PLOT_PDF;
+    if (!charts || n == 0 || cols < 1 || !path || formats == 0 || (formats & ~all)) {
+        return FM_EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!charts[i] || charts[i]->width != charts[0]->width ||
+            charts[i]->height != charts[0]->height) {
+            return FM_EINVAL;
+        }
+    }
+    static const int order[] = {FM_PLOT_SVG, FM_PLOT_PNG, FM_PLOT_PDF};
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        if (formats & order[i]) {
+            int rc = write_grid_one(charts, n, cols, path, order[i]);
+            if (rc < 0) {
+                return rc;
+            }
+        }
+    }
+    return 0;
+}

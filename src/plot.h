@@ -105,6 +105,14 @@ int fm_plot_set_size(fm_plot_t *p, int width, int height);
 int fm_plot_write(const fm_plot_t *p, const char *path, int formats);
 
 /**
+ * Render several charts of the same size on one canvas, cols per row, left to right and top to
+ * bottom (flow-models plot --single), to PATH.svg/.png/.pdf.
+ * @return as fm_plot_write(); FM_EINVAL also for n == 0, cols < 1 or charts of different sizes.
+ */
+int fm_plot_write_grid(const fm_plot_t *const *charts, size_t n, int cols, const char *path,
+                       int formats);
+
+/**
  * Parse a comma-separated list of format names ("png", "svg", "pdf"), e.g. "png,svg".
  * @return a mask of FM_PLOT_SVG/PNG/PDF (at least one), or FM_EINVAL for an empty list or an
  *         unknown name.

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * flowmix plot: the PDF (log–log) and CDF charts of a csv_hist file with the fitted mixtures over
- * them — the charts the daemon's export draws (src/histplot.c, shared with export_plot.c) — as
- * PNG, SVG and/or PDF.  The mixture is a flow-models mixture JSON file or a directory of
+ * flowmix plot: flow-models plot's charts of a csv_hist file with the fitted mixtures over them
+ * (src/cmd/plot_fm.c: cdf, pdf-flows/packets/octets, avg-packets/octets/packet_size, or
+ * --single), with its options, as PNG, SVG and/or PDF.  The mixture is a flow-models mixture JSON file or a directory of
  * flows.json, packets.json and octets.json as `flowmix fit` writes them.  --csv writes the
  * plotted series so they can be checked against the data.
  */
@@ -19,8 +19,9 @@
 #include <gsl/gsl_errno.h>
 
 #include "cmd/cmd.h"
+#include "cmd/cmdio.h"
+#include "cmd/plot_fm.h"
 #include "hist.h"
-#include "histplot.h"
 #include "mixture.h"
 #include "plot.h"
 #include "util/err.h"
@@ -36,21 +37,31 @@ typedef struct {
     const char *title;
     const char *hist;
     const char *mix;   /* NULL: no mixture */
+    bool rate;         /* -x rate (axis label only: binning is the histogram's) */
+    bool single, normalize, hist_line, comp_pdf, comp_cdf;
 } plot_args_t;
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: flowmix plot [-x length|size|duration] [-o OUT] [--format png,svg,pdf]\n"
-            "                    [-y flows|packets|octets] [--csv FILE] [--title TEXT]\n"
-            "                    HISTOGRAM.csv [MIXTURE]\n\n"
-            "PDF (log-log) and CDF charts of a histogram with the fitted mixture over them, as\n"
-            "the daemon's export draws them: OUTpdf.EXT and OUTcdf.EXT.\n"
+            "usage: flowmix plot [-x length|size|duration|rate] [-o OUT] [--format png,svg,pdf]\n"
+            "                    [-P points|hist|comp]... [-C comp]... [--single]\n"
+            "                    [--no-normalize] [--fft] [-y flows|packets|octets]\n"
+            "                    [--csv FILE] [--title TEXT] HISTOGRAM.csv [MIXTURE]\n\n"
+            "flow-models plot's charts of a histogram with the fitted mixtures over them:\n"
+            "OUTcdf, OUTpdf-flows, OUTpdf-packets, OUTpdf-octets, OUTavg-packets, OUTavg-octets\n"
+            "and OUTavg-packet_size (.png/.svg/.pdf).\n"
             "  -x X           metric (default: from the file name, else from the first bin:\n"
             "                 0 duration, below 64 length, else size)\n"
             "  -o, --output OUT  directory (existing, or ending in /) or file name prefix\n"
             "                 (default .)\n"
             "  --format LIST  comma-separated png, svg, pdf (default png)\n"
+            "  -P MODE        PDF charts: points (the data, always drawn), hist (the data also\n"
+            "                 as a line), comp (each weighted component); repeatable\n"
+            "  -C MODE        CDF chart: comp (each weighted component)\n"
+            "  --single       the CDF and the three PDFs on one 2x2 canvas OUTsingle\n"
+            "  --no-normalize PDF points not divided by the distance to the next bin\n"
+            "  --fft          accepted; flow-models uses it for KDE, which flowmix does not draw\n"
             "  -y Y           column a MIXTURE file was fitted to (default: from its name\n"
             "                 flows|packets|octets.json, else flows)\n"
             "  --csv FILE     also write the plotted series (chart,y,source,x,value); - stdout\n"
@@ -59,38 +70,79 @@ static void usage(FILE *out)
             "octets.json (flowmix fit -O DIR).\n");
 }
 
+/* -P / -C modes; flow-models' kde, comp_stack and comp_labels are refused with the reason. */
+static int plot_mode(plot_args_t *a, int opt, const char *m)
+{
+    if (opt == 'P' && strcmp(m, "points") == 0) {
+        return 0;
+    }
+    if (opt == 'P' && strcmp(m, "hist") == 0) {
+        a->hist_line = true;
+        return 0;
+    }
+    if (strcmp(m, "comp") == 0) {
+        *(opt == 'P' ? &a->comp_pdf : &a->comp_cdf) = true;
+        return 0;
+    }
+    if (!strcmp(m, "kde") || !strcmp(m, "comp_stack") || !strcmp(m, "comp_labels")) {
+        return fm_cmd_usage_error("plot", "-%c %s: not drawn by flowmix (kernel density"
+                                          " estimates and stacked or labelled components are"
+                                          " not implemented; -%c comp draws the components)",
+                                  opt, m, opt);
+    }
+    return fm_cmd_usage_error("plot", "-%c %s: not a mode (%s)", opt, m,
+                              opt == 'P' ? "points, hist, comp" : "comp");
+}
+
 static int parse_args(int argc, char **argv, plot_args_t *a)
 {
     static const struct option lo[] = {
         {"output", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'f'},
         {"csv", required_argument, NULL, 'c'},    {"title", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},         {"single", no_argument, NULL, 's'},
+        {"no-normalize", no_argument, NULL, 'n'}, {"fft", no_argument, NULL, 'F'},
+        {NULL, 0, NULL, 0},
     };
     int c;
 
-    *a = (plot_args_t){.metric = -1, .y = -1, .formats = FM_PLOT_PNG, .out = "."};
+    *a = (plot_args_t){.metric = -1, .y = -1, .formats = FM_PLOT_PNG, .out = ".",
+                       .normalize = true};
     optind = 1;
-    while ((c = getopt_long(argc, argv, "x:y:o:O:h", lo, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":x:y:o:O:P:C:h", lo, NULL)) != -1) {
         int bad = 0;
         switch (c) {
-        case 'x': bad = (a->metric = fm_metric_parse(optarg)) < 0; break;
+        case 'x':
+            a->rate = strcmp(optarg, "rate") == 0;
+            bad = !a->rate && (a->metric = fm_metric_parse(optarg)) < 0;
+            a->metric = a->rate ? FM_METRIC_DURATION : a->metric;
+            break;
         case 'y': bad = (a->y = fm_mix_y_parse(optarg)) < 0; break;
         case 'o':
         case 'O': a->out = optarg; break;
         case 'f': bad = (a->formats = fm_plot_parse_formats(optarg)) < 0; break;
         case 'c': a->csv = optarg; break;
         case 't': a->title = optarg; break;
+        case 'P':
+        case 'C':
+            if (plot_mode(a, c, optarg) != 0) {
+                return -1;
+            }
+            break;
+        case 's': a->single = true; break;
+        case 'n': a->normalize = false; break;
+        case 'F': break; /* only matters for KDE in flow-models */
         case 'h': usage(stdout); return 1;
-        default: usage(stderr); return -1;
+        default: fm_cmd_bad_option("plot", c, argv); return -1;
         }
         if (bad) {
-            fprintf(stderr, "flowmix plot: invalid value for %s: '%s'\n",
-                    c == 'f' ? "--format" : c == 'x' ? "-x" : "-y", optarg);
+            fm_cmd_usage_error("plot", "invalid value for %s: '%s'",
+                               c == 'f' ? "--format" : c == 'x' ? "-x" : "-y", optarg);
             return -1;
         }
     }
     if (optind == argc || argc - optind > 2) {
-        usage(stderr);
+        fm_cmd_usage_error("plot", optind == argc ? "no histogram" : "too many arguments");
         return -1;
     }
     a->hist = argv[optind];
@@ -177,7 +229,10 @@ static int check_bins(const char *path, const fm_hist_bin_t *bins, size_t n)
     return 0;
 }
 
-static int draw(const plot_args_t *a, fm_histplot_t *hp)
+static const char *const x_labels[] = {"flow length (packets)", "flow size (bytes)",
+                                       "flow duration (ms)"};
+
+static int draw(const plot_args_t *a, fm_fmplot_t *fp)
 {
     FILE *csv = NULL;
     char *prefix = NULL;
@@ -194,11 +249,11 @@ static int draw(const plot_args_t *a, fm_histplot_t *hp)
             free(prefix);
             return -1;
         }
-        fputs(FM_HISTPLOT_CSV_HEADER, csv);
+        fputs(FM_FMPLOT_CSV_HEADER, csv);
     }
-    rc = fm_histplot_write(hp, prefix, a->formats, csv);
+    rc = fm_fmplot_write(fp, prefix, csv);
     if (rc < 0) {
-        fprintf(stderr, "flowmix plot: writing %spdf/cdf: %s\n", prefix, fm_strerror(rc));
+        fprintf(stderr, "flowmix plot: writing the charts %s*: %s\n", prefix, fm_strerror(rc));
     }
     if (csv && ((fflush(csv) != 0 || ferror(csv)) || (csv != stdout && fclose(csv) != 0))) {
         fprintf(stderr, "flowmix plot: %s: write failed\n", a->csv);
@@ -228,16 +283,20 @@ int fm_cmd_plot(int argc, char **argv)
     if (check_bins(a.hist, bins, n) < 0 || (a.mix && load_mixtures(&a, mix) < 0)) {
         goto out;
     }
-    fm_histplot_t hp = {.bins = bins, .n = n, .title = a.title};
-    hp.metric = a.metric >= 0 ? a.metric : infer_metric(a.hist, bins);
+    int metric = a.metric >= 0 ? a.metric : infer_metric(a.hist, bins);
+    fm_fmplot_t fp = {.bins = bins, .n = n, .title = a.title, .formats = a.formats,
+                      .single = a.single, .normalize = a.normalize, .hist_line = a.hist_line,
+                      .comp_pdf = a.comp_pdf, .comp_cdf = a.comp_cdf,
+                      .xlabel = a.rate ? "flow rate (bit/s)" : x_labels[metric]};
     if (!a.title) {
-        snprintf(title, sizeof(title), "%s: %s", a.hist, fm_metric_name(hp.metric));
-        hp.title = title;
+        snprintf(title, sizeof(title), "%s: %s", a.hist,
+                 a.rate ? "rate" : fm_metric_name((fm_metric_t)metric));
+        fp.title = title;
     }
     for (int y = 0; y < 3; y++) {
-        hp.mix[y] = mix[y];
+        fp.mix[y] = mix[y];
     }
-    status = draw(&a, &hp) < 0 ? 1 : 0;
+    status = draw(&a, &fp) < 0 ? 1 : 0;
     fm_plot_cleanup();
 out:
     for (int y = 0; y < 3; y++) {

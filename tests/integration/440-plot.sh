@@ -1,10 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 # flowmix plot on the agh_2015 all/length and all/size histograms with their published
-# mixtures: pdf and cdf charts are valid PNG, SVG (parsed by Python's XML parser) and PDF, and
-# the plotted series (--csv) equal an independent computation: the histogram's density
-# flows/Σflows/(bin_hi − bin_lo) and cumulative shares, and the mixture's discrete-aware pdf and
-# cdf (flow-models lib/mix.py, FLOW-MODELS-DETAIL §7) evaluated with scipy.stats.  Bad inputs
+# mixtures: flow-models' chart set (cdf, pdf-flows/packets/octets, avg-*) is valid PNG, SVG
+# (parsed by Python's XML parser) and PDF, and the plotted series (--csv) equal an independent
+# computation: the histogram's density what/Σwhat/(distance to the next bin), cumulative shares
+# and averages, and the mixture's discrete-aware pdf and cdf (flow-models lib/mix.py,
+# FLOW-MODELS-DETAIL §7) evaluated with scipy.stats on flow-models' 128-point grid.  Bad inputs
 # give file:line errors and the documented exit codes.
 . "$(dirname "$0")/lib.sh"
 H="$FM_SHARED/data/agh_2015/histograms/all"
@@ -29,11 +30,11 @@ cp "$M/size/flows.json" "$fm_tmp/flows.json"
 "$FLOWMIX" plot -o "$fm_tmp/size-" --format svg,pdf --csv "$fm_tmp/size.csv" \
     "$H/size.csv" "$fm_tmp/flows.json" || fail "plot size exited $?"
 ls -l "$fm_tmp/len" "$fm_tmp"/size-*
-python3 "$top_srcdir/tests/integration/imgcheck.py" "$fm_tmp"/len/pdf.png "$fm_tmp"/len/cdf.png \
-    "$fm_tmp"/len/pdf.svg "$fm_tmp"/len/cdf.svg "$fm_tmp"/len/pdf.pdf "$fm_tmp"/len/cdf.pdf \
-    "$fm_tmp"/size-pdf.svg "$fm_tmp"/size-cdf.svg "$fm_tmp"/size-pdf.pdf "$fm_tmp"/size-cdf.pdf ||
+python3 "$top_srcdir/tests/integration/imgcheck.py" "$fm_tmp"/len/pdf-flows.png "$fm_tmp"/len/cdf.png \
+    "$fm_tmp"/len/pdf-flows.svg "$fm_tmp"/len/cdf.svg "$fm_tmp"/len/pdf-flows.pdf "$fm_tmp"/len/cdf.pdf \
+    "$fm_tmp"/size-pdf-flows.svg "$fm_tmp"/size-cdf.svg "$fm_tmp"/size-pdf-flows.pdf "$fm_tmp"/size-cdf.pdf ||
     fail "invalid image"
-[ ! -e "$fm_tmp/size-pdf.png" ] || fail "png written without --format png"
+[ ! -e "$fm_tmp/size-pdf-flows.png" ] || fail "png written without --format png"
 
 "$PY" - "$fm_tmp" "$H" "$M" <<'PY' || fail "plot files or series differ"
 import csv, json, os, sys
@@ -89,22 +90,29 @@ def check(csvpath, histpath, mixes, xmin):
     lo, hi = rows[:, 0], rows[:, 1]
     cols = {"flows": rows[:, 2], "packets": rows[:, 3], "octets": rows[:, 4]}
     got = series(csvpath)
-    want_keys = {("pdf", "flows", "data"), ("cdf", "flows", "data"), ("cdf", "packets", "data"),
-                 ("cdf", "octets", "data")}
-    want_keys |= {("cdf", y, "mixture") for y in mixes}
-    want_keys |= {("pdf", "flows", "mixture")} if "flows" in mixes else set()
+    # flow-models plot's chart set: pdf and cdf of every column, avg per flow and packet size
+    want_keys = {(c, y, "data") for c in ("pdf", "cdf") for y in cols}
+    want_keys |= {("avg", y, "data") for y in ("packets", "octets", "packet_size")}
+    want_keys |= {(c, y, "mixture") for c in ("pdf", "cdf") for y in mixes}
+    pairs = {"packets": ("packets", "flows"), "octets": ("octets", "flows"),
+             "packet_size": ("octets", "packets")}
+    want_keys |= {("avg", y, "mixture") for y, (n, d) in pairs.items()
+                  if n in mixes and d in mixes}
     assert set(got) == want_keys, (sorted(got), sorted(want_keys))
+    # mixture lines on flow-models' grid, data at every bin_lo
+    grid = np.unique(np.rint(np.geomspace(lo[0], lo[-1], 128)))
     for k, (x, v) in got.items():
-        assert np.array_equal(x, lo), (k, "x is not bin_lo")
-    f = cols["flows"]
-    close(got[("pdf", "flows", "data")][1], f / f.sum() / (hi - lo), 1e-12, 0, "pdf data")
+        assert np.array_equal(x, grid if k[2] == "mixture" else lo), (k, "x")
+    width = np.append(np.diff(lo), hi[-1] - lo[-1])
     for y, c in cols.items():
+        close(got[("pdf", y, "data")][1], c / c.sum() / width, 1e-12, 0, "pdf data " + y)
         close(got[("cdf", y, "data")][1], np.cumsum(c) / c.sum(), 1e-12, 0, "cdf data " + y)
+    for y, (n, d) in pairs.items():
+        close(got[("avg", y, "data")][1], cols[n] / cols[d], 1e-12, 0, "avg data " + y)
     for y, m in mixes.items():
-        close(got[("cdf", y, "mixture")][1], mix_cdf(m, lo), 1e-9, 1e-12, "cdf mixture " + y)
-    if "flows" in mixes:
-        close(got[("pdf", "flows", "mixture")][1], mix_pdf_discrete(mixes["flows"], lo, xmin),
-              1e-7, 0, "pdf mixture")
+        close(got[("cdf", y, "mixture")][1], mix_cdf(m, grid), 1e-9, 1e-12, "cdf mixture " + y)
+        close(got[("pdf", y, "mixture")][1], mix_pdf_discrete(m, grid, xmin), 1e-7, 0,
+              "pdf mixture " + y)
     print(csvpath, "ok:", len(lo), "bins,", len(got), "series")
 
 mixes = {y: mix_of(os.path.join(M, "length", y + ".json")) for y in ("flows", "packets", "octets")}
@@ -113,13 +121,28 @@ check(os.path.join(tmp, "size.csv"), os.path.join(H, "size.csv"),
       {"flows": mix_of(os.path.join(M, "size", "flows.json"))}, 64)
 PY
 
-# The x_min of the discrete pdf follows -x: forcing length on the size histogram changes the
-# mixture value at the first bin (64), so the series above really depend on the metric.
+# The discrete pdf's x_min is the first bin of the data, whatever -x says (issue 18: a size
+# histogram starting at 40 B got a spike at 64 B because x_min was 64).  The size histogram
+# without its rows below 128 B: the mixture's value at the new first bin is the whole mass up to
+# it, so it is much larger there than on the full histogram, where 128 is an inner point.
 "$FLOWMIX" plot -x length -o "$fm_tmp/forced-" --csv "$fm_tmp/forced.csv" "$H/size.csv" \
     "$fm_tmp/flows.json" || fail "plot -x length exited $?"
 a=$(grep '^pdf,flows,mixture,64,' "$fm_tmp/size.csv")
 b=$(grep '^pdf,flows,mixture,64,' "$fm_tmp/forced.csv")
-[ -n "$a" ] && [ "$a" != "$b" ] || fail "x_min for size not applied ($a / $b)"
+[ -n "$a" ] && [ "$a" = "$b" ] || fail "x_min depends on -x ($a / $b)"
+awk -F, 'NR == 1 || $1 >= 128' "$H/size.csv" > "$fm_tmp/size128.csv"
+"$FLOWMIX" plot -o "$fm_tmp/s128-" --csv "$fm_tmp/s128.csv" "$fm_tmp/size128.csv" \
+    "$fm_tmp/flows.json" || fail "plot of size128.csv exited $?"
+python3 - "$fm_tmp/size.csv" "$fm_tmp/s128.csv" <<'PY' || fail "x_min is not the data's first bin"
+import sys
+def at128(path):
+    for line in open(path):
+        f = line.strip().split(",")
+        if f[:3] == ["pdf", "flows", "mixture"] and float(f[3]) == 128:
+            return float(f[4])
+full, cut = at128(sys.argv[1]), at128(sys.argv[2])
+assert cut > 10 * full, (full, cut)
+PY
 
 # Errors: usage (2), unreadable or malformed input (1) naming the file and line.
 printf 'bin_lo,bin_hi,flows_sum,packets_sum,octets_sum\n1,2,5,5,300\n2,3,x,1,1\n' > "$fm_tmp/bad.csv"
@@ -136,6 +159,6 @@ mkdir -p "$fm_tmp/nomix"
 expect_error 1 "no flows.json" "$FLOWMIX" plot -o "$fm_tmp/" "$H/length.csv" "$fm_tmp/nomix"
 expect_error 1 "nosuch.csv" "$FLOWMIX" plot -o "$fm_tmp/" "$fm_tmp/nosuch.csv"
 expect_error 2 "invalid value for --format" "$FLOWMIX" plot --format png,gif "$H/length.csv"
-expect_error 2 "invalid value for -x" "$FLOWMIX" plot -x rate "$H/length.csv"
-expect_error 2 "usage" "$FLOWMIX" plot
+expect_error 2 "invalid value for -x" "$FLOWMIX" plot -x speed "$H/length.csv"
+expect_error 2 "no histogram" "$FLOWMIX" plot
 echo PASS
