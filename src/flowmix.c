@@ -79,7 +79,6 @@ int main(int argc, char **argv)
             return c->run(argc - 1, argv + 1);
         }
     }
-    fprintf(stderr, "flowmix: unknown subcommand '%s'\n", argv[1]);
-    usage(stderr);
+    fprintf(stderr, "flowmix: unknown subcommand '%s' (see flowmix --help)\n", argv[1]);
     return 2;
 }

@@ -28,6 +28,7 @@
 #include <zlib.h>
 
 #include "cmd/cmd.h"
+#include "cmd/cmdio.h"
 #include "plot.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -100,7 +101,8 @@ static int parse_args(int argc, char **argv, pp_args_t *a)
 
     *a = (pp_args_t){.formats = FM_PLOT_PNG, .interval_ms = 1000, .out = "."};
     optind = 1;
-    while ((c = getopt_long(argc, argv, "b:i:o:h", lo, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":b:i:o:h", lo, NULL)) != -1) {
         int bad = 0;
         switch (c) {
         case 'b': bad = (a->interval_ms = parse_seconds(optarg)) < 1; break;
@@ -110,18 +112,18 @@ static int parse_args(int argc, char **argv, pp_args_t *a)
         case 'c': a->csv = optarg; break;
         case 't': a->title = optarg; break;
         case 'h': usage(stdout); return 1;
-        default: usage(stderr); return -1;
+        default: fm_cmd_bad_option("profile-plot", c, argv); return -1;
         }
         if (bad) {
-            fprintf(stderr, "flowmix profile-plot: invalid value for %s: '%s'\n",
-                    c == 'b' ? "--interval (at least 0.001)" : c == 'i' ? "--inactive"
-                                                                        : "--format",
-                    optarg);
+            fm_cmd_usage_error("profile-plot", "invalid value for %s: '%s'",
+                               c == 'b' ? "--interval (at least 0.001)" : c == 'i' ? "--inactive"
+                                                                               : "--format",
+                               optarg);
             return -1;
         }
     }
     if (optind != argc - 1) {
-        usage(stderr);
+        fm_cmd_usage_error("profile-plot", optind < argc ? "one profile only" : "no profile");
         return -1;
     }
     a->in = argv[optind];

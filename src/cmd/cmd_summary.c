@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/cmdio.h"
 #include "hist.h"
 #include "summary.h"
 #include "util/err.h"
@@ -59,28 +60,31 @@ int fm_cmd_summary(int argc, char **argv)
     size_t ncls = 0;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "x:h", lo, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":x:h", lo, NULL)) != -1) {
         switch (c) {
         case 'x':
             xval = !strcmp(optarg, "length") ? FM_SUMMARY_LENGTH
                    : !strcmp(optarg, "size") ? FM_SUMMARY_SIZE : -2;
             if (xval == -2) {
-                fprintf(stderr, "flowmix summary: -x %s is not supported (length, size)\n",
-                        optarg);
-                return 2;
+                return fm_cmd_usage_error("summary", "-x %s: not length or size (flow-models"
+                                                     " cannot summarise duration or rate"
+                                                     " either)", optarg);
             }
             break;
         case 'f': format = optarg; break;
         case 't': files[1] = optarg; break;
         case 'u': files[2] = optarg; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: return fm_cmd_bad_option("summary", c, argv);
         }
     }
-    if (optind != argc - 1 || (strcmp(format, "tex") && strcmp(format, "md") &&
-                               strcmp(format, "csv"))) {
-        usage(stderr);
-        return 2;
+    if (strcmp(format, "tex") && strcmp(format, "md") && strcmp(format, "csv")) {
+        return fm_cmd_usage_error("summary", "--format %s: not tex, md or csv", format);
+    }
+    if (optind != argc - 1) {
+        return fm_cmd_usage_error("summary", optind < argc ? "one histogram only"
+                                                           : "no histogram");
     }
     files[0] = argv[optind];
     for (int i = 0; i < 3; i++) {

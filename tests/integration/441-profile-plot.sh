@@ -128,5 +128,5 @@ printf '%s\n0,0,4,6,1,2,3,4,5,6\n100000000000,100000000000,4,6,1,2,3,4,5,6\n' "$
 expect_error 1 "raise --interval" "$FLOWMIX" profile-plot -b 0.001 -o "$fm_tmp/" "$fm_tmp/wide.csv"
 expect_error 2 "invalid value for --interval" "$FLOWMIX" profile-plot -b 0 "$P"
 expect_error 2 "invalid value for --format" "$FLOWMIX" profile-plot --format jpg "$P"
-expect_error 2 "usage" "$FLOWMIX" profile-plot
+expect_error 2 "no profile" "$FLOWMIX" profile-plot
 echo PASS
