@@ -280,6 +280,24 @@ void fm_hist_add(fm_hist_t *h, uint64_t x, uint64_t packets, uint64_t octets)
     add_to(h, s, 1, packets, octets);
 }
 
+void fm__hist_add_batch(const fm__hist_op_t *ops, size_t n, void **cells)
+{
+    for (size_t i = 0; i < n; i++) {
+        sums_t *c = cell(ops[i].h, ops[i].x);
+        cells[i] = c;
+        if (c) {
+            __builtin_prefetch(c, 1, 3);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!cells[i]) {
+            ops[i].h->overflows++; /* out of memory for a new chunk */
+            continue;
+        }
+        add_to(ops[i].h, cells[i], 1, ops[i].packets, ops[i].octets);
+    }
+}
+
 void fm_hist_add_n(fm_hist_t *h, const uint64_t *x, const uint64_t *packets,
                    const uint64_t *octets, size_t n)
 {

@@ -79,42 +79,73 @@ const fm_hist_t *fm_histset_cget(const fm_histset_t *s, fm_class_t cls, fm_dir_t
     return s->h[cls][dir][metric];
 }
 
+/* Flows per batch of fm__hist_add_batch(): each gives up to 18 updates per set (forward,
+ * reverse and biflow, in the "all" class and its own, three metrics), all prefetched before
+ * the first add. */
+#define BATCH_FLOWS 8
+#define MAX_SETS 2
+#define BATCH_OPS (BATCH_FLOWS * 18 * MAX_SETS)
+
 /* One flow (one direction, or a whole biflow) into the "all" class and its own class. */
-static void add_one(fm_histset_t *s, fm_class_t cls, fm_dir_t dir, uint64_t packets,
-                    uint64_t octets, uint64_t duration)
+static size_t add_one(fm__hist_op_t *op, fm_histset_t *s, fm_class_t cls, fm_dir_t dir,
+                      uint64_t packets, uint64_t octets, uint64_t duration)
 {
     const fm_class_t classes[2] = {FM_CLASS_ALL, cls};
+    size_t k = 0;
     for (int i = 0; i < 2; i++) {
         fm_hist_t **h = s->h[classes[i]][dir];
-        fm_hist_add(h[FM_METRIC_LENGTH], packets, packets, octets);
-        fm_hist_add(h[FM_METRIC_SIZE], octets, packets, octets);
-        fm_hist_add(h[FM_METRIC_DURATION], duration, packets, octets);
+        op[k++] = (fm__hist_op_t){h[FM_METRIC_LENGTH], packets, packets, octets};
+        op[k++] = (fm__hist_op_t){h[FM_METRIC_SIZE], octets, packets, octets};
+        op[k++] = (fm__hist_op_t){h[FM_METRIC_DURATION], duration, packets, octets};
+    }
+    return k;
+}
+
+/* The updates of one flow into one set; @return how many (at most 18). */
+static size_t flow_ops(fm__hist_op_t *op, fm_histset_t *s, const fm_flow_t *f)
+{
+    fm_class_t cls = fm_flow_class(f->proto);
+    uint64_t first, last;
+    size_t k = 0;
+
+    /* uniflow: each direction that carried packets is a flow of its own (flow-models). */
+    if (f->packets) {
+        k += add_one(op + k, s, cls, FM_DIR_UNIFLOW, f->packets, f->octets,
+                     fm_flow_duration_ms(f->first_ms, f->last_ms, f->packets));
+    }
+    if (f->rev_packets) {
+        k += add_one(op + k, s, cls, FM_DIR_UNIFLOW, f->rev_packets, f->rev_octets,
+                     fm_flow_duration_ms(f->rev_first_ms, f->rev_last_ms, f->rev_packets));
+    }
+    /* biflow: both directions together. */
+    uint64_t p = f->packets + f->rev_packets, o = f->octets + f->rev_octets;
+    if (p) {
+        fm_flow_span(f, &first, &last);
+        k += add_one(op + k, s, cls, FM_DIR_BIFLOW, p, o, fm_flow_duration_ms(first, last, p));
+    }
+    return k;
+}
+
+/* Add flows to nsets (<= MAX_SETS) sets, in batches whose bins are prefetched together. */
+static void add_flows_sets(fm_histset_t *const *sets, size_t nsets, const fm_flow_t *flows,
+                           size_t n)
+{
+    fm__hist_op_t ops[BATCH_OPS];
+    void *cells[BATCH_OPS];
+    for (size_t i = 0; i < n;) {
+        size_t k = 0;
+        for (size_t end = i + BATCH_FLOWS < n ? i + BATCH_FLOWS : n; i < end; i++) {
+            for (size_t j = 0; j < nsets; j++) {
+                k += flow_ops(ops + k, sets[j], &flows[i]);
+            }
+        }
+        fm__hist_add_batch(ops, k, cells);
     }
 }
 
 void fm_histset_add_flows(fm_histset_t *s, const fm_flow_t *flows, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        const fm_flow_t *f = &flows[i];
-        fm_class_t cls = fm_flow_class(f->proto);
-        uint64_t first, last;
-
-        /* uniflow: each direction that carried packets is a flow of its own (flow-models). */
-        if (f->packets) {
-            add_one(s, cls, FM_DIR_UNIFLOW, f->packets, f->octets,
-                    fm_flow_duration_ms(f->first_ms, f->last_ms, f->packets));
-        }
-        if (f->rev_packets) {
-            add_one(s, cls, FM_DIR_UNIFLOW, f->rev_packets, f->rev_octets,
-                    fm_flow_duration_ms(f->rev_first_ms, f->rev_last_ms, f->rev_packets));
-        }
-        /* biflow: both directions together. */
-        uint64_t p = f->packets + f->rev_packets, o = f->octets + f->rev_octets;
-        if (p) {
-            fm_flow_span(f, &first, &last);
-            add_one(s, cls, FM_DIR_BIFLOW, p, o, fm_flow_duration_ms(first, last, p));
-        }
-    }
+    add_flows_sets(&s, 1, flows, n);
 }
 
 int fm_histset_merge(fm_histset_t *dst, const fm_histset_t *src)
@@ -248,8 +279,8 @@ void fm_histwin_tick(fm_histwin_t *w, uint64_t now_ms)
 void fm_histwin_add_flows(fm_histwin_t *w, const fm_flow_t *flows, size_t n, uint64_t now_ms)
 {
     fm_histwin_tick(w, now_ms);
-    fm_histset_add_flows(w->total, flows, n);
-    fm_histset_add_flows(w->current, flows, n);
+    fm_histset_t *sets[2] = {w->total, w->current};
+    add_flows_sets(sets, 2, flows, n);
 }
 
 fm_histset_t *fm_histwin_total(fm_histwin_t *w)
