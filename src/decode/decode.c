@@ -313,8 +313,8 @@ void fm__decode_finish(const fm_decoder_t *d, const fm__dom_t *dom, const fm__ra
         memcpy(f->dst, r->dst6, 16);
     } else {
         f->af = FM_AF_INET;
-        fm_flow_set_v4(f->src, r->src4);
-        fm_flow_set_v4(f->dst, r->dst4);
+        fm__set_v4(f->src, r->src4);
+        fm__set_v4(f->dst, r->dst4);
     }
     f->sport = r->sport;
     f->dport = r->dport;
@@ -324,7 +324,10 @@ void fm__decode_finish(const fm_decoder_t *d, const fm__dom_t *dom, const fm__ra
     f->outif = r->outif;
     f->packets = r->packets;
     f->octets = r->octets;
-    uint32_t s = fm__decode_sampling(r, mask);
+    const uint64_t samp = FM__M(FM__F_SAMP_INT) | FM__M(FM__F_SAMP_RAND) |
+                          FM__M(FM__F_SAMP_PKT_INT) | FM__M(FM__F_SAMP_SIZE) |
+                          FM__M(FM__F_SAMP_PROB);
+    uint32_t s = (mask & samp) ? fm__decode_sampling(r, mask) : 0;
     f->sampling = s ? s : (dom->sampling ? dom->sampling : 1);
     finish_times(dom, r, mask, export_ms, sys_uptime, f);
     if (mask & (FM__M(FM__F_REV_OCTETS) | FM__M(FM__F_REV_PACKETS))) {

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "decode/decode.h"
 #include "flow.h"
@@ -108,6 +109,8 @@ typedef struct fm__tmpl {
     uint64_t mask;         /* FM__M(slot) of the fields present */
     uint64_t refresh_ms;   /* last (re)definition, for the UDP timeout */
     uint16_t nops;         /* compiled plan: fm__tmpl_ops(t)[0 .. nops) */
+    uint16_t nfast[4];     /* fixed-length templates: the plan starts with this many BE8, then
+                              BE4, BE2 and BE1 steps, run without a dispatch per step */
     fm__field_t fields[];  /* nfields, then room for nfields fm__op_t */
 } fm__tmpl_t;
 
@@ -247,6 +250,15 @@ static inline int fm__set_header(const uint8_t *buf, size_t len, size_t off, uin
         return FM_EFORMAT;
     }
     return *slen > len - off ? FM_ETRUNC : 0;
+}
+
+/* fm_flow_set_v4, inline for the per-record path. */
+static inline void fm__set_v4(uint8_t addr[16], uint32_t v4)
+{
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    uint32_t be = __builtin_bswap32(v4);
+    memcpy(addr, prefix, 12);
+    memcpy(addr + 12, &be, 4);
 }
 
 static inline uint32_t fm__be32(const uint8_t *p)

@@ -77,6 +77,56 @@ static uint8_t op_kind(uint8_t slot, uint16_t len, bool ipfix, bool varlen)
     return kind;
 }
 
+/* Does the step store anything? (v9 reads addresses only at 16 bytes, probabilities only as
+ * float32/float64.) */
+static bool writes(const fm__op_t *op)
+{
+    return !(op->kind == FM__OP_ADDR && op->len != 16) &&
+           !(op->kind == FM__OP_PROB && op->len != 4 && op->len != 8);
+}
+
+/* Fixed-length templates: reorder the steps as BE8, BE4, BE2, BE1 runs, then the rest, so that
+ * fm__plan_decode() runs each run in a loop of its own instead of jumping on every step's kind
+ * (that indirect jump was a third of a record's decode time).  Order stops mattering once
+ * each member is written by one step: for v9, where a repeated field has always overwritten
+ * the earlier ones, only the last writing step of each member is kept (IPFIX already keeps
+ * only the first of each element). */
+static void group_ops(fm__tmpl_t *t, bool ipfix)
+{
+    fm__op_t *ops = fm__tmpl_ops(t), tmp[FM__DECODE_MAX_FIELDS];
+    size_t n = 0;
+    for (uint16_t i = 0; i < t->nops; i++) {
+        if (!ipfix && !writes(&ops[i])) {
+            continue;
+        }
+        bool later = false;
+        for (uint16_t j = (uint16_t)(i + 1); !ipfix && j < t->nops; j++) {
+            later |= ops[j].dst == ops[i].dst && writes(&ops[j]);
+        }
+        if (!later) {
+            tmp[n++] = ops[i];
+        }
+    }
+    static const uint8_t order[4] = {FM__OP_BE8, FM__OP_BE4, FM__OP_BE2, FM__OP_BE1};
+    size_t w = 0;
+    for (int g = 0; g < 4; g++) {
+        t->nfast[g] = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (tmp[i].kind == order[g]) {
+                ops[w++] = tmp[i];
+                t->nfast[g]++;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (tmp[i].kind != FM__OP_BE8 && tmp[i].kind != FM__OP_BE4 &&
+            tmp[i].kind != FM__OP_BE2 && tmp[i].kind != FM__OP_BE1) {
+            ops[w++] = tmp[i];
+        }
+    }
+    t->nops = (uint16_t)w;
+}
+
 void fm__plan_compile(fm__tmpl_t *t, bool ipfix)
 {
     bool first_only = ipfix;
@@ -95,6 +145,9 @@ void fm__plan_compile(fm__tmpl_t *t, bool ipfix)
                                         .kind = kind, .dst = slot_dst[slot].dst};
         }
         off += f->len; /* < 65536 for fixed-length templates (min_len is checked) */
+    }
+    if (!t->varlen) {
+        group_ops(t, ipfix);
     }
 }
 
@@ -161,10 +214,32 @@ static inline void run_op(const fm__op_t *op, const uint8_t *p, uint16_t len, fm
 
 void fm__plan_decode(const fm__tmpl_t *t, const uint8_t *p, fm__raw_t *r)
 {
-    const fm__op_t *ops = fm__tmpl_ops(t);
+    const fm__op_t *o = fm__tmpl_ops(t), *end = o + t->nops;
+    uint8_t *rb = (uint8_t *)r;
+    uint64_t v;
+    uint32_t w;
+    uint16_t h;
     fm__zero(r, sizeof(*r));
-    for (uint16_t i = 0; i < t->nops; i++) {
-        run_op(&ops[i], p + ops[i].off, ops[i].len, r);
+    for (unsigned n = t->nfast[0]; n; n--, o++) {
+        memcpy(&v, p + o->off, 8);
+        v = __builtin_bswap64(v);
+        memcpy(rb + o->dst, &v, 8);
+    }
+    for (unsigned n = t->nfast[1]; n; n--, o++) {
+        memcpy(&w, p + o->off, 4);
+        w = __builtin_bswap32(w);
+        memcpy(rb + o->dst, &w, 4);
+    }
+    for (unsigned n = t->nfast[2]; n; n--, o++) {
+        memcpy(&h, p + o->off, 2);
+        h = __builtin_bswap16(h);
+        memcpy(rb + o->dst, &h, 2);
+    }
+    for (unsigned n = t->nfast[3]; n; n--, o++) {
+        rb[o->dst] = p[o->off];
+    }
+    for (; o < end; o++) {
+        run_op(o, p + o->off, o->len, r);
     }
 }
 

@@ -26,8 +26,8 @@ static void v5_record(fm_decoder_t *d, const fm__dom_t *dom, const uint8_t *p,
     f->records = 1;
     f->fwd_first = 1;
     f->af = FM_AF_INET;
-    fm_flow_set_v4(f->src, fm__be32(p));
-    fm_flow_set_v4(f->dst, fm__be32(p + 4));
+    fm__set_v4(f->src, fm__be32(p));
+    fm__set_v4(f->dst, fm__be32(p + 4));
     f->inif = fm__be16(p + 12);
     f->outif = fm__be16(p + 14);
     f->packets = fm__be32(p + 16);
