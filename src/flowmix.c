@@ -63,6 +63,14 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (strcmp(argv[1], "help") == 0 && argc > 2) { /* flowmix help CMD = flowmix CMD --help */
+        for (const fm_cmd_t *c = fm_cmds; c->name; c++) {
+            if (strcmp(argv[2], c->name) == 0) {
+                char *args[] = {argv[2], "--help", NULL};
+                return c->run(2, args);
+            }
+        }
+    }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);
