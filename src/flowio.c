@@ -115,27 +115,39 @@ void fm_flow_to_tuple(const fm_flow_t *f, uint64_t t[FM_FIELD_COUNT])
 }
 
 /* Largest accepted value per field; times are limited so that seconds * 1000 + ms fits. */
+static const uint64_t field_maxima[FM_FIELD_COUNT] = {
+    [FM_FIELD_AF] = UINT8_MAX,
+    [FM_FIELD_PROT] = UINT8_MAX,
+    [FM_FIELD_INIF] = UINT32_MAX,
+    [FM_FIELD_OUTIF] = UINT32_MAX,
+    [FM_FIELD_SA0] = UINT32_MAX,
+    [FM_FIELD_SA1] = UINT32_MAX,
+    [FM_FIELD_SA2] = UINT32_MAX,
+    [FM_FIELD_SA3] = UINT32_MAX,
+    [FM_FIELD_DA0] = UINT32_MAX,
+    [FM_FIELD_DA1] = UINT32_MAX,
+    [FM_FIELD_DA2] = UINT32_MAX,
+    [FM_FIELD_DA3] = UINT32_MAX,
+    [FM_FIELD_SP] = UINT16_MAX,
+    [FM_FIELD_DP] = UINT16_MAX,
+    [FM_FIELD_FIRST] = UINT64_MAX / 1000 - 1,
+    [FM_FIELD_FIRST_MS] = 999,
+    [FM_FIELD_LAST] = UINT64_MAX / 1000 - 1,
+    [FM_FIELD_LAST_MS] = 999,
+    [FM_FIELD_PACKETS] = UINT64_MAX,
+    [FM_FIELD_OCTETS] = UINT64_MAX,
+    [FM_FIELD_AGGS] = UINT32_MAX,
+};
+
 uint64_t fm__field_max(int i)
 {
-    switch (i) {
-    case FM_FIELD_AF:
-    case FM_FIELD_PROT: return UINT8_MAX;
-    case FM_FIELD_SP:
-    case FM_FIELD_DP: return UINT16_MAX;
-    case FM_FIELD_FIRST:
-    case FM_FIELD_LAST: return UINT64_MAX / 1000 - 1;
-    case FM_FIELD_FIRST_MS:
-    case FM_FIELD_LAST_MS: return 999;
-    case FM_FIELD_PACKETS:
-    case FM_FIELD_OCTETS: return UINT64_MAX;
-    default: return UINT32_MAX;
-    }
+    return field_maxima[i];
 }
 
 int fm_flow_from_tuple(const uint64_t t[FM_FIELD_COUNT], fm_flow_t *f, int *bad_field)
 {
     for (int i = 0; i < FM_FIELD_COUNT; i++) {
-        if (t[i] > fm__field_max(i)) {
+        if (t[i] > field_maxima[i]) {
             if (bad_field) {
                 *bad_field = i;
             }

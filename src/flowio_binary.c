@@ -455,30 +455,63 @@ static int binw_flush(fm__binw_t *w)
     return w->err;
 }
 
-int fm__binw_write(fm__binw_t *w, const fm_flow_t *flows, size_t n)
+/* Check and store column f of m tuples at buffer position w->n. */
+static int binw_column(fm__binw_t *w, int f, uint64_t (*t)[FM_FIELD_COUNT], size_t m)
 {
     static const uint64_t limit[] = {['B'] = UINT8_MAX, ['H'] = UINT16_MAX, ['I'] = UINT32_MAX,
                                      ['Q'] = UINT64_MAX};
-    uint64_t t[FM_FIELD_COUNT];
+    char c = fm_field_code(f);
+    uint64_t lim = limit[(unsigned char)c], over = 0;
+    void *buf = w->buf[f];
 
-    for (size_t i = 0; i < n && w->err == 0; i++) {
-        fm_flow_to_tuple(&flows[i], t);
+    for (size_t k = 0; k < m; k++) {
+        over |= t[k][f] > lim;
+    }
+    for (size_t k = 0; over && k < m; k++) {
+        if (t[k][f] > lim) {
+            fm_log_err("flowio, %s: record %llu: %s = %llu does not fit type '%c'", w->dir,
+                       (unsigned long long)(w->rec + w->n + k), fm_field_name(f),
+                       (unsigned long long)t[k][f], c);
+            return w->err = FM_ERANGE;
+        }
+    }
+    switch (c) {
+    case 'B': for (size_t k = 0; k < m; k++) ((uint8_t *)buf)[w->n + k] = (uint8_t)t[k][f]; break;
+    case 'H':
+        for (size_t k = 0; k < m; k++) {
+            ((uint16_t *)buf)[w->n + k] = (uint16_t)t[k][f];
+        }
+        break;
+    case 'I':
+        for (size_t k = 0; k < m; k++) {
+            ((uint32_t *)buf)[w->n + k] = (uint32_t)t[k][f];
+        }
+        break;
+    default: for (size_t k = 0; k < m; k++) ((uint64_t *)buf)[w->n + k] = t[k][f]; break;
+    }
+    return 0;
+}
+
+int fm__binw_write(fm__binw_t *w, const fm_flow_t *flows, size_t n)
+{
+    uint64_t t[BIN_BATCH][FM_FIELD_COUNT];
+
+    /* Tuples of a batch, then column by column: a record that does not fit stops the write
+     * before any column of its batch is stored, as a row-by-row check would. */
+    for (size_t i = 0; i < n && w->err == 0;) {
+        size_t m = n - i < BIN_BATCH ? n - i : BIN_BATCH;
+        m = m < BIN_CHUNK - w->n ? m : BIN_CHUNK - w->n;
+        for (size_t k = 0; k < m; k++) {
+            fm_flow_to_tuple(&flows[i + k], t[k]);
+        }
         for (int f = 0; f < FM_FIELD_COUNT; f++) {
-            char c = fm_field_code(f);
-            if (t[f] > limit[(unsigned char)c]) {
-                fm_log_err("flowio, %s: record %llu: %s = %llu does not fit type '%c'", w->dir,
-                           (unsigned long long)(w->rec + w->n), fm_field_name(f),
-                           (unsigned long long)t[f], c);
-                return w->err = FM_ERANGE;
-            }
-            switch (c) {
-            case 'B': ((uint8_t *)w->buf[f])[w->n] = (uint8_t)t[f]; break;
-            case 'H': ((uint16_t *)w->buf[f])[w->n] = (uint16_t)t[f]; break;
-            case 'I': ((uint32_t *)w->buf[f])[w->n] = (uint32_t)t[f]; break;
-            default: ((uint64_t *)w->buf[f])[w->n] = t[f]; break;
+            if (binw_column(w, f, t, m) < 0) {
+                return w->err;
             }
         }
-        if (++w->n == BIN_CHUNK) {
+        w->n += m;
+        i += m;
+        if (w->n == BIN_CHUNK) {
             binw_flush(w);
         }
     }
