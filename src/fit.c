@@ -478,85 +478,6 @@ static double estep(em_t *em, const fm_mix_t *m, bool want_ll)
  * iteration (its variance falls by 40 orders of magnitude), and flow-models' result there
  * (a spike, or a frozen zero-weight component) depends on the exact small value.
  */
-/*
- * numpy's pairwise summation (np.sum of a contiguous float64 array: blocks of at most 128 summed
- * with eight accumulators, halves rounded to multiples of 8 above that), of the terms a
- * two-pass M-step sums: the additions flow-models' np.sum makes, in its order, with eight
- * independent chains instead of one, and each term computed where it is added.
- */
-typedef struct {
-    const double *r, *v; /* responsibilities, values (ln x) */
-    double mu;
-} pw_src_t;
-
-enum { PW_R, PW_RV, PW_RDD }; /* r, r v, r (v - mu)^2 */
-
-static inline __attribute__((always_inline)) double pw_term(const pw_src_t *s, int kind,
-                                                           size_t i)
-{
-    if (kind == PW_R) {
-        return s->r[i];
-    }
-    if (kind == PW_RV) {
-        return s->r[i] * s->v[i];
-    }
-    double d = s->v[i] - s->mu;
-    return s->r[i] * (d * d);
-}
-
-static inline __attribute__((always_inline)) double pw_leaf(const pw_src_t *s, int kind,
-                                                           size_t o, size_t n)
-{
-    double res = 0., acc[8];
-    size_t i = 0;
-
-    if (n < 8) {
-        for (; i < n; i++) {
-            res += pw_term(s, kind, o + i);
-        }
-        return res;
-    }
-    for (; i < 8; i++) {
-        acc[i] = pw_term(s, kind, o + i);
-    }
-    for (; i < n - (n % 8); i += 8) {
-        for (size_t j = 0; j < 8; j++) {
-            acc[j] += pw_term(s, kind, o + i + j);
-        }
-    }
-    res = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    for (; i < n; i++) {
-        res += pw_term(s, kind, o + i);
-    }
-    return res;
-}
-
-static double pw_leaf_r(const pw_src_t *s, size_t o, size_t n)
-{
-    return pw_leaf(s, PW_R, o, n);
-}
-
-static double pw_leaf_rv(const pw_src_t *s, size_t o, size_t n)
-{
-    return pw_leaf(s, PW_RV, o, n);
-}
-
-static double pw_leaf_rdd(const pw_src_t *s, size_t o, size_t n)
-{
-    return pw_leaf(s, PW_RDD, o, n);
-}
-
-static double pairwise(const pw_src_t *s, double (*leaf)(const pw_src_t *, size_t, size_t),
-                       size_t o, size_t n)
-{
-    if (n <= 128) {
-        return leaf(s, o, n);
-    }
-    size_t n2 = n / 2;
-    n2 -= n2 % 8;
-    return pairwise(s, leaf, o, n2) + pairwise(s, leaf, o + n2, n - n2);
-}
-
 static void mstep_lognorm(const em_t *em, const acc_t *acc, const double *r, double max_upper,
                           fm_mix_comp_t *c)
 {
@@ -565,12 +486,12 @@ static void mstep_lognorm(const em_t *em, const acc_t *acc, const double *r, dou
     double sigma = var > 0 ? sqrt(var) : 0;
 
     if (r) {
-        pw_src_t src = {.r = r, .v = em->lnx};
-        double s0 = pairwise(&src, pw_leaf_r, 0, em->n);
+        /* flow-models' np.sum, in numpy's pairwise order (fit_kernel.h) */
+        double s0 = fm__fitk_pairwise(FM__PW_R, r, em->lnx, 0, em->n);
         W = s0 > 0 ? s0 : EPS;
         /* 0 for a component without responsibility, as flow-models */
-        mu = src.mu = pairwise(&src, pw_leaf_rv, 0, em->n) / W;
-        sigma = sqrt(pairwise(&src, pw_leaf_rdd, 0, em->n) / W);
+        mu = fm__fitk_pairwise(FM__PW_RV, r, em->lnx, 0, em->n) / W;
+        sigma = sqrt(fm__fitk_pairwise(FM__PW_RDD, r, em->lnx, mu, em->n) / W);
     } else if (!(acc->s0 > 0)) {
         mu = 0; /* flow-models: sum(r ln x) / eps = 0 */
         sigma = 0;

@@ -231,3 +231,151 @@ double fm__fitk_rows(const fm__fitk_t *p, const double *lnx, const double *ws, d
 #endif
     return ll + rows_scalar(p, lnx, ws, avg_ws, from, to, want_ll);
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* numpy's pairwise summation of M-step terms */
+
+typedef struct {
+    const double *r, *v;
+    double mu;
+} pw_src_t;
+
+static inline __attribute__((always_inline)) double pw_term(const pw_src_t *s, int kind,
+                                                           size_t i)
+{
+    if (kind == FM__PW_R) {
+        return s->r[i];
+    }
+    if (kind == FM__PW_RV) {
+        return s->r[i] * s->v[i];
+    }
+    double d = s->v[i] - s->mu;
+    return s->r[i] * (d * d);
+}
+
+/* One block of n <= 128 terms from o, as numpy's pairwise_sum sums it. */
+static inline __attribute__((always_inline)) double pw_leaf(const pw_src_t *s, int kind,
+                                                           size_t o, size_t n)
+{
+    double res = 0., acc[8];
+    size_t i = 0;
+
+    if (n < 8) {
+        for (; i < n; i++) {
+            res += pw_term(s, kind, o + i);
+        }
+        return res;
+    }
+    for (; i < 8; i++) {
+        acc[i] = pw_term(s, kind, o + i);
+    }
+    for (; i < n - (n % 8); i += 8) {
+        for (size_t j = 0; j < 8; j++) {
+            acc[j] += pw_term(s, kind, o + i + j);
+        }
+    }
+    res = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; i < n; i++) {
+        res += pw_term(s, kind, o + i);
+    }
+    return res;
+}
+
+typedef double (*pw_leaf_fn)(const pw_src_t *s, size_t o, size_t n);
+
+static double leaf_r(const pw_src_t *s, size_t o, size_t n)
+{
+    return pw_leaf(s, FM__PW_R, o, n);
+}
+
+static double leaf_rv(const pw_src_t *s, size_t o, size_t n)
+{
+    return pw_leaf(s, FM__PW_RV, o, n);
+}
+
+static double leaf_rdd(const pw_src_t *s, size_t o, size_t n)
+{
+    return pw_leaf(s, FM__PW_RDD, o, n);
+}
+
+#if FITK_AVX2
+/* Terms i..i+3 as a vector: the scalar pw_term's operations lane by lane (no FMA). */
+__attribute__((target("avx2"))) static inline __m256d pw_term4(const pw_src_t *s, int kind,
+                                                               size_t i)
+{
+    __m256d r = _mm256_loadu_pd(s->r + i);
+    if (kind == FM__PW_R) {
+        return r;
+    }
+    __m256d v = _mm256_loadu_pd(s->v + i);
+    if (kind == FM__PW_RV) {
+        return _mm256_mul_pd(r, v);
+    }
+    __m256d d = _mm256_sub_pd(v, _mm256_set1_pd(s->mu));
+    return _mm256_mul_pd(r, _mm256_mul_pd(d, d));
+}
+
+/* pw_leaf with accumulators 0-3 and 4-7 in two vectors. */
+__attribute__((target("avx2"))) static inline double pw_leaf4(const pw_src_t *s, int kind,
+                                                              size_t o, size_t n)
+{
+    if (n < 8) {
+        return pw_leaf(s, kind, o, n);
+    }
+    __m256d lo = pw_term4(s, kind, o), hi = pw_term4(s, kind, o + 4);
+    size_t i = 8;
+    for (; i < n - (n % 8); i += 8) {
+        lo = _mm256_add_pd(lo, pw_term4(s, kind, o + i));
+        hi = _mm256_add_pd(hi, pw_term4(s, kind, o + i + 4));
+    }
+    double a[8], res;
+    _mm256_storeu_pd(a, lo);
+    _mm256_storeu_pd(a + 4, hi);
+    res = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    for (; i < n; i++) {
+        res += pw_term(s, kind, o + i);
+    }
+    return res;
+}
+
+__attribute__((target("avx2"))) static double leaf4_r(const pw_src_t *s, size_t o, size_t n)
+{
+    return pw_leaf4(s, FM__PW_R, o, n);
+}
+
+__attribute__((target("avx2"))) static double leaf4_rv(const pw_src_t *s, size_t o, size_t n)
+{
+    return pw_leaf4(s, FM__PW_RV, o, n);
+}
+
+__attribute__((target("avx2"))) static double leaf4_rdd(const pw_src_t *s, size_t o, size_t n)
+{
+    return pw_leaf4(s, FM__PW_RDD, o, n);
+}
+#endif
+
+static double pairwise(const pw_src_t *s, pw_leaf_fn leaf, size_t o, size_t n)
+{
+    if (n <= 128) {
+        return leaf(s, o, n);
+    }
+    size_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return pairwise(s, leaf, o, n2) + pairwise(s, leaf, o + n2, n - n2);
+}
+
+double fm__fitk_pairwise(fm__pw_kind_t kind, const double *r, const double *v, double mu,
+                         size_t n)
+{
+    static const pw_leaf_fn scalar[] = {leaf_r, leaf_rv, leaf_rdd};
+    pw_src_t s = {.r = r, .v = v, .mu = mu};
+    pw_leaf_fn leaf = scalar[kind];
+
+#if FITK_AVX2
+    static const pw_leaf_fn vec[] = {leaf4_r, leaf4_rv, leaf4_rdd};
+    if (fm__fitk_mode() != FM__FITK_SCALAR && __builtin_cpu_supports("avx2")) {
+        leaf = vec[kind];
+    }
+#endif
+    return pairwise(&s, leaf, 0, n);
+}

@@ -49,3 +49,15 @@ typedef enum {
 } fm__fitk_mode_t;
 void fm__fitk_set_mode(fm__fitk_mode_t mode);
 fm__fitk_mode_t fm__fitk_mode(void);
+
+/** The terms a two-pass M-step sums: r_i, r_i v_i, r_i (v_i - mu)^2. */
+typedef enum { FM__PW_R, FM__PW_RV, FM__PW_RDD } fm__pw_kind_t;
+
+/**
+ * Sum of the terms over i < n in numpy's pairwise order (np.sum of a contiguous float64 array:
+ * blocks of at most 128 with eight accumulators, halves rounded to multiples of 8 above that),
+ * so the additions are flow-models' own; each term is computed where it is added.  The AVX2
+ * path holds the eight accumulators in two vectors and gives the same bits as the scalar one.
+ */
+double fm__fitk_pairwise(fm__pw_kind_t kind, const double *r, const double *v, double mu,
+                         size_t n);

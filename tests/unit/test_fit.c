@@ -370,6 +370,69 @@ static void test_estep_paths(void **state)
     free(w);
 }
 
+/* numpy's pairwise_sum, written out plainly, of already computed terms. */
+static double np_pairwise(const double *a, size_t n)
+{
+    if (n < 8) {
+        double res = 0.;
+        for (size_t i = 0; i < n; i++) {
+            res += a[i];
+        }
+        return res;
+    }
+    if (n <= 128) {
+        double r[8], res;
+        size_t i;
+        memcpy(r, a, sizeof(r));
+        for (i = 8; i < n - (n % 8); i += 8) {
+            for (int j = 0; j < 8; j++) {
+                r[j] += a[i + j];
+            }
+        }
+        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++) {
+            res += a[i];
+        }
+        return res;
+    }
+    size_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return np_pairwise(a, n2) + np_pairwise(a + n2, n - n2);
+}
+
+/* The M-step sums: numpy's order of additions exactly, AVX2 and scalar paths bit-identical. */
+static void test_pairwise_sums(void **state)
+{
+    (void)state;
+    static const size_t ns[] = {0, 1, 7, 8, 9, 100, 128, 129, 1000, 4099, 23783};
+    size_t N = 23783;
+    double *r = malloc(N * sizeof(double)), *v = malloc(N * sizeof(double)),
+           *t = malloc(N * sizeof(double));
+    for (size_t i = 0; i < N; i++) {
+        r[i] = exp(sin((double)i) * 30) * 1e-3;
+        v[i] = log((double)i + 1.5);
+    }
+    for (size_t a = 0; a < sizeof(ns) / sizeof(ns[0]); a++) {
+        size_t n = ns[a];
+        double mu = 3.25;
+        for (int kind = FM__PW_R; kind <= FM__PW_RDD; kind++) {
+            for (size_t i = 0; i < n; i++) {
+                double d = v[i] - mu;
+                t[i] = kind == FM__PW_R ? r[i] : kind == FM__PW_RV ? r[i] * v[i] : r[i] * (d * d);
+            }
+            double want = np_pairwise(t, n);
+            double got = fm__fitk_pairwise((fm__pw_kind_t)kind, r, v, mu, n);
+            fm__fitk_set_mode(FM__FITK_SCALAR);
+            double got_scalar = fm__fitk_pairwise((fm__pw_kind_t)kind, r, v, mu, n);
+            fm__fitk_set_mode(FM__FITK_AUTO);
+            assert_true(got == want && got_scalar == want);
+        }
+    }
+    free(r);
+    free(v);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_recover_other_families), cmocka_unit_test(test_tol_warm_start),
         cmocka_unit_test(test_degenerate),         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_published_length),   cmocka_unit_test(test_estep_paths),
+        cmocka_unit_test(test_pairwise_sums),
     };
     gsl_set_error_handler_off();
     return cmocka_run_group_tests(tests, NULL, NULL);
