@@ -40,6 +40,7 @@ typedef struct fm_decode_stats {
     uint64_t seq_lost;             /* records (v5, IPFIX) or datagrams (v9) lost */
     uint64_t templates;            /* currently known (data + options, all domains) */
     uint64_t template_withdrawals; /* IPFIX withdrawals applied */
+    uint64_t session_recycles;     /* libfixbuf sessions replaced to drop dead templates */
     uint64_t template_timeouts;    /* templates expired for lack of refresh */
     uint64_t options_records;      /* options data records read (sampling, init time) */
     uint64_t limit_drops;          /* datagrams dropped on max_templates / max_domains */

@@ -163,6 +163,8 @@ struct fm_decoder {
     fm_flow_t batch[FM__DECODE_BATCH];
     struct fm__ipfix *ipfix; /* libfixbuf state, created on the first IPFIX datagram */
     fm__check_t *check;      /* NULL unless fm__decode_check_enable() */
+    uint32_t fix_dead;       /* IPFIX templates removed or replaced here since libfixbuf's
+                              * session was created: what that session may hold beyond ours */
 };
 
 /* decode.c */

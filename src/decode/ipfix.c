@@ -10,6 +10,16 @@
  * flag and time fields of the template in force (issue 20 item 5).  libfixbuf's record
  * transcoding stays as the reference the plans are checked against (check.c, fuzz_decode_diff).
  *
+ * Bounds on what libfixbuf holds (issue 20 item 1):
+ *  - its session keeps every template it was given (we cannot remove one, see template.c), so
+ *    templates that left our table are counted and, past max(256, live / 2), the whole session
+ *    and fBuf are replaced by new ones (nothing cached in the old fBuf survives).  Nothing is
+ *    given back to the new session: the live templates' plans are compiled already;
+ *  - elements the information model does not know (other enterprises' and unassigned ones)
+ *    would each be registered in the process-wide model for good; they reach libfixbuf as
+ *    paddingOctets of the same length instead (we skip them anyway), so the model never grows
+ *    and, read-only after set-up, is safe to share between threads.
+ *
  * libfixbuf is not asked to judge hostile input.  The pre-scan walks the message first: every
  * set and template record is bounds-checked, template counts are limited (max_templates, field
  * count), zero-length records, reserved set ids and template ids < 256 are rejected, variable-
@@ -31,6 +41,11 @@
 
 #define IPFIX_HDR 16
 #define INT_TID 0x0100 /* internal template ids are a namespace of their own */
+#define IE_PADDING 210 /* paddingOctets: any length, mapped to nothing */
+/* Session recycling: templates libfixbuf may hold beyond ours, at least this many... */
+#define RECYCLE_MIN 256
+/* ...or half our live templates. */
+#define RECYCLE_FRACTION 2
 
 struct fm__ipfix {
     fbSession_t *sess;
@@ -218,6 +233,36 @@ static int trec(const uint8_t *p, size_t left, uint16_t sid, fm__tmpl_t *t, uint
     return (int)off;
 }
 
+/* Copy a checked template record of rl bytes for libfixbuf: elements the information model
+ * does not know become paddingOctets of the same length (see the top of this file).
+ * @return the bytes written to out (at most rl). */
+static size_t lib_trec(const uint8_t *p, size_t rl, uint16_t sid, uint8_t *out)
+{
+    size_t hdr = sid == 3 ? 6 : 4, w = hdr;
+    memcpy(out, p, hdr);
+    for (size_t off = hdr; off < rl;) {
+        uint16_t id = fm__be16(p + off), flen = fm__be16(p + off + 2);
+        uint32_t pen = 0;
+        size_t fl = 4;
+        if (id & 0x8000) {
+            pen = fm__be32(p + off + 4);
+            fl = 8;
+        }
+        if (fbInfoModelGetElementByID(model, id & 0x7fff, pen)) {
+            memcpy(out + w, p + off, fl);
+            w += fl;
+        } else {
+            out[w] = IE_PADDING >> 8;
+            out[w + 1] = IE_PADDING & 0xff;
+            out[w + 2] = (uint8_t)(flen >> 8);
+            out[w + 3] = (uint8_t)flen;
+            w += 4;
+        }
+        off += fl;
+    }
+    return w;
+}
+
 /* Hand one checked template record (rl bytes at p, of set sid) to libfixbuf as a message of
  * its own, then compile t's plan from the fbTemplate_t libfixbuf made of it: the slot of every
  * element (scope fields too, as libfixbuf's transcoding fills them) and, like that
@@ -234,7 +279,12 @@ static int learn(scan_t *s, fm__tmpl_t *t, uint16_t sid, const uint8_t *p, size_
     m[IPFIX_HDR + 1] = (uint8_t)sid;
     m[IPFIX_HDR + 2] = (uint8_t)((4 + rl) >> 8);
     m[IPFIX_HDR + 3] = (uint8_t)(4 + rl);
-    memcpy(m + IPFIX_HDR + 4, p, rl);
+    size_t wl = lib_trec(p, rl, sid, m + IPFIX_HDR + 4);
+    mlen -= rl - wl;
+    m[2] = (uint8_t)(mlen >> 8);
+    m[3] = (uint8_t)mlen;
+    m[IPFIX_HDR + 2] = (uint8_t)((4 + wl) >> 8);
+    m[IPFIX_HDR + 3] = (uint8_t)(4 + wl);
     GError *err = NULL;
     uint16_t tid = 0;
     fBufSetBuffer(x->fbuf, m, mlen);
@@ -504,6 +554,25 @@ int fm__ipfix_ref_read(struct fm__ipfix *x, uint8_t *msg, size_t len,
     return rc;
 }
 
+/* Bound libfixbuf's session (top of file): replace it when the templates it may hold beyond
+ * ours pass the limit.  @return 0 or FM_ENOMEM (the old one is kept then). */
+static int session_bound(fm_decoder_t *d)
+{
+    uint64_t limit = d->stats.templates / RECYCLE_FRACTION;
+    if (d->fix_dead <= (limit > RECYCLE_MIN ? limit : RECYCLE_MIN)) {
+        return 0;
+    }
+    struct fm__ipfix *n = session_new();
+    if (!n) {
+        return FM_ENOMEM;
+    }
+    session_free(d->ipfix);
+    d->ipfix = n;
+    d->fix_dead = 0;
+    d->stats.session_recycles++;
+    return 0;
+}
+
 int fm__decode_ipfix(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t recv_ms)
 {
     if (len < IPFIX_HDR) {
@@ -517,6 +586,9 @@ int fm__decode_ipfix(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t r
         return FM_ETRUNC;
     }
     if (!d->ipfix && !(d->ipfix = session_new())) {
+        return FM_ENOMEM;
+    }
+    if (session_bound(d) < 0) {
         return FM_ENOMEM;
     }
     struct fm__ipfix *x = d->ipfix;

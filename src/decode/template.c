@@ -63,17 +63,26 @@ static bool expired(const fm_decoder_t *d, const fm__tmpl_t *t, uint64_t now_ms)
            now_ms - t->refresh_ms > d->conf.template_timeout_ms;
 }
 
+/* An IPFIX template leaving this table (or replaced) may stay in libfixbuf's session; ipfix.c
+ * recycles the session when these pass a limit. */
+static void gone(fm_decoder_t *d, const fm__tmpl_t *t)
+{
+    if (t->version == 10) {
+        d->fix_dead++;
+    }
+}
+
 /* Unlink *pp.  An IPFIX template stays in libfixbuf's session on purpose: removing it there
  * (fbSessionRemoveTemplate) left the fBuf's cached external template, looked up by id,
  * dangling, and the next set with that id crashed inside libfixbuf (fuzz_decode); libfixbuf
- * 2.4 has no call to drop that cache.  This table stays the authority: the IPFIX prescan copies
- * only sets whose template is held here into the message libfixbuf reads, and libfixbuf
- * replaces the template when the exporter sends it again.  Cost: libfixbuf may keep templates
- * expired here, at most one per (domain, id) ever accepted. */
+ * 2.4 has no call to drop that cache.  This table stays the authority (data is decoded by its
+ * compiled plans).  What libfixbuf keeps beyond this table is counted (gone()) and bounded by
+ * replacing its whole session (session_bound() in ipfix.c). */
 static void unlink_at(fm_decoder_t *d, fm__tmpl_t **pp)
 {
     fm__tmpl_t *t = *pp;
     *pp = t->next;
+    gone(d, t);
     free(t);
     d->stats.templates--;
 }
@@ -102,6 +111,7 @@ int fm__tmpl_put(fm_decoder_t *d, fm__tmpl_t *t)
     for (; *pp; pp = &(*pp)->next) {
         if ((*pp)->domain == t->domain && (*pp)->tid == t->tid && (*pp)->version == t->version) {
             t->next = (*pp)->next;
+            gone(d, *pp);
             free(*pp);
             *pp = t;
             return 0;

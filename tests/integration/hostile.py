@@ -7,6 +7,9 @@ usage: hostile.py CMD PORT SOCKET FLOWMIXCTL PID [ARGS]
   exporters MAX_EXPORTERS N many source ports (spoofed exporter count)
   seq                       sequence-number games (wraps, backwards jumps, duplicates)
   garbage N                 random datagrams of random sizes
+  churn N                   template churn: N messages, each withdrawing template X-1 and
+                            defining a 100-field template X (half of them with random
+                            enterprise elements); RSS growth <= 32 MiB
 
 Datagrams are packed here with struct, independently of the C encoders; expectations come from
 RFC 3954/7011 and the counting rules in src/decode/decode.h.  Prints the figures it measured
@@ -281,12 +284,75 @@ def garbage(n):
           (len(dgs), st["malformed"], st["records"], rss_kb("VmHWM")))
 
 
+def asan():
+    with open("/proc/%d/maps" % PID) as f:
+        return "libasan" in f.read()
+
+
+def churn_template(tid, rnd):
+    """A 100-field template record: IANA counters, or random enterprise elements when rnd."""
+    if rnd is None:
+        fields = b"".join(struct.pack(">HH", 1 + i % 2, 8) for i in range(100))
+    else:
+        fields = b"".join(struct.pack(">HHI", 0x8000 | rnd.randrange(1, 0x7fff), 4,
+                                      rnd.randrange(1, 1 << 32)) for _ in range(100))
+    return struct.pack(">HH", tid, 100) + fields
+
+
+def churn(n):
+    """Issue 20 item 1: one exporter withdraws template X-1 and defines template X in every
+    message; ids run over 256..65535 and domains 0..255.  The exporter holds 1 template at a
+    time, so neither our table nor libfixbuf's session nor the information model may grow with
+    n.  Afterwards the exporter's current template still decodes."""
+    rnd = random.Random(20)
+    s = sender()
+    st = wait_datagrams(0)
+    base_dg, base_rec = st["datagrams"], st["records"]
+    base_rss = rss_kb("VmRSS")
+    prev = {}
+    for i in range(n):
+        tid = 256 + (i * 7919) % 65280
+        dom = i % 256
+        wd = struct.pack(">HHHH", 2, 8, prev.get(dom, 256), 0)
+        prev[dom] = tid
+        t = churn_template(tid, rnd if i % 2 else None)
+        s.sendto(ipfix(i, dom, [wd, struct.pack(">HH", 2, 4 + len(t)) + t]), ("127.0.0.1", PORT))
+        if i % 100 == 99:
+            time.sleep(0.004)
+        if i % 2000 == 1999:
+            wait_datagrams(base_dg + i + 1)
+    st = wait_datagrams(base_dg + n)
+    check(st["datagrams"] >= base_dg + n, "daemon lost churn datagrams")
+    # the live template of a real exporter on the same transport still decodes
+    s.sendto(ipfix(n, 9, [ipfix_template_set([300]), ipfix_data_set(300, 5)]),
+             ("127.0.0.1", PORT))
+    st = wait_datagrams(base_dg + n + 1)
+    end = time.time() + 10
+    while st["records"] < base_rec + 5 and time.time() < end:
+        time.sleep(0.05)
+        st = ctl("status")
+    check(st["records"] == base_rec + 5, "records after churn: %d, expected %d" %
+          (st["records"] - base_rec, 5))
+    port = s.getsockname()[1]
+    e = [x for x in ctl("exporters")["exporters"] if x["port"] == port][0]
+    rss = rss_kb("VmRSS")
+    print("template churn: %d messages, templates held %d, malformed %d; RSS %d kB before, "
+          "%d kB after (+%d kB), VmHWM %d kB" % (n, e["templates"], e["malformed"], base_rss,
+                                                  rss, rss - base_rss, rss_kb("VmHWM")))
+    check(e["malformed"] == 0, "churn messages counted as malformed: %d" % e["malformed"])
+    if asan():
+        print("RSS bound not checked: ASan build")
+    else:
+        check(rss - base_rss <= 32 * 1024, "RSS grew by %d kB > 32 MiB" % (rss - base_rss))
+
+
 def main():
     global PORT, SOCK, CTL, PID
     cmd, PORT, SOCK, CTL, PID = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], \
         int(sys.argv[5])
     args = [int(a) for a in sys.argv[6:]]
-    {"templates": templates, "exporters": exporters, "seq": seq, "garbage": garbage}[cmd](*args)
+    {"templates": templates, "exporters": exporters, "seq": seq, "garbage": garbage,
+     "churn": churn}[cmd](*args)
 
 
 if __name__ == "__main__":

@@ -518,6 +518,58 @@ static void test_enterprise_varlen(void **state)
     }
 }
 
+/* Issue 20 item 1: template churn (withdraw X-1, define X) in one domain recycles libfixbuf's
+ * session; templates defined before the recycle, in this and another domain, options template
+ * included, still decode afterwards, and the table never holds more than the live ones. */
+static void test_template_churn_recycle(void **state)
+{
+    (void)state;
+    t_buf_t b;
+    const fm_decode_stats_t *s = fm_decoder_stats(dec);
+    tb_ipfix(&b, (uint32_t)(NOW / 1000), 0, 1);
+    ipfix_template(&b, 300, tmpl_a, 5);
+    size_t st = tb_set(&b, 3); /* options template 301: scope odid, samplingInterval */
+    tb16(&b, 301);
+    tb16(&b, 2);
+    tb16(&b, 1);
+    tb16(&b, 149); tb16(&b, 4);
+    tb16(&b, 34); tb16(&b, 4);
+    tb_set_end(&b, st);
+    assert_int_equal(feed(&b, NOW), 0);
+    for (uint32_t i = 0; i < 2000; i++) {
+        tb_ipfix(&b, (uint32_t)(NOW / 1000), 0, 2);
+        st = tb_set(&b, 2);
+        tb16(&b, (uint16_t)(1000 + (i + 1999) % 2000)); /* withdraw the previous one */
+        tb16(&b, 0);
+        tb_set_end(&b, st);
+        st = tb_set(&b, 2);
+        tb16(&b, (uint16_t)(1000 + i % 2000));
+        tb16(&b, 5);
+        for (unsigned k = 0; k < 5; k++) {
+            tb16(&b, 0x8000 | (uint16_t)(i * 5 + k + 1)); /* unknown enterprise elements */
+            tb16(&b, 4);
+            tb32(&b, 40000 + i);
+        }
+        tb_set_end(&b, st);
+        assert_int_equal(feed(&b, NOW), 0);
+        assert_true(s->templates <= 3);
+    }
+    assert_true(s->session_recycles >= 2000 / 300);
+    tb_ipfix(&b, (uint32_t)(NOW / 1000), 0, 1);
+    st = tb_set(&b, 301);
+    tb32(&b, 1);
+    tb32(&b, 10);
+    tb_set_end(&b, st);
+    data_a(&b, 300, 42);
+    assert_int_equal(feed(&b, NOW), 0);
+    assert_int_equal(t_nrec, 1);
+    assert_int_equal(t_recs[0].packets, 42);
+    assert_int_equal(t_recs[0].sampling, 10);
+    assert_int_equal(fm_flow_get_v4(t_recs[0].dst), 0x05060708);
+    assert_int_equal(t_recs[0].last_ms, T0 + 10);
+    assert_int_equal(s->malformed, 0);
+}
+
 static int read_seed(const char *name, uint8_t *buf, size_t cap, size_t *len)
 {
     const char *dir = getenv("top_srcdir");
@@ -794,6 +846,7 @@ int main(void)
         T(test_template_timeout), T(test_seq_wrap), T(test_seq_gap_v5),
         T(test_seq_gap_v9),   T(test_seq_gap_ipfix), T(test_exporter_restart),
         T(test_uptime_wrap),  T(test_limits),       T(test_enterprise_varlen),
+        T(test_template_churn_recycle),
         T(test_softflowd),    T(test_ipfix_set_metadata), T(test_ipfix_uptime_no_init),
         T(test_ipfix_delta_us), T(test_ipfix_set_options_first), T(test_ipfix_set_times),
     };
