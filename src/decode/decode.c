@@ -178,8 +178,35 @@ void fm__decode_flush(fm_decoder_t *d)
     }
 }
 
+/* Move a span ending after hi back to end at the export time, keeping its duration. */
+static bool clamp_span(uint64_t export_ms, uint64_t hi, uint64_t *first, uint64_t *last)
+{
+    if (*last <= hi && *first <= hi) {
+        return false;
+    }
+    uint64_t dur = *last >= *first ? *last - *first : 0;
+    *last = export_ms;
+    *first = dur <= export_ms ? export_ms - dur : 0;
+    return true;
+}
+
+/* Keep a record's times at most FM__DECODE_FUTURE_MS after the export time. */
+static void clamp_times(fm_decoder_t *d, fm_flow_t *f)
+{
+    uint64_t hi = d->export_ms + FM__DECODE_FUTURE_MS;
+    bool clamped = clamp_span(d->export_ms, hi, &f->first_ms, &f->last_ms);
+    clamped |= clamp_span(d->export_ms, hi, &f->rev_first_ms, &f->rev_last_ms);
+    if (clamped) {
+        d->stats.time_clamped++;
+        fm_log_rl(&d->rl, LOG_INFO, "decode, exporter %u domain %u, record ends more than "
+                  "%u s after its export time: clamped to it", d->exporter, f->domain,
+                  FM__DECODE_FUTURE_MS / 1000);
+    }
+}
+
 void fm__decode_commit(fm_decoder_t *d)
 {
+    clamp_times(d, &d->batch[d->nbatch]);
     if (++d->nbatch == FM__DECODE_BATCH) {
         fm__decode_flush(d);
     }
@@ -257,10 +284,7 @@ static bool pick_time(const fm__dom_t *dom, const fm__raw_t *r, uint64_t mask, i
             uint64_t init = (mask & FM__M(FM__F_INIT_MS)) ? r->init_ms : dom->init_ms;
             *out = init ? init + up : uptime_no_init(r, mask, end, export_ms);
         } else {
-            /* v9: age relative to the header's uptime, modulo 2^32 so that an uptime that
-             * wrapped (49.7 days) between the packet and the export still gives the age. */
-            uint32_t age = sys_uptime - up;
-            *out = export_ms >= age ? export_ms - age : 0;
+            *out = fm__uptime_ms(export_ms, sys_uptime, up);
         }
     } else {
         return false;

@@ -43,6 +43,7 @@ typedef struct fm_decode_stats {
     uint64_t session_recycles;     /* libfixbuf sessions replaced to drop dead templates */
     uint64_t template_timeouts;    /* templates expired for lack of refresh */
     uint64_t options_records;      /* options data records read (sampling, init time) */
+    uint64_t time_clamped;         /* records ending > 60 s after their export: clamped */
     uint64_t limit_drops;          /* datagrams dropped on max_templates / max_domains */
     uint64_t v5_datagrams, v9_datagrams, ipfix_datagrams;
     uint32_t last_version;         /* version field of the last datagram (5, 9, 10) */

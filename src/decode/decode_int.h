@@ -22,6 +22,11 @@
  * from costing more than a few kB each. */
 #define FM__DECODE_MAX_FIELDS 512
 #define FM__PEN_REVERSE 29305u /* RFC 5103 reverse information element PEN */
+/* A record cannot end after it was exported; beyond this slack (clock granularity, v9's whole
+ * seconds) its times are clamped to the export time, so one bad record never moves a source
+ * clock (the cache's) far.  Old times are left alone: replays of old captures (softflowd -r)
+ * legitimately export records from long before the export time. */
+#define FM__DECODE_FUTURE_MS 60000u
 
 /* What a template field means to us.  Bit (1 << slot) of a template's mask says the field is
  * present, which is how the finisher picks among timestamp encodings. */
@@ -163,6 +168,7 @@ struct fm_decoder {
     fm_flow_t batch[FM__DECODE_BATCH];
     struct fm__ipfix *ipfix; /* libfixbuf state, created on the first IPFIX datagram */
     fm__check_t *check;      /* NULL unless fm__decode_check_enable() */
+    uint64_t export_ms;      /* export time of the datagram being decoded (fm__decode_commit) */
     uint32_t fix_dead;       /* IPFIX templates removed or replaced here since libfixbuf's
                               * session was created: what that session may hold beyond ours */
 };
@@ -261,6 +267,19 @@ static inline void fm__set_v4(uint8_t addr[16], uint32_t v4)
     uint32_t be = __builtin_bswap32(v4);
     memcpy(addr, prefix, 12);
     memcpy(addr + 12, &be, 4);
+}
+
+/* v5/v9: the epoch ms of a sysUptime stamp, from the header's uptime and export time, modulo
+ * 2^32 in both directions: a stamp up to FM__DECODE_FUTURE_MS after the header's uptime
+ * (exporter clock skew) lands that much after the export, not 49.7 days back; any other stamp
+ * is an age, so an uptime that wrapped between the packet and the export still gives it. */
+static inline uint64_t fm__uptime_ms(uint64_t export_ms, uint32_t sys_uptime, uint32_t stamp)
+{
+    uint32_t ahead = stamp - sys_uptime, age = sys_uptime - stamp;
+    if (ahead <= FM__DECODE_FUTURE_MS) {
+        return export_ms + ahead;
+    }
+    return export_ms >= age ? export_ms - age : 0;
 }
 
 static inline uint32_t fm__be32(const uint8_t *p)

@@ -602,6 +602,7 @@ int fm__decode_ipfix(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t r
     }
     scan_t s = {.d = d, .hdr = buf, .now = recv_ms, .out = x->scratch,
                 .export_ms = (uint64_t)fm__be32(buf + 4) * 1000};
+    d->export_ms = s.export_ms;
     int rc = fm__decode_domain(d, fm__be32(buf + 12), 10, &s.dom);
     if (rc < 0) {
         return rc;

@@ -32,10 +32,8 @@ static void v5_record(fm_decoder_t *d, const fm__dom_t *dom, const uint8_t *p,
     f->outif = fm__be16(p + 14);
     f->packets = fm__be32(p + 16);
     f->octets = fm__be32(p + 20);
-    uint32_t age_first = uptime - fm__be32(p + 24);
-    uint32_t age_last = uptime - fm__be32(p + 28);
-    f->first_ms = export_ms >= age_first ? export_ms - age_first : 0;
-    f->last_ms = export_ms >= age_last ? export_ms - age_last : 0;
+    f->first_ms = fm__uptime_ms(export_ms, uptime, fm__be32(p + 24));
+    f->last_ms = fm__uptime_ms(export_ms, uptime, fm__be32(p + 28));
     if (f->last_ms < f->first_ms) {
         f->last_ms = f->first_ms;
     }
@@ -70,6 +68,7 @@ int fm__decode_v5(fm_decoder_t *d, const uint8_t *buf, size_t len)
         return rc;
     }
     fm__decode_seq(d, dom, seq, count);
+    d->export_ms = export_ms;
     dom->last_uptime = uptime;
     dom->sampling = sampling ? sampling : 1;
     for (uint16_t i = 0; i < count; i++) {

@@ -157,6 +157,7 @@ int fm__decode_v9(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t recv
     }
     uint32_t uptime = fm__be32(buf + 4);
     uint64_t export_ms = (uint64_t)fm__be32(buf + 8) * 1000;
+    d->export_ms = export_ms;
     fm__dom_t *dom;
     int rc = fm__decode_domain(d, fm__be32(buf + 16), 9, &dom);
     if (rc < 0) {

@@ -570,6 +570,70 @@ static void test_template_churn_recycle(void **state)
     assert_int_equal(s->malformed, 0);
 }
 
+/* One v5 record with the given sysUptime stamps (header uptime 1e6 ms, export NOW). */
+static void v5_skew(uint32_t first_up, uint32_t last_up)
+{
+    t_buf_t b;
+    b.w = 0;
+    tb16(&b, 5);
+    tb16(&b, 1);
+    tb32(&b, 1000000);                         /* SysUptime */
+    tb32(&b, (uint32_t)(NOW / 1000));
+    tb32(&b, (uint32_t)(NOW % 1000) * 1000000);
+    tb32(&b, 0);
+    tb32(&b, 0);
+    tb32(&b, 0x0a000001); tb32(&b, 0x0a000002); tb32(&b, 0);
+    tb16(&b, 1); tb16(&b, 2);
+    tb32(&b, 5); tb32(&b, 500);
+    tb32(&b, first_up); tb32(&b, last_up);
+    tb16(&b, 1000); tb16(&b, 80);
+    tb16(&b, 6 << 0); /* pad, tcp flags */
+    b.b[b.w++] = 6; b.b[b.w++] = 0;
+    tb32(&b, 0); tb32(&b, 0);
+    t_reset();
+    assert_int_equal(fm_decoder_process(dec, b.b, b.w, NOW, t_sink, NULL), 0);
+    assert_int_equal(t_nrec, 1);
+}
+
+/* Issue 20 item 4: sysUptime stamps just after the header's uptime (exporter clock skew) are
+ * just after the export, in both fields; a stamp far behind still wraps modulo 2^32. */
+static void test_uptime_skew(void **state)
+{
+    (void)state;
+    v5_skew(1000000 + 1, 1000000 + 1); /* First = SysUptime + 1 ms: not a 49.7-day flow */
+    assert_int_equal(t_recs[0].first_ms, NOW + 1);
+    assert_int_equal(t_recs[0].last_ms - t_recs[0].first_ms, 0);
+    v5_skew(1000000 - 1000, 1000000 + 1); /* Last = SysUptime + 1 ms: not duration 0 */
+    assert_int_equal(t_recs[0].last_ms - t_recs[0].first_ms, 1001);
+    assert_int_equal(t_recs[0].last_ms, NOW + 1);
+    v5_skew(UINT32_MAX - 999, 1000000); /* started before the uptime wrapped */
+    assert_int_equal(t_recs[0].last_ms - t_recs[0].first_ms, 1001000);
+    assert_int_equal(fm_decoder_stats(dec)->time_clamped, 0);
+}
+
+/* Issue 20 item 3: one record dated in 2106 (flowEndSeconds 0xffffffff) ends at its export
+ * time, counted; it can no longer drag its source's clock 80 years ahead. */
+static void test_future_record(void **state)
+{
+    (void)state;
+    static const uint16_t tmpl_s[][2] = {{8, 4}, {12, 4}, {2, 4}, {150, 4}, {151, 4}};
+    t_buf_t b;
+    tb_ipfix(&b, (uint32_t)(NOW / 1000), 0, 1);
+    ipfix_template(&b, 310, tmpl_s, 5);
+    size_t st = tb_set(&b, 310);
+    tb32(&b, 0x01020304);
+    tb32(&b, 0x05060708);
+    tb32(&b, 3);
+    tb32(&b, (uint32_t)(NOW / 1000) - 5);
+    tb32(&b, UINT32_MAX);
+    tb_set_end(&b, st);
+    assert_int_equal(feed(&b, NOW), 0);
+    assert_int_equal(t_nrec, 1);
+    assert_true(t_recs[0].last_ms <= NOW);
+    assert_true(t_recs[0].first_ms <= t_recs[0].last_ms);
+    assert_int_equal(fm_decoder_stats(dec)->time_clamped, 1);
+}
+
 static int read_seed(const char *name, uint8_t *buf, size_t cap, size_t *len)
 {
     const char *dir = getenv("top_srcdir");
@@ -642,7 +706,10 @@ static void test_softflowd(void **state)
     assert_true(t_recs[0].flags & FM_FLOW_BIFLOW);
     assert_int_equal(t_recs[0].rev_packets, 21);
     assert_int_equal(t_recs[0].rev_octets, 1234);
-    assert_int_equal(t_recs[0].first_ms, UINT64_C(1797228519602));
+    /* ...that is 20 days after the export time (softflowd -r): moved back to end at the
+     * export time (1795423733 s), its 247 ms kept (issue 20 item 3). */
+    assert_int_equal(t_recs[0].first_ms, UINT64_C(1795423732753));
+    assert_int_equal(fm_decoder_stats(dec)->time_clamped, 1);
     assert_int_equal(t_recs[0].rev_first_ms, t_recs[0].first_ms);
     /* Sampling options: samplingPacketInterval 1, samplingPacketSpace 1 -> 1 in 2. */
     seed("softflowd-dns_tcp-v10-samp.bin", 1);
@@ -846,7 +913,7 @@ int main(void)
         T(test_template_timeout), T(test_seq_wrap), T(test_seq_gap_v5),
         T(test_seq_gap_v9),   T(test_seq_gap_ipfix), T(test_exporter_restart),
         T(test_uptime_wrap),  T(test_limits),       T(test_enterprise_varlen),
-        T(test_template_churn_recycle),
+        T(test_template_churn_recycle), T(test_uptime_skew), T(test_future_record),
         T(test_softflowd),    T(test_ipfix_set_metadata), T(test_ipfix_uptime_no_init),
         T(test_ipfix_delta_us), T(test_ipfix_set_options_first), T(test_ipfix_set_times),
     };
