@@ -35,7 +35,8 @@
 #define WHEEL_SHIFT 11 /* 2048 ms per tick */
 #define WHEEL_SLOTS 512u
 #define WHEEL_MASK (WHEEL_SLOTS - 1)
-#define MAX_SOURCES 65535u
+#define MAX_SOURCES 65535u /* entry_t.source is 16 bits */
+#define DEFAULT_SOURCES 4096u
 /* Every time in an entry lies within this span of the others, so they fit 32-bit offsets. */
 #define MAX_SPAN_MS ((uint64_t)INT32_MAX)
 
@@ -99,8 +100,10 @@ struct fm_cache {
     uint32_t *buckets;
     uint32_t bmask;
 
-    source_t **srcs;
-    uint32_t nsrc, srccap;
+    source_t **srcs;  /* NULL: a free index (free_src) */
+    uint32_t nsrc, srccap;  /* indices in use up to nsrc */
+    uint32_t live_src, max_src;
+    uint32_t *free_src, nfree_src;
     uint32_t *smap; /* open addressing: source index + 1, 0 = empty */
     uint32_t smask;
     uint32_t last_src;
@@ -129,6 +132,7 @@ void fm_cache_conf_default(fm_cache_conf_t *c)
     c->export_delay_ms = 5000;
     c->biflow = true;
     c->mode = FM_CACHE_MODE_MERGE;
+    c->max_sources = DEFAULT_SOURCES;
 }
 
 /* ---- batches ---------------------------------------------------------------------------- */
@@ -447,7 +451,7 @@ static bool evict_one(fm_cache_t *c)
         source_t *best = NULL;
         uint32_t best_d = UINT32_MAX;
         for (uint32_t i = 0; i < c->nsrc; i++) {
-            uint32_t d = c->srcs[i]->nentries ? first_busy(c->srcs[i]) : UINT32_MAX;
+            uint32_t d = c->srcs[i] && c->srcs[i]->nentries ? first_busy(c->srcs[i]) : UINT32_MAX;
             if (d < best_d) {
                 best_d = d;
                 best = c->srcs[i];
@@ -760,6 +764,9 @@ static void smap_grow(fm_cache_t *c)
     c->smap = fm_xcalloc((size_t)c->smask + 1, sizeof(uint32_t));
     for (uint32_t i = 0; i < c->nsrc; i++) {
         const source_t *s = c->srcs[i];
+        if (!s) {
+            continue;
+        }
         uint32_t j = source_slot(c, s->exporter, s->domain, s->sampling);
         while (c->smap[j]) {
             j = (j + 1) & c->smask;
@@ -768,15 +775,94 @@ static void smap_grow(fm_cache_t *c)
     }
 }
 
+/* Take index i out of the open-addressing map (backward-shift deletion, no tombstones). */
+static void smap_remove(fm_cache_t *c, uint32_t i)
+{
+    const source_t *s = c->srcs[i];
+    uint32_t j = source_slot(c, s->exporter, s->domain, s->sampling);
+    while (c->smap[j] != i + 1) {
+        j = (j + 1) & c->smask;
+    }
+    c->smap[j] = 0;
+    for (uint32_t k = (j + 1) & c->smask; c->smap[k]; k = (k + 1) & c->smask) {
+        const source_t *o = c->srcs[c->smap[k] - 1];
+        uint32_t home = source_slot(c, o->exporter, o->domain, o->sampling);
+        if (((k - home) & c->smask) >= ((k - j) & c->smask)) {
+            c->smap[j] = c->smap[k];
+            c->smap[k] = 0;
+            j = k;
+        }
+    }
+}
+
+/* Free source i; it holds no entries. */
+static void source_free(fm_cache_t *c, uint32_t i)
+{
+    smap_remove(c, i);
+    free(c->srcs[i]);
+    c->srcs[i] = NULL;
+    c->free_src[c->nfree_src++] = i;
+    c->live_src--;
+    c->st.sources_freed++;
+    if (c->last_src == i) {
+        c->last_src = 0;
+    }
+}
+
+/* Emit every entry of source i (flag FM_FLOW_EVICTED), then free it. */
+static void source_evict(fm_cache_t *c, uint32_t i)
+{
+    source_t *s = c->srcs[i];
+    for (uint32_t slot = 0; slot < WHEEL_SLOTS; slot++) {
+        while (s->heads[slot] != NIL) {
+            uint32_t idx = s->heads[slot];
+            emit_entry(c, &c->arena[idx], FM_FLOW_EVICTED);
+            c->st.evicted++;
+            entry_release(c, idx, true);
+        }
+    }
+    c->st.sources_evicted++;
+    source_free(c, i);
+}
+
+/* Make room for one more source: free the empty ones, else evict the smallest. */
+static void source_make_room(fm_cache_t *c)
+{
+    uint32_t best = NIL, best_n = UINT32_MAX;
+    for (uint32_t i = 0; i < c->nsrc; i++) {
+        const source_t *s = c->srcs[i];
+        if (!s) {
+            continue;
+        }
+        if (s->nentries == 0) {
+            source_free(c, i);
+            best_n = 0;
+        } else if (s->nentries < best_n) {
+            best_n = s->nentries;
+            best = i;
+        }
+    }
+    if (best_n > 0 && best != NIL) {
+        source_evict(c, best);
+    }
+}
+
 /* A new source: its clock starts at its first record, its wheel at that tick. */
 static uint32_t source_add(fm_cache_t *c, const fm_flow_t *f, uint64_t last)
 {
-    if (c->nsrc >= MAX_SOURCES) {
-        return NIL;
+    if (c->live_src >= c->max_src) {
+        source_make_room(c);
     }
-    if (c->nsrc == c->srccap) {
-        c->srccap = c->srccap ? c->srccap * 2 : 8;
-        c->srcs = fm_xreallocarray(c->srcs, c->srccap, sizeof(*c->srcs));
+    uint32_t i;
+    if (c->nfree_src) {
+        i = c->free_src[--c->nfree_src];
+    } else {
+        if (c->nsrc == c->srccap) {
+            c->srccap = c->srccap ? c->srccap * 2 : 8;
+            c->srcs = fm_xreallocarray(c->srcs, c->srccap, sizeof(*c->srcs));
+            c->free_src = fm_xreallocarray(c->free_src, c->srccap, sizeof(*c->free_src));
+        }
+        i = c->nsrc++;
     }
     source_t *s = fm_xcalloc(1, sizeof(*s));
     s->exporter = f->exporter;
@@ -787,7 +873,8 @@ static uint32_t source_add(fm_cache_t *c, const fm_flow_t *f, uint64_t last)
     s->cursor = last >> WHEEL_SHIFT;
     memset(s->heads, 0xff, sizeof(s->heads));
     source_timeouts(c, s);
-    c->srcs[c->nsrc++] = s;
+    c->srcs[i] = s;
+    c->live_src++;
     if ((c->nsrc + 1) * 2 > c->smask + 1) {
         smap_grow(c);
     } else {
@@ -795,14 +882,14 @@ static uint32_t source_add(fm_cache_t *c, const fm_flow_t *f, uint64_t last)
         while (c->smap[j]) {
             j = (j + 1) & c->smask;
         }
-        c->smap[j] = c->nsrc;
+        c->smap[j] = i + 1;
     }
-    return c->nsrc - 1;
+    return i;
 }
 
 static uint32_t source_get(fm_cache_t *c, const fm_flow_t *f, uint64_t last)
 {
-    const source_t *s = c->nsrc ? c->srcs[c->last_src] : NULL;
+    const source_t *s = c->last_src < c->nsrc ? c->srcs[c->last_src] : NULL;
     if (s && s->exporter == f->exporter && s->domain == f->domain &&
         s->sampling == f->sampling) {
         return c->last_src;
@@ -853,6 +940,12 @@ static void *big_alloc(size_t bytes)
     return p;
 }
 
+static uint32_t source_limit(const fm_cache_conf_t *conf)
+{
+    return conf->max_sources == 0 ? DEFAULT_SOURCES
+           : conf->max_sources > MAX_SOURCES ? MAX_SOURCES : conf->max_sources;
+}
+
 static bool timeouts_ok(uint64_t active_ms, uint64_t inactive_ms)
 {
     return active_ms > 0 && inactive_ms <= active_ms;
@@ -899,6 +992,7 @@ int fm_cache_new(const fm_cache_conf_t *conf, fm_flow_batch_fn emit, void *ctx, 
         memset(c->arena, 0, cap * sizeof(entry_t));
     }
     c->conf = *conf;
+    c->max_src = source_limit(conf);
     c->emit = emit;
     c->ctx = ctx;
     c->seed = random_seed();
@@ -923,6 +1017,7 @@ void fm_cache_free(fm_cache_t *c)
         free(c->srcs[i]);
     }
     free(c->srcs);
+    free(c->free_src);
     free(c->smap);
     free(c->ovr);
     free(c->arena);
@@ -945,7 +1040,7 @@ int fm_cache_set_timeouts(fm_cache_t *c, uint32_t exporter, uint64_t active_ms,
     }
     c->ovr[i] = (override_t){exporter, active_ms, inactive_ms};
     for (uint32_t k = 0; k < c->nsrc; k++) {
-        if (c->srcs[k]->exporter == exporter) {
+        if (c->srcs[k] && c->srcs[k]->exporter == exporter) {
             source_timeouts(c, c->srcs[k]);
         }
     }
@@ -959,12 +1054,15 @@ void fm_cache_set_conf(fm_cache_t *c, const fm_cache_conf_t *conf)
         c->conf.inactive_ms = conf->inactive_ms;
     }
     c->conf.export_delay_ms = conf->export_delay_ms;
+    c->max_src = source_limit(conf); /* a lower limit is reached as new sources arrive */
     /* The biflow flag changes the key, so it only applies to an empty cache. */
     if (c->used == 0) {
         c->conf.biflow = conf->biflow;
     }
     for (uint32_t k = 0; k < c->nsrc; k++) {
-        source_timeouts(c, c->srcs[k]);
+        if (c->srcs[k]) {
+            source_timeouts(c, c->srcs[k]);
+        }
     }
 }
 
@@ -1101,6 +1199,9 @@ void fm_cache_advance(fm_cache_t *c, uint64_t wall_ms)
     c->wall = wall_ms;
     for (uint32_t i = 0; i < c->nsrc; i++) {
         source_t *s = c->srcs[i];
+        if (!s) {
+            continue;
+        }
         if (s->wall_seen == 0 || s->wall_seen > wall_ms) {
             s->wall_seen = wall_ms; /* records seen before the first tick: start idling now */
         }
@@ -1110,8 +1211,9 @@ void fm_cache_advance(fm_cache_t *c, uint64_t wall_ms)
         }
         if (s->nentries) {
             expire_source(c, s);
-        } else {
-            s->cursor = s->clock >> WHEEL_SHIFT;
+        }
+        if (s->nentries == 0) {
+            source_free(c, i); /* its clock is not needed: nothing is left to expire on it */
         }
     }
     deliver(c);
@@ -1129,6 +1231,9 @@ void fm_cache_flush(fm_cache_t *c)
     memset(c->buckets, 0xff, ((size_t)c->bmask + 1) * sizeof(uint32_t));
     for (uint32_t i = 0; i < c->nsrc; i++) {
         source_t *s = c->srcs[i];
+        if (!s) {
+            continue;
+        }
         memset(s->heads, 0xff, sizeof(s->heads));
         memset(s->bits, 0, sizeof(s->bits));
         s->nentries = 0;
@@ -1143,4 +1248,7 @@ void fm_cache_stats(const fm_cache_t *c, fm_cache_stats_t *s)
 {
     *s = c->st;
     s->entries = c->used;
+    s->sources = c->live_src;
+    s->max_sources = c->max_src;
+    s->source_bytes = (uint64_t)c->live_src * sizeof(source_t);
 }

@@ -10,7 +10,9 @@
  * Memory is fixed when the cache is created: one arena of fixed-size entries plus a bucket array,
  * sized from memory_mib; nothing is allocated per record.  When the arena is full the entry
  * closest to expiry is emitted early.  Deadlines sit in a hashed timer wheel per source
- * (exporter, observation domain, sampling interval), so expiry never scans the table.
+ * (exporter, observation domain, sampling interval), so expiry never scans the table.  A source
+ * (~2.2 KiB) is freed once its last entry has left, at the next fm_cache_advance(); at most
+ * max_sources exist at once, so records with ever new (domain, sampling) pairs cannot grow it.
  *
  * Not thread-safe: one cache per loop thread (shard by key for more cores).
  */
@@ -35,6 +37,9 @@ typedef struct fm_cache_conf {
     bool biflow;              /* pair directions (default true) */
     int mode;                 /* FM_CACHE_MODE_MERGE or FM_CACHE_MODE_PROFILE */
     uint32_t max_entries;     /* 0: as many as memory_mib holds; else a lower cap (tests) */
+    uint32_t max_sources;     /* sources (exporter, domain, sampling) held at once, default
+                                 4096, at most 65535; beyond it empty sources are freed, then
+                                 the one with the fewest entries is evicted (its flows emitted) */
     bool prefault;            /* touch every page at creation (default false): the daemon pays
                                  the page faults at start, not while a traffic burst fills the
                                  cache; offline tools keep RSS to what they use */
@@ -68,8 +73,8 @@ int fm_cache_set_timeouts(fm_cache_t *c, uint32_t exporter, uint64_t active_ms,
                           uint64_t inactive_ms);
 
 /**
- * Reload: take the default timeouts, export delay and biflow flag from @p conf; memory and mode
- * stay as created.  Exporters with fm_cache_set_timeouts() overrides keep them.  Invalid
+ * Reload: take the default timeouts, export delay, max_sources and biflow flag from @p conf;
+ * memory and mode stay as created.  Exporters with fm_cache_set_timeouts() overrides keep them.  Invalid
  * timeouts (zero active, inactive > active) are ignored.
  */
 void fm_cache_set_conf(fm_cache_t *c, const fm_cache_conf_t *conf);
@@ -103,6 +108,7 @@ void fm_cache_flush(fm_cache_t *c);
 typedef struct fm_cache_stats {
     uint64_t inserts, merges, biflow_pairs, merge_conflicts, expired, evicted, emitted, entries,
         capacity, bytes, bytes_per_entry;
+    uint64_t sources, max_sources, sources_freed, sources_evicted, source_bytes;
 } fm_cache_stats_t;
 
 /** Counters and sizes: bytes is the arena plus buckets; bytes_per_entry = bytes / capacity. */

@@ -67,6 +67,10 @@ static const key_def_t keys[] = {
      "Control socket.  Empty: $RUNTIME_DIRECTORY/control.sock or STATE_DIR/control.sock."},
     {"cache", "memory", K_UINT, OFF(cache_memory), "256", 1u << 20,
      "Flow cache memory limit in MiB, fixed at start."},
+    {"cache", "max_sources", K_UINT, OFF(cache_max_sources), "4096", 65535,
+     "Sources (exporter, observation domain, sampling interval) with their own clock, ~2.2 KiB\n"
+     "each; a source is freed when its last flow has left, beyond the limit the one with the\n"
+     "fewest flows is evicted (its flows written out early)."},
     {"cache", "active_timeout", K_DURATION, OFF(active_ms), "300", 0,
      "Exporters' active timeout: records this long may continue in a later record."},
     {"cache", "inactive_timeout", K_DURATION, OFF(inactive_ms), "15", 0,

@@ -70,6 +70,7 @@ typedef struct fm_config {
     char *ctl_socket;
     /* [cache] */
     uint64_t cache_memory;    /* MiB */
+    uint64_t cache_max_sources;
     uint64_t active_ms;
     uint64_t inactive_ms;
     uint64_t export_delay_ms;

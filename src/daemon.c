@@ -211,6 +211,7 @@ static void cache_conf_from(const fm_config_t *c, fm_cache_conf_t *cc)
 {
     fm_cache_conf_default(cc);
     cc->memory_mib = c->cache_memory;
+    cc->max_sources = (uint32_t)c->cache_max_sources;
     cc->active_ms = c->active_ms;
     cc->inactive_ms = c->inactive_ms;
     cc->export_delay_ms = c->export_delay_ms;

@@ -21,13 +21,19 @@ static json_t *cache_json(fm_daemon_t *d)
 {
     fm_cache_stats_t cs;
     fm_cache_stats(d->cache, &cs);
-    return json_pack("{sI sI sI sI sI sI sI sI sI sI sI}", "entries", (json_int_t)cs.entries,
+    json_t *j = json_pack("{sI sI sI sI sI sI sI sI sI sI sI}", "entries", (json_int_t)cs.entries,
                      "capacity", (json_int_t)cs.capacity, "bytes", (json_int_t)cs.bytes,
                      "bytes_per_entry", (json_int_t)cs.bytes_per_entry, "inserts",
                      (json_int_t)cs.inserts, "merges", (json_int_t)cs.merges, "biflow_pairs",
                      (json_int_t)cs.biflow_pairs, "merge_conflicts",
                      (json_int_t)cs.merge_conflicts, "expired", (json_int_t)cs.expired,
                      "evicted", (json_int_t)cs.evicted, "emitted", (json_int_t)cs.emitted);
+    json_object_update_new(j, json_pack("{sI sI sI sI sI}", "sources", (json_int_t)cs.sources,
+                                        "max_sources", (json_int_t)cs.max_sources,
+                                        "sources_freed", (json_int_t)cs.sources_freed,
+                                        "sources_evicted", (json_int_t)cs.sources_evicted,
+                                        "source_bytes", (json_int_t)cs.source_bytes));
+    return j;
 }
 
 static json_t *store_json(fm_daemon_t *d)

@@ -7,6 +7,8 @@ usage: hostile.py CMD PORT SOCKET FLOWMIXCTL PID [ARGS]
   exporters MAX_EXPORTERS N many source ports (spoofed exporter count)
   seq                       sequence-number games (wraps, backwards jumps, duplicates)
   garbage N                 random datagrams of random sizes
+  sources N                 source flood: N v5 datagrams with distinct (engine id, sampling)
+                            pairs; RSS growth <= 32 MiB, a new exporter still merged
   churn N                   template churn: N messages, each withdrawing template X-1 and
                             defining a 100-field template X (half of them with random
                             enterprise elements); RSS growth <= 32 MiB
@@ -346,13 +348,61 @@ def churn(n):
         check(rss - base_rss <= 32 * 1024, "RSS grew by %d kB > 32 MiB" % (rss - base_rss))
 
 
+def v5_flow(seq, engine, sampling, first_up, last_up, uptime=1000000, nrec=1):
+    hdr = struct.pack(">HHIIIIBBH", 5, nrec, uptime, 1700000000, 0, seq, 0, engine,
+                      sampling & 0x3fff)
+    rec = struct.pack(">IIIHHIIIIHHBBBBHHBBH", 0x0a000001, 0x0a000002, 0, 1, 2, 3, 300,
+                      first_up, last_up, 1024, 80, 0, 0x1b, 6, 0, 0, 0, 24, 24, 0)
+    return hdr + rec * nrec
+
+
+def sources(n):
+    """Issue 20 item 2: every datagram a new cache source (engine id, sampling interval), each
+    holding a long flow.  The cache's source table stays bounded (RSS), and an exporter that
+    arrives afterwards (a real one restarting on a new port) still has its records merged."""
+    s = sender()
+    st = wait_datagrams(0)
+    base_dg = st["datagrams"]
+    base_rss = rss_kb("VmRSS")
+    for i in range(n):
+        # 200 s long flows: not finished by the exporter, so they stay in the cache
+        s.sendto(v5_flow(i, i % 256, 1 + i // 256, 700000, 900000), ("127.0.0.1", PORT))
+        if i % 200 == 199:
+            time.sleep(0.004)
+        if i % 5000 == 4999:
+            wait_datagrams(base_dg + i + 1)
+    st = wait_datagrams(base_dg + n)
+    check(st["datagrams"] >= base_dg + n, "daemon lost flood datagrams")
+    merges = st["cache"]["merges"]
+    # a flow cut by the exporter's 300 s active timeout, then its continuation 1 s later
+    good = sender()
+    good.sendto(v5_flow(0, 0, 0, 100000, 400000), ("127.0.0.1", PORT))
+    good.sendto(v5_flow(1, 0, 0, 401000, 420000), ("127.0.0.1", PORT))
+    st = wait_datagrams(base_dg + n + 2)
+    end = time.time() + 10
+    while st["cache"]["merges"] < merges + 1 and time.time() < end:
+        time.sleep(0.05)
+        st = ctl("status")
+    rss = rss_kb("VmRSS")
+    c = st["cache"]
+    print("source flood: %d datagrams, sources %s (limit %s), evicted %s; merges %d -> %d; "
+          "RSS %d kB before, %d kB after (+%d kB), VmHWM %d kB" %
+          (n, c.get("sources"), c.get("max_sources"), c.get("sources_evicted"), merges,
+           c["merges"], base_rss, rss, rss - base_rss, rss_kb("VmHWM")))
+    check(c["merges"] == merges + 1, "the new exporter's records were not merged")
+    if asan():
+        print("RSS bound not checked: ASan build")
+    else:
+        check(rss - base_rss <= 32 * 1024, "RSS grew by %d kB > 32 MiB" % (rss - base_rss))
+
+
 def main():
     global PORT, SOCK, CTL, PID
     cmd, PORT, SOCK, CTL, PID = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], \
         int(sys.argv[5])
     args = [int(a) for a in sys.argv[6:]]
     {"templates": templates, "exporters": exporters, "seq": seq, "garbage": garbage,
-     "churn": churn}[cmd](*args)
+     "churn": churn, "sources": sources}[cmd](*args)
 
 
 if __name__ == "__main__":

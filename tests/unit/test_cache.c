@@ -574,6 +574,51 @@ static void test_rfc5103_and_limits(void **state)
     fm_cache_free(NULL);
 }
 
+/* Issue 20 item 2: 70000 records with distinct (domain, sampling) pairs.  The source table stays
+ * within max_sources (evicting the smallest, nothing lost), an exporter arriving afterwards is
+ * still merged, and sources are freed once their entries have left. */
+static void test_source_flood(void **state)
+{
+    (void)state;
+    sink_t k;
+    fm_cache_t *c = make(&k, true, FM_CACHE_MODE_MERGE, 0);
+    fm_cache_stats_t st;
+    for (uint32_t i = 0; i < 70000; i++) {
+        fm_flow_t f = rec4(0x0a000001, 0x0a000002, 1000, 80, T0, T0 + 400 * S, 10);
+        f.domain = i % 256;
+        f.sampling = 1 + i / 256;
+        fm_cache_insert(c, &f);
+        if (i % 10000 == 0) {
+            fm_cache_advance(c, T0 + 400 * S);
+        }
+    }
+    fm_cache_stats(c, &st);
+    assert_true(st.sources <= st.max_sources);
+    assert_int_equal(st.max_sources, 4096);
+    assert_true(st.sources_evicted > 0);
+    assert_true(st.source_bytes < 16u << 20);
+    /* a real exporter restarting on a new port: its two halves merge */
+    fm_flow_t a = rec4(0x0b000001, 0x0b000002, 2000, 443, T0, T0 + 300 * S, 5);
+    fm_flow_t b = rec4(0x0b000001, 0x0b000002, 2000, 443, T0 + 301 * S, T0 + 320 * S, 5);
+    a.exporter = b.exporter = 99;
+    uint64_t merges = st.merges;
+    fm_cache_insert(c, &a);
+    fm_cache_insert(c, &b);
+    fm_cache_stats(c, &st);
+    assert_int_equal(st.merges, merges + 1);
+    fm_cache_flush(c);
+    fm_cache_advance(c, T0 + 500 * S);
+    fm_cache_stats(c, &st);
+    assert_int_equal(st.sources, 0); /* every entry left: every source freed */
+    uint64_t packets = 0;
+    for (size_t i = 0; i < k.n; i++) {
+        packets += k.f[i].packets;
+    }
+    assert_int_equal(packets, 70000 * 10 + 10); /* nothing lost to evictions */
+    fm_cache_free(c);
+    free(k.f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_expiry_order),      cmocka_unit_test(test_expiry_open),
         cmocka_unit_test(test_eviction_no_loss),  cmocka_unit_test(test_flow_models_vector),
         cmocka_unit_test(test_profile_rules),     cmocka_unit_test(test_rfc5103_and_limits),
+        cmocka_unit_test(test_source_flood),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
