@@ -10,6 +10,12 @@
  * handle is closed.  Replies are written with uv_write(); the bytes libuv could not hand to
  * the kernel yet are bounded per client, so a client that does not read is disconnected
  * instead of growing the daemon's memory or stalling the loop.
+ *
+ * Connections are bounded (max_clients) without letting anyone lock the operator out: a client
+ * that sends nothing for idle_ms is closed by a sweep timer, and a connection arriving when
+ * all slots are taken displaces the least recently active client of the user holding the most
+ * connections (one user cannot starve another), unless every client was active in the last
+ * second; only then is the newcomer refused.
  */
 #include "config.h"
 
@@ -53,6 +59,7 @@ struct client {
     int may_mutate; /* -1 not checked yet, else 0/1 */
     bool finishing; /* final reply queued, waiting for shutdown; no more requests */
     bool closing;   /* uv_close called */
+    uint64_t active_ms; /* loop time of the last accept, read or reply (idle timeout) */
 };
 
 typedef struct {
@@ -73,6 +80,9 @@ struct fm_ctl {
     uid_t self_uid;
     size_t max_queued;
     unsigned max_clients;
+    uint64_t idle_ms;
+    uv_timer_t sweep;    /* closes idle clients */
+    bool sweeping;       /* sweep initialised and not closed */
     handler_t *handlers; /* indexed like the command table */
     client_t *clients;
     unsigned nclients;   /* clients in the list (not closing) */
@@ -100,6 +110,7 @@ int fm_ctl_new(uv_loop_t *loop, const char *path, fm_ctl_t **out)
     ctl->self_uid = geteuid();
     ctl->max_queued = FM_CTL_DEFAULT_MAX_QUEUED;
     ctl->max_clients = FM_CTL_DEFAULT_MAX_CLIENTS;
+    ctl->idle_ms = FM_CTL_DEFAULT_IDLE_MS;
     ctl->handlers = fm_xcalloc(fm_ctl_cmd_count(), sizeof(*ctl->handlers));
     fm_ratelimit_init(&ctl->rl, 5, 60000);
     *out = ctl;
@@ -113,6 +124,13 @@ void fm_ctl_set_limits(fm_ctl_t *ctl, size_t max_queued, unsigned max_clients)
     }
     if (max_clients) {
         ctl->max_clients = max_clients;
+    }
+}
+
+void fm_ctl_set_idle(fm_ctl_t *ctl, uint64_t idle_ms)
+{
+    if (idle_ms) {
+        ctl->idle_ms = idle_ms;
     }
 }
 
@@ -143,6 +161,7 @@ void fm_ctl_stats(const fm_ctl_t *ctl, fm_ctl_stats_t *out)
 {
     *out = ctl->st;
     out->clients = ctl->nclients;
+    out->max_clients = ctl->max_clients;
 }
 
 /* ---- closing ---------------------------------------------------------------------------- */
@@ -496,10 +515,65 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->len += (size_t)nread;
+    c->active_ms = uv_now(c->ctl->loop);
     process_lines(c);
     if (!c->closing && !c->finishing && c->len >= FM_CTL_MAX_REQUEST) {
         oversized(c);
     }
+}
+
+/* ---- bounds on clients ------------------------------------------------------------------ */
+
+static void on_sweep(uv_timer_t *t)
+{
+    fm_ctl_t *ctl = t->data;
+    uint64_t now = uv_now(ctl->loop);
+    for (client_t *c = ctl->clients, *next; c; c = next) {
+        next = c->next;
+        if (!c->finishing && now - c->active_ms > ctl->idle_ms) {
+            ctl->st.idle_closed++;
+            client_close(c);
+        }
+    }
+}
+
+/* Clients of c's user, not counting finishing ones. */
+static unsigned user_clients(const fm_ctl_t *ctl, const client_t *c)
+{
+    unsigned n = 0;
+    for (const client_t *o = ctl->clients; o; o = o->next) {
+        n += !o->finishing && o->have_cred == c->have_cred && o->cred.uid == c->cred.uid;
+    }
+    return n;
+}
+
+/* All slots taken when `newc` arrived: close the least recently active client of the user
+ * holding the most connections, if it has been quiet for a second.  @return true if one was
+ * closed. */
+static bool displace(fm_ctl_t *ctl, const client_t *newc)
+{
+    uint64_t now = uv_now(ctl->loop);
+    client_t *victim = NULL;
+    unsigned most = 0;
+    for (client_t *c = ctl->clients; c; c = c->next) {
+        if (c == newc || c->finishing || now - c->active_ms < 1000) {
+            continue;
+        }
+        unsigned n = user_clients(ctl, c);
+        if (n > most || (n == most && c->active_ms < victim->active_ms)) {
+            most = n;
+            victim = c;
+        }
+    }
+    if (!victim) {
+        return false;
+    }
+    ctl->st.displaced++;
+    fm_log_rl(&ctl->rl, LOG_NOTICE, "ctl, %u clients connected: closed the idlest of uid %ld's "
+              "%u to let a new one in", ctl->max_clients, (long)victim->cred.uid, most);
+    send_error(victim, "too many control clients connected; closing the idlest");
+    client_finish(victim);
+    return true;
 }
 
 /* ---- accepting -------------------------------------------------------------------------- */
@@ -517,6 +591,7 @@ static void on_connection(uv_stream_t *server, int status)
     client_t *c = fm_xcalloc(1, sizeof(*c));
     c->ctl = ctl;
     c->may_mutate = -1;
+    c->active_ms = uv_now(ctl->loop);
     uv_pipe_init(ctl->loop, &c->pipe, 0);
     c->pipe.data = c;
     ctl->open_handles++;
@@ -534,7 +609,7 @@ static void on_connection(uv_stream_t *server, int status)
     socklen_t sl = sizeof(c->cred);
     c->have_cred = uv_fileno((uv_handle_t *)&c->pipe, &fd) == 0 &&
                    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &sl) == 0;
-    if (ctl->nclients > ctl->max_clients) {
+    if (ctl->nclients > ctl->max_clients && !displace(ctl, c)) {
         ctl->st.refused++;
         send_error(c, "too many control clients connected; try again later");
         client_finish(c);
@@ -641,6 +716,13 @@ int fm_ctl_start(fm_ctl_t *ctl)
     if ((rc = uv_listen((uv_stream_t *)&ctl->listener, LISTEN_BACKLOG, on_connection)) < 0) {
         return rc;
     }
+    uv_timer_init(ctl->loop, &ctl->sweep);
+    ctl->sweep.data = ctl;
+    ctl->sweeping = true;
+    ctl->open_handles++;
+    uint64_t every = ctl->idle_ms / 4 < 250 ? 250 : ctl->idle_ms / 4;
+    uv_timer_start(&ctl->sweep, on_sweep, every, every);
+    uv_unref((uv_handle_t *)&ctl->sweep); /* never what keeps the loop alive */
     fm_log_debug("ctl, listening on %s (mode 0660, group %ld)", ctl->path, (long)ctl->sock_gid);
     return 0;
 }
@@ -665,6 +747,10 @@ void fm_ctl_stop(fm_ctl_t *ctl, void (*done)(void *arg), void *arg)
     if (ctl->listening) {
         ctl->listening = false;
         uv_close((uv_handle_t *)&ctl->listener, on_listener_closed);
+    }
+    if (ctl->sweeping) {
+        ctl->sweeping = false;
+        uv_close((uv_handle_t *)&ctl->sweep, on_listener_closed);
     }
     while (ctl->clients) {
         client_close(ctl->clients);

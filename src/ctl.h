@@ -44,13 +44,18 @@ typedef struct {
     uint64_t oversized;        /* connections closed for a request line over the limit */
     uint64_t slow_disconnects; /* connections closed because their replies piled up */
     uint64_t denied;           /* mutating commands refused to an unprivileged peer */
-    uint64_t refused;          /* connections refused because max_clients were connected */
+    uint64_t refused;          /* connections refused: max_clients connected, all active */
+    uint64_t displaced;        /* clients closed to let a new one in (idlest of the top user) */
+    uint64_t idle_closed;      /* clients closed after idle_ms without a request */
+    uint64_t max_clients;      /* the limit */
 } fm_ctl_stats_t;
 
 /** Default bound on reply bytes queued for one client before it is disconnected. */
 #define FM_CTL_DEFAULT_MAX_QUEUED (8u * 1024 * 1024)
 /** Default limit on simultaneous clients. */
 #define FM_CTL_DEFAULT_MAX_CLIENTS 256u
+/** Default idle timeout: a client that sends nothing this long is closed. */
+#define FM_CTL_DEFAULT_IDLE_MS 60000u
 
 /**
  * Create a control server for a socket path; nothing is opened yet.
@@ -70,6 +75,9 @@ int fm_ctl_new(uv_loop_t *loop, const char *path, fm_ctl_t **out);
  *                         (0 keeps the current value).
  */
 void fm_ctl_set_limits(fm_ctl_t *ctl, size_t max_queued, unsigned max_clients);
+
+/** Idle timeout in ms (0 keeps the current value); set before fm_ctl_start(). */
+void fm_ctl_set_idle(fm_ctl_t *ctl, uint64_t idle_ms);
 
 /**
  * Register the handler of a command.

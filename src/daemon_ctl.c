@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +76,11 @@ HANDLER(cmd_status)
                                   (json_int_t)cst.errors, "oversized", (json_int_t)cst.oversized,
                                   "slow_disconnects", (json_int_t)cst.slow_disconnects, "denied",
                                   (json_int_t)cst.denied, "refused", (json_int_t)cst.refused));
+    json_object_update_new(json_object_get(*result, "ctl"),
+                           json_pack("{sI sI sI sI}", "max_clients", (json_int_t)cst.max_clients,
+                                     "displaced", (json_int_t)cst.displaced, "idle_closed",
+                                     (json_int_t)cst.idle_closed, "idle_timeout_s",
+                                     (json_int_t)(FM_CTL_DEFAULT_IDLE_MS / 1000)));
     json_object_set_new(*result, "export",
                         json_pack("{ss sI sI sI ss sI}", "dir", d->cfg->export_dir, "exports",
                                   (json_int_t)d->exports, "failures",
@@ -195,8 +202,11 @@ HANDLER(cmd_hist)
         n = (size_t)nb;
     } else {
         char *end;
+        errno = 0;
         start = strtoull(win, &end, 10);
-        if (*end || end == win) {
+        /* digits only and below 2^63: strtoull takes "-1" (and the store's total row is -1) */
+        if (*end || end == win || !isdigit((unsigned char)*win) || errno ||
+            start > (uint64_t)INT64_MAX) {
             snprintf(err, errlen, "window must be total, current or a start time in ms");
             return FM_EINVAL;
         }

@@ -124,6 +124,9 @@ static int send_all(int fd, const char *buf, size_t len)
         if (n < 0 && errno == EINTR) {
             continue;
         }
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+            return 1; /* closed on us: its reason (e.g. a refusal) may be waiting to be read */
+        }
         if (n <= 0) {
             fprintf(stderr, "flowmixctl: sending the request: %s\n", strerror(errno));
             return -1;
@@ -190,7 +193,7 @@ static int exchange(const char *path, double timeout_s, const fm_ctl_cmd_t *cmd,
 
     char *line = fm_ctl_proto_encode(req, &len);
     int fd = line ? connect_socket(path, timeout_s) : -1;
-    char *rline = fd >= 0 && send_all(fd, line, len) == 0 ? recv_line(fd, deadline, &rlen) : NULL;
+    char *rline = fd >= 0 && send_all(fd, line, len) >= 0 ? recv_line(fd, deadline, &rlen) : NULL;
     if (fd >= 0) {
         close(fd);
     }

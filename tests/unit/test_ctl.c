@@ -56,6 +56,9 @@ static int h_status(void *ctx, const json_t *req, json_t **result, char *err, si
                         "errors", (json_int_t)st.errors, "oversized", (json_int_t)st.oversized,
                         "slow_disconnects", (json_int_t)st.slow_disconnects, "denied",
                         (json_int_t)st.denied, "refused", (json_int_t)st.refused);
+    json_object_update_new(json_object_get(*result, "ctl"),
+                           json_pack("{sI sI}", "displaced", (json_int_t)st.displaced,
+                                     "idle_closed", (json_int_t)st.idle_closed));
     return 0;
 }
 
@@ -124,6 +127,8 @@ static void run_loop(void *arg)
     uv_run(&s->loop, UV_RUN_DEFAULT);
 }
 
+static uint64_t t_idle_ms; /* idle timeout of the next srv_start(); 0: the default */
+
 static srv_t *srv_start(size_t max_queued, unsigned max_clients, size_t big_n)
 {
     static const struct {
@@ -140,6 +145,7 @@ static srv_t *srv_start(size_t max_queued, unsigned max_clients, size_t big_n)
     assert_int_equal(uv_loop_init(&s->loop), 0);
     assert_int_equal(fm_ctl_new(&s->loop, s->path, &s->ctl), 0);
     fm_ctl_set_limits(s->ctl, max_queued, max_clients);
+    fm_ctl_set_idle(s->ctl, t_idle_ms);
     for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++) {
         assert_int_equal(fm_ctl_register(s->ctl, hs[i].name, hs[i].fn, s), 0);
     }
@@ -668,6 +674,52 @@ static void test_many_clients(void **state)
     srv_stop(s);
 }
 
+/* Issue 20 item 10: idle clients cannot lock the operator out.  With every slot held by
+ * clients quiet for over a second, a new client displaces the idlest (told why) and is
+ * served; a client silent for the idle timeout is closed. */
+static void test_idle_clients(void **state)
+{
+    (void)state;
+    cli_t *cs[4];
+    srv_t *s = srv_start(0, 3, 0);
+    for (int i = 0; i < 3; i++) {
+        cs[i] = cli_open(s);
+    }
+    usleep(1200 * 1000);
+    cs[3] = cli_open(s);
+    json_t *r = cli_call(cs[3], "{\"cmd\":\"status\"}\n");
+    assert_true(reply_ok(r));
+    json_decref(r);
+    assert_int_equal(ctl_stat(cs[3], "displaced"), 1);
+    int closed = 0;
+    for (int i = 0; i < 3; i++) {
+        char *line = cli_line(cs[i]);
+        if (line) {
+            assert_non_null(strstr(line, "too many"));
+            free(line);
+            assert_null(cli_line(cs[i]));
+            closed++;
+        }
+    }
+    assert_int_equal(closed, 1);
+    for (int i = 0; i < 4; i++) {
+        cli_close(cs[i]);
+    }
+    srv_stop(s);
+
+    t_idle_ms = 300;
+    s = srv_start(0, 0, 0);
+    t_idle_ms = 0;
+    cs[0] = cli_open(s);
+    usleep(1000 * 1000);
+    assert_null(cli_line(cs[0])); /* closed by the server */
+    cs[1] = cli_open(s);
+    assert_int_equal(ctl_stat(cs[1], "idle_closed"), 1);
+    cli_close(cs[0]);
+    cli_close(cs[1]);
+    srv_stop(s);
+}
+
 /* A random line: raw bytes, or a valid request with a few bytes flipped. */
 static size_t garbage_line(char *buf, size_t cap)
 {
@@ -913,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_vanishing_clients),
         cmocka_unit_test(test_slow_client),
         cmocka_unit_test(test_many_clients),
+        cmocka_unit_test(test_idle_clients),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_denied),
         cmocka_unit_test(test_stale_socket),
