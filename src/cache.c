@@ -1246,6 +1246,10 @@ void fm_cache_flush(fm_cache_t *c)
 
 void fm_cache_stats(const fm_cache_t *c, fm_cache_stats_t *s)
 {
+    if (!c) { /* the daemon's shutdown path after a cache that could not be created */
+        memset(s, 0, sizeof(*s));
+        return;
+    }
     *s = c->st;
     s->entries = c->used;
     s->sources = c->live_src;

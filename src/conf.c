@@ -8,6 +8,7 @@
 #include "conf.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <ini.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -572,6 +573,61 @@ static int validate_kafka_in(const fm_config_t *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/* Plugin names become file names under plugin_dir: one path component, no leading dot. */
+static bool plugin_name_ok(const char *n)
+{
+    if (!*n || *n == '.') {
+        return false;
+    }
+    for (; *n; n++) {
+        if (!isalnum((unsigned char)*n) && !strchr("_-.", *n)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Issue 20: values that parse but would make the daemon useless or unbounded. */
+static int validate_bounds(const fm_config_t *cfg, char *err, size_t errlen)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    uint64_t ram_mib = pages > 0 && psz > 0 ? ((uint64_t)pages * (uint64_t)psz) >> 20 : 0;
+    if (cfg->max_templates < 1 || cfg->max_exporters < 1 || cfg->cache_max_sources < 1) {
+        snprintf(err, errlen, "[listen] max_templates, max_exporters and [cache] max_sources "
+                 "must be at least 1 (0 would drop every datagram)");
+        return FM_ECONFIG;
+    }
+    if (ram_mib && cfg->cache_memory >= ram_mib) {
+        snprintf(err, errlen, "[cache] memory = %" PRIu64 " MiB is not below this machine's "
+                 "%" PRIu64 " MiB of RAM", cfg->cache_memory, ram_mib);
+        return FM_ECONFIG;
+    }
+    for (size_t i = 0; i < cfg->nexporters; i++) {
+        const fm_config_exporter_t *e = &cfg->exporters[i];
+        uint64_t a = e->active_ms ? e->active_ms : cfg->active_ms;
+        uint64_t in = e->inactive_ms ? e->inactive_ms : cfg->inactive_ms;
+        if (in > a) { /* the cache would refuse them: the exporter would get the defaults */
+            snprintf(err, errlen, "[exporter.%s] inactive_timeout (%" PRIu64 " s) is above "
+                     "active_timeout (%" PRIu64 " s)", e->name, in / 1000, a / 1000);
+            return FM_ECONFIG;
+        }
+    }
+    for (size_t i = 0; i < cfg->nplugins; i++) {
+        const fm_config_plugin_t *p = &cfg->plugins[i];
+        if (!plugin_name_ok(p->name)) {
+            snprintf(err, errlen, "[plugin.%s]: a plugin name is letters, digits, '_', '-' and "
+                     "'.', not starting with '.' (it names a file in plugin_dir)", p->name);
+            return FM_ECONFIG;
+        }
+        if (p->path && !strchr(p->path, '/') && !plugin_name_ok(p->path)) {
+            snprintf(err, errlen, "[plugin.%s] path = '%s': a file name in plugin_dir, or an "
+                     "absolute path", p->name, p->path);
+            return FM_ECONFIG;
+        }
+    }
+    return 0;
+}
+
 static int validate(const fm_config_t *cfg, char *err, size_t errlen)
 {
     int rc;
@@ -621,6 +677,27 @@ static int validate(const fm_config_t *cfg, char *err, size_t errlen)
             return FM_ECONFIG;
         }
     }
+    return validate_bounds(cfg, err, errlen);
+}
+
+/* libinih reads lines into a fixed INI_MAX_LINE buffer (200 in Debian's build) and parses the
+ * rest of a longer one as a line of its own: a misleading syntax error, or worse, a value cut
+ * short.  @return the first physical line longer than that, 0 if none. */
+#define LINE_MAX_CHARS (INI_MAX_LINE - 2)
+static int long_line(FILE *f)
+{
+    int c, line = 1;
+    size_t len = 0;
+    while ((c = getc(f)) != EOF) {
+        if (c == '\n') {
+            line++;
+            len = 0;
+        } else if (++len > LINE_MAX_CHARS) {
+            rewind(f);
+            return line;
+        }
+    }
+    rewind(f);
     return 0;
 }
 
@@ -639,7 +716,14 @@ int fm_config_load(const char *path, fm_config_t **out, char *err, size_t errlen
             snprintf(err, errlen, "%s: %s", path, strerror(errno));
             goto fail;
         }
-        int line = ini_parse_file(f, on_ini_key, &ctx);
+        int line = long_line(f);
+        if (line > 0) {
+            snprintf(ctx.msg, sizeof(ctx.msg), "line longer than %d characters (the limit of "
+                     "the configuration parser)", LINE_MAX_CHARS);
+            ctx.failed = 1;
+        } else {
+            line = ini_parse_file(f, on_ini_key, &ctx);
+        }
         fclose(f);
         if (line != 0) {
             snprintf(err, errlen, "%s:%d: %s", path, line,

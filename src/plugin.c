@@ -30,6 +30,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "flowmix/plugin.h"
 #include "log.h"
@@ -527,6 +528,41 @@ static int check_descriptor(instance_t *in, const fm_plugin_t *d, char *err, siz
     return 0;
 }
 
+/* sshd's StrictModes, as warnings: a plugin runs as flowmixd, so whoever can replace the file
+ * or its directory can run code as flowmixd. */
+static void check_modes(const instance_t *in, const char *path, const struct stat *sb,
+                        const char *what)
+{
+    uid_t me = geteuid();
+    if (sb->st_uid != 0 && sb->st_uid != me) {
+        fm_log_warn("plugin %s: %s %s is owned by uid %ld, not root or flowmixd's uid %ld: "
+                    "that user can run code as flowmixd", in->name, what, path,
+                    (long)sb->st_uid, (long)me);
+    }
+    if (sb->st_mode & (S_IWGRP | S_IWOTH)) {
+        bool sticky_dir = S_ISDIR(sb->st_mode) && (sb->st_mode & S_ISVTX);
+        fm_log_warn("plugin %s: %s %s is writable by %s (mode %04o)%s", in->name, what, path,
+                    sb->st_mode & S_IWOTH ? "everyone" : "its group",
+                    (unsigned)(sb->st_mode & 07777),
+                    sticky_dir ? "" : ": anyone who can write it can run code as flowmixd");
+    }
+}
+
+static void check_ownership(const instance_t *in, const struct stat *sb)
+{
+    check_modes(in, in->file, sb, "file");
+    char *dir = fm_xstrdup(in->file);
+    char *slash = strrchr(dir, '/');
+    struct stat db;
+    if (slash) {
+        *(slash == dir ? slash + 1 : slash) = '\0';
+        if (stat(dir, &db) == 0) {
+            check_modes(in, dir, &db, "directory");
+        }
+    }
+    free(dir);
+}
+
 static int open_plugin(instance_t *in, char *err, size_t errlen)
 {
     struct stat sb;
@@ -536,6 +572,7 @@ static int open_plugin(instance_t *in, char *err, size_t errlen)
         snprintf(err, errlen, "plugin %s: %s: %s", in->name, in->file, strerror(errno));
         return FM_EPLUGIN;
     }
+    check_ownership(in, &sb);
     in->dl = dlopen(in->file, RTLD_NOW | RTLD_LOCAL);
     if (!in->dl) {
         e = dlerror();

@@ -136,6 +136,28 @@ static void test_errors(void **state)
     expect_error("[export]\nplots = maybe\n", "yes or no");
 }
 
+/* Issue 20 items 7 and 12: values that parsed but left the daemon useless, unbounded or
+ * loading code from outside plugin_dir are refused, each with its reason. */
+static void test_bounds(void **state)
+{
+    (void)state;
+    char line[400];
+    expect_error("[listen]\nmax_templates = 0\n", "must be at least 1");
+    expect_error("[listen]\nmax_exporters = 0\n", "must be at least 1");
+    expect_error("[cache]\nmax_sources = 0\n", "must be at least 1");
+    expect_error("[cache]\nmax_sources = 65536\n", "within range");
+    expect_error("[cache]\nmemory = 1048576\n", "MiB of RAM");
+    expect_error("[exporter.a]\naddress = 192.0.2.1\nactive_timeout = 10\n"
+                 "inactive_timeout = 20\n", "[exporter.a] inactive_timeout (20 s) is above");
+    expect_error("[exporter.a]\naddress = 192.0.2.1\nactive_timeout = 10\n",
+                 "inactive_timeout (15 s) is above active_timeout (10 s)");
+    expect_error("[plugin.../../x]\ndir = /tmp\n", "a plugin name is letters");
+    expect_error("[plugin...]\ndir = /tmp\n", "a plugin name is letters");
+    expect_error("[plugin.a]\npath = ..\n", "a file name in plugin_dir");
+    snprintf(line, sizeof(line), "[daemon]\n# %0300d\n", 0);
+    expect_error(line, ":2: line longer than 198 characters");
+}
+
 static void test_missing_file(void **state)
 {
     fm_config_t *cfg = NULL;
@@ -151,7 +173,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),  cmocka_unit_test(test_systemd_dirs),
         cmocka_unit_test(test_values),    cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_missing_file), cmocka_unit_test(test_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
