@@ -91,6 +91,10 @@ mkdir "$fm_tmp/fm/s2" "$fm_tmp/fx/s2"
     --measure-memory ../bin 2>/dev/null) || fail "flowmix sort --skip-in"
 for f in "$fm_tmp"/fm/s2/*.?; do same "sort --skip-in 100 --count-in 1000" "s2/${f##*/}"; done
 
+# cut
+fm cut -O cut2 --skip-in 10 --count-in 300 bin; fx cut -O cut2 --skip-in 10 --count-in 300 bin
+for f in "$fm_tmp"/fm/cut2/*; do same "cut" "cut2/${f##*/}"; done
+
 # generate -o binary
 m=$top_srcdir/tests/data/agh_2015/mixtures/all/length
 fm generate -s 2000 --seed 3 -o binary -O gen "$m"; fx generate -s 2000 --seed 3 -o binary -O gen "$m"
