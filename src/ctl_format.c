@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_format_int.h"
 #include "util/mem.h"
 
 /* ---- values ----------------------------------------------------------------------------- */
@@ -29,8 +30,7 @@ static char *xasprintf_real(double x)
     return fm_xstrdup(buf);
 }
 
-/* The text of one value, malloc'd. */
-static char *value_str(const json_t *v)
+char *fm__ctl_value_str(const json_t *v)
 {
     char buf[64];
 
@@ -57,7 +57,7 @@ static char *value_str(const json_t *v)
 
 void fm_ctl_format_value(char *buf, size_t len, const json_t *v)
 {
-    char *s = value_str(v);
+    char *s = fm__ctl_value_str(v);
     snprintf(buf, len, "%s", s);
     free(s);
 }
@@ -105,7 +105,7 @@ static void kv_collect(kvlist_t *l, const json_t *obj, const char *prefix)
         } else if (is_table(v)) {
             free(key); /* printed as a table by the caller */
         } else {
-            kv_add(l, key, value_str(v));
+            kv_add(l, key, fm__ctl_value_str(v));
         }
     }
 }
@@ -131,15 +131,7 @@ void fm_ctl_format_kv(FILE *out, const json_t *obj)
 
 /* ---- tables ----------------------------------------------------------------------------- */
 
-/* A grid of malloc'd cells; NULL cells print as "-". */
-typedef struct {
-    const char **head;
-    size_t ncols, nrows;
-    char **cell; /* nrows * ncols */
-    bool *right; /* per column: numbers, right-aligned */
-} grid_t;
-
-static void grid_print(FILE *out, const grid_t *g)
+void fm__ctl_grid_print(FILE *out, const fm__ctl_grid_t *g)
 {
     int *w = fm_xcalloc(g->ncols, sizeof(*w));
 
@@ -167,7 +159,7 @@ static void grid_print(FILE *out, const grid_t *g)
     free(w);
 }
 
-static void grid_free(grid_t *g)
+void fm__ctl_grid_free(fm__ctl_grid_t *g)
 {
     for (size_t i = 0; i < g->nrows * g->ncols; i++) {
         free(g->cell[i]);
@@ -205,7 +197,7 @@ static size_t table_columns(const json_t *rows, const char ***cols)
 
 void fm_ctl_format_table(FILE *out, const json_t *rows)
 {
-    grid_t g = {0};
+    fm__ctl_grid_t g = {0};
 
     if (!json_is_array(rows) || json_array_size(rows) == 0) {
         fprintf(out, "(none)\n");
@@ -220,143 +212,46 @@ void fm_ctl_format_table(FILE *out, const json_t *rows)
         for (size_t r = 0; r < g.nrows; r++) {
             json_t *v = json_object_get(json_array_get(rows, r), g.head[c]);
             if (v && !is_nested(v)) {
-                g.cell[r * g.ncols + c] = value_str(v);
+                g.cell[r * g.ncols + c] = fm__ctl_value_str(v);
                 g.right[c] = g.right[c] && json_is_number(v);
             }
         }
     }
-    grid_print(out, &g);
-    grid_free(&g);
+    fm__ctl_grid_print(out, &g);
+    fm__ctl_grid_free(&g);
     free(g.head);
 }
 
-/* ---- hist and mixtures ------------------------------------------------------------------ */
-
-void fm_ctl_format_hist(FILE *out, const json_t *result)
+void fm__ctl_grid_alloc(fm__ctl_grid_t *g, size_t nrows, size_t ncols)
 {
-    static const char *head[] = {"lo", "hi", "flows", "packets", "octets"};
-    const json_t *bins = json_object_get(result, "bins");
-    grid_t g = {.head = head, .ncols = 5, .nrows = json_array_size(bins)};
-    const char *k;
-    json_t *v;
-    const char *sep = " (";
-
-    g.cell = fm_xcalloc(g.nrows ? g.nrows * g.ncols : 1, sizeof(*g.cell));
-    g.right = fm_xcalloc(g.ncols, sizeof(*g.right));
-    for (size_t c = 0; c < g.ncols; c++) {
-        g.right[c] = true;
-        for (size_t r = 0; r < g.nrows; r++) {
-            json_t *x = json_array_get(json_array_get(bins, r), c);
-            g.cell[r * g.ncols + c] = x ? value_str(x) : NULL;
-        }
-    }
-    grid_print(out, &g);
-    grid_free(&g);
-
-    /* One summary line: totals first, then every other scalar member as "key value". */
-    fprintf(out, "total: ");
-    for (size_t c = 2; c < 5; c++) {
-        char *s = value_str(json_object_get(result, head[c]) ? json_object_get(result, head[c])
-                                                              : json_null());
-        fprintf(out, "%s %s, ", s, head[c]);
-        free(s);
-    }
-    fprintf(out, "%zu bins", g.nrows);
-    json_object_foreach((json_t *)result, k, v) {
-        if (is_nested(v) || !strcmp(k, "flows") || !strcmp(k, "packets") ||
-            !strcmp(k, "octets")) {
-            continue;
-        }
-        char *s = value_str(v);
-        fprintf(out, "%s%s %s", sep, k, s);
-        free(s);
-        sep = ", ";
-    }
-    fprintf(out, "%s\n", *sep == ',' ? ")" : "");
+    g->nrows = nrows;
+    g->ncols = ncols;
+    g->cell = fm_xcalloc(nrows * ncols + 1, sizeof(*g->cell));
+    g->right = fm_xcalloc(ncols + 1, sizeof(*g->right));
 }
 
-/* A mixture {"sum": N, "mix": [[weight, "dist", [params...]], ...]} (flow-models layout). */
-static void format_mix(FILE *out, const json_t *mix)
-{
-    static const char *head[] = {"component", "weight", "dist", "params"};
-    grid_t g = {.head = head, .ncols = 4, .nrows = json_array_size(mix)};
-    char buf[32];
+/* ---- dispatch --------------------------------------------------------------------------- */
 
-    g.cell = fm_xcalloc(g.nrows ? g.nrows * g.ncols : 1, sizeof(*g.cell));
-    g.right = fm_xcalloc(g.ncols, sizeof(*g.right));
-    g.right[0] = g.right[1] = true;
-    for (size_t r = 0; r < g.nrows; r++) {
-        const json_t *comp = json_array_get(mix, r), *params = json_array_get(comp, 2);
-        char **row = &g.cell[r * g.ncols];
-        snprintf(buf, sizeof(buf), "%zu", r + 1);
-        row[0] = fm_xstrdup(buf);
-        row[1] = json_array_get(comp, 0) ? value_str(json_array_get(comp, 0)) : NULL;
-        row[2] = json_array_get(comp, 1) ? value_str(json_array_get(comp, 1)) : NULL;
-        if (json_is_array(params)) {
-            /* Parameters separated by spaces, each formatted like any other number. */
-            size_t i, len = 1;
-            json_t *p;
-            row[3] = fm_xcalloc(1, 1);
-            json_array_foreach(params, i, p) {
-                char *s = value_str(p);
-                len += strlen(s) + 1;
-                row[3] = fm_xreallocarray(row[3], len, 1);
-                strcat(strcat(row[3], i ? " " : ""), s);
-                free(s);
-            }
-        } else if (params) {
-            row[3] = value_str(params);
-        }
+int fm_ctl_format_check_opts(const fm_ctl_cmd_t *cmd, const json_t *opts)
+{
+    const char *sort = json_string_value(json_object_get(opts, "sort"));
+    if (!strcmp(cmd->name, "exporters") && sort && !fm__ctl_exporters_sort_ok(sort)) {
+        fprintf(stderr, "flowmixctl: exporters cannot sort by '%s'; keys: records, datagrams, "
+                        "bytes, lost, malformed, name, address, first_seen, last_seen\n",
+                sort);
+        return -1;
     }
-    grid_print(out, &g);
-    grid_free(&g);
+    return 0;
 }
 
-static void format_model(FILE *out, const json_t *result)
-{
-    json_t *copy = json_copy((json_t *)result);
-    json_t *model = json_object_get(result, "model");
-    json_t *mix = json_object_get(model, "mix");
-
-    if (json_is_object(model) && json_is_array(mix)) {
-        json_t *rest = json_copy(model);
-        json_object_del(rest, "mix");
-        json_object_set_new(copy, "model", rest);
-    }
-    fm_ctl_format_kv(out, copy);
-    json_decref(copy);
-    if (json_is_array(mix)) {
-        fputc('\n', out);
-        format_mix(out, mix);
-    }
-}
-
-void fm_ctl_format(FILE *out, const fm_ctl_cmd_t *cmd, const json_t *result)
+/* Scalars and nested objects as key : value, then each list of records as a table; an empty
+ * list also becomes a table so "(none)" says there is nothing rather than nothing. */
+static int format_generic(FILE *out, const json_t *result)
 {
     const char *k;
     json_t *v;
-    bool first = true;
+    bool first;
 
-    if (!result || (json_is_object(result) && json_object_size(result) == 0)) {
-        fprintf(out, "ok\n");
-        return;
-    }
-    if (!json_is_object(result)) {
-        char *s = value_str(result);
-        fprintf(out, "%s\n", s);
-        free(s);
-        return;
-    }
-    if (!strcmp(cmd->name, "hist") && json_is_array(json_object_get(result, "bins"))) {
-        fm_ctl_format_hist(out, result);
-        return;
-    }
-    if (!strcmp(cmd->name, "model")) {
-        format_model(out, result);
-        return;
-    }
-    /* Scalars and nested objects as key : value, then each list of records as a table; an
-     * empty list also becomes a table so "(none)" says there is nothing rather than nothing. */
     json_t *scalars = json_object();
     json_object_foreach((json_t *)result, k, v) {
         if (!json_is_array(v) || (json_array_size(v) > 0 && !is_table(v))) {
@@ -373,6 +268,46 @@ void fm_ctl_format(FILE *out, const fm_ctl_cmd_t *cmd, const json_t *result)
             first = false;
         }
     }
+    return 0;
+}
+
+int fm_ctl_format(FILE *out, const fm_ctl_cmd_t *cmd, const json_t *result,
+                  const json_t *opts)
+{
+    const char *name = cmd->name;
+    bool flag_csv = json_is_true(json_object_get(opts, "csv"));
+    bool flag_fm = json_is_true(json_object_get(opts, "flow-models"));
+
+    if (!result || (json_is_object(result) && json_object_size(result) == 0)) {
+        fprintf(out, "ok\n");
+        return 0;
+    }
+    if (!json_is_object(result)) {
+        char *s = fm__ctl_value_str(result);
+        fprintf(out, "%s\n", s);
+        free(s);
+        return 0;
+    }
+    if (!strcmp(name, "hist") && json_is_array(json_object_get(result, "bins"))) {
+        return flag_csv ? fm__ctl_hist_csv(out, result) : fm__ctl_hist(out, result);
+    }
+    if (!strcmp(name, "model")) {
+        return flag_fm ? fm__ctl_model_flow_models(out, result) : fm__ctl_model(out, result);
+    }
+    if (!strcmp(name, "status")) {
+        return fm__ctl_status(out, result);
+    }
+    if (!strcmp(name, "exporters") && json_is_array(json_object_get(result, "exporters"))) {
+        return fm__ctl_exporters(out, result,
+                                 json_string_value(json_object_get(opts, "sort")));
+    }
+    if (!strcmp(name, "windows") && json_is_array(json_object_get(result, "windows"))) {
+        return fm__ctl_windows(out, result);
+    }
+    if (!strcmp(name, "fits") && json_is_array(json_object_get(result, "fits"))) {
+        return fm__ctl_fits(out, result);
+    }
+    return format_generic(out, result);
 }
 
 /* ---- help ------------------------------------------------------------------------------- */
@@ -382,8 +317,12 @@ static void synopsis(char *buf, size_t len, const fm_ctl_cmd_t *cmd)
 {
     size_t n = (size_t)snprintf(buf, len, "%s", cmd->name);
     for (const fm_ctl_arg_t *a = cmd->args; a->name && n < len; a++) {
-        n += (size_t)snprintf(buf + n, len - n, a->required ? " --%s %s" : " [--%s %s]",
-                              a->name, a->metavar);
+        if (!a->metavar) {
+            n += (size_t)snprintf(buf + n, len - n, " [--%s]", a->name);
+        } else {
+            n += (size_t)snprintf(buf + n, len - n, a->required ? " --%s %s" : " [--%s %s]",
+                                  a->name, a->metavar);
+        }
     }
 }
 
@@ -405,13 +344,15 @@ void fm_ctl_format_cmd_help(FILE *out, const fm_ctl_cmd_t *cmd)
                             "socket's group only)"
                           : "");
     for (const fm_ctl_arg_t *a = cmd->args; a->name; a++) {
-        int w = (int)(strlen(a->name) + strlen(a->metavar));
+        int w = (int)(strlen(a->name) + (a->metavar ? strlen(a->metavar) + 1 : 0));
         width = w > width ? w : width;
     }
     for (const fm_ctl_arg_t *a = cmd->args; a->name; a++) {
-        int w = (int)(strlen(a->name) + strlen(a->metavar));
-        fprintf(out, "%s  --%s %s%*s  %s%s\n", a == cmd->args ? "\n" : "", a->name, a->metavar,
-                width - w, "", a->help, a->required ? " (required)" : "");
+        const char *mv = a->metavar ? a->metavar : "";
+        int w = (int)(strlen(a->name) + (a->metavar ? strlen(mv) + 1 : 0));
+        fprintf(out, "%s  --%s%s%s%*s  %s%s\n", a == cmd->args ? "\n" : "", a->name,
+                a->metavar ? " " : "", mv, width - w, "", a->help,
+                a->required ? " (required)" : "");
     }
 }
 
@@ -428,6 +369,8 @@ void fm_ctl_format_help(FILE *out)
             "/run/flowmix/control.sock)\n"
             "  -j, --json           print the daemon's raw JSON reply\n"
             "  -t, --timeout SEC    give up after SEC seconds (default 10)\n"
+            "  -r, --reply-file F   print a reply saved with --json (F, or - for stdin)\n"
+            "                       instead of asking the daemon\n"
             "  -h, --help           this help; 'flowmixctl COMMAND --help' for one command\n"
             "  -V, --version        print the client's version\n\n"
             "Commands (* changes the daemon's state: root, the daemon's user or the socket's "

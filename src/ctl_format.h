@@ -37,19 +37,24 @@ void fm_ctl_format_kv(FILE *out, const json_t *obj);
 void fm_ctl_format_table(FILE *out, const json_t *rows);
 
 /**
- * Print a `hist` result: the bins as a table (lo, hi, flows, packets, octets), then one
- * summary line with the other members.
- */
-void fm_ctl_format_hist(FILE *out, const json_t *result);
-
-/**
- * Print the readable layout of a command's result: hist and model/fits have their own layouts,
+ * Print the readable layout of a command's result.  status, exporters, windows, fits, model
+ * and hist have their own layouts (units, ISO-8601 UTC times, ages against the reply's now_ms);
  * every other command prints its object members as key : value lines followed by a table for
  * each member that is an array of objects.  An empty result prints "ok".
  * @param[in] cmd     the command's table row.
  * @param[in] result  the reply's "result" member (may be NULL).
+ * @param[in] opts    the client options given (fm_ctl_arg_t.client): {"csv": true}, {"sort":
+ *                    "bytes"}, ...; may be NULL.
+ * @return 0, or -1 after printing the reason to stderr (a reply the option cannot print).
  */
-void fm_ctl_format(FILE *out, const fm_ctl_cmd_t *cmd, const json_t *result);
+int fm_ctl_format(FILE *out, const fm_ctl_cmd_t *cmd, const json_t *result,
+                  const json_t *opts);
+
+/**
+ * Check the client options of a command before asking the daemon (e.g. a --sort key).
+ * @return 0, or -1 after printing the reason to stderr.
+ */
+int fm_ctl_format_check_opts(const fm_ctl_cmd_t *cmd, const json_t *opts);
 
 /** Print the usage line of one command, e.g. "hist [--class C] ...". */
 void fm_ctl_format_synopsis(FILE *out, const fm_ctl_cmd_t *cmd);

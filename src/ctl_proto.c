@@ -19,17 +19,28 @@
 static const fm_ctl_cmd_t cmds[] = {
     {"status", false, false, "uptime, version, rates, cache fill and counters", {{NULL}}},
     {"exporters", false, false,
-     "per-exporter datagrams, records, sequence gaps, templates, malformed", {{NULL}}},
+     "per-exporter datagrams, records, sequence gaps, templates, malformed",
+     {{"sort", "KEY", false,
+       "order by records (default), datagrams, bytes, lost, malformed, name, address, "
+       "first_seen or last_seen",
+       true},
+      {NULL}}},
     {"windows", false, false, "histogram windows, live and stored", {{NULL}}},
     {"hist", false, false, "histogram bins of one class, metric, direction and window",
      {{"class", "C", false, "flow class: all|tcp|udp|other (default all)"},
       {"metric", "M", false, "length|size|duration (default length)"},
       {"direction", "D", false, "uniflow|biflow (default uniflow)"},
-      {"window", "W", false, "total|current|START_MS from 'windows' (default total)"},
+      {"window", "W", false,
+       "total|current|latest|-N (N-th newest)|a stored window's start as ISO-8601 "
+       "(2026-11-30T17:00Z) or ms (default total)"},
+      {"csv", NULL, false, "print flow-models csv_hist (input of flowmix fit -)", true},
       {NULL}}},
     {"fits", false, false, "latest mixture of every fit job", {{NULL}}},
     {"model", false, false, "latest mixture of one fit job",
-     {{"job", "J", true, "fit job name, as in [fit.NAME]"}, {NULL}}},
+     {{"job", "J", true, "fit job name, as in [fit.NAME]"},
+      {"flow-models", NULL, false, "print the mixture JSON exactly as flow-models writes it",
+       true},
+      {NULL}}},
     {"fit", true, false, "run fit jobs now",
      {{"job", "J", false, "only this job (default: every job)"}, {NULL}}},
     {"export", true, false, "write an export snapshot now", {{NULL}}},
@@ -79,7 +90,12 @@ static int check_args(const json_t *req, const fm_ctl_cmd_t *cmd, char *err, siz
         if (!strcmp(key, "cmd")) {
             continue;
         }
-        if (!fm_ctl_cmd_arg(cmd, key)) {
+        const fm_ctl_arg_t *arg = fm_ctl_cmd_arg(cmd, key);
+        if (arg && arg->client) {
+            snprintf(err, errlen, "'%s' is an option of flowmixctl, not of the daemon", key);
+            return FM_EINVAL;
+        }
+        if (!arg) {
             /* Keys are valid UTF-8 (jansson checked); %.40s may cut one, reply_err copes. */
             snprintf(err, errlen, "%s takes no argument '%.40s'", cmd->name, key);
             return FM_EINVAL;

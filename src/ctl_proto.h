@@ -24,14 +24,19 @@
 /** Longest reply line the client accepts (replies with many exporters can be large). */
 #define FM_CTL_MAX_REPLY (64 * 1024 * 1024)
 /** Most arguments a command can take. */
-#define FM_CTL_MAX_ARGS 4
+#define FM_CTL_MAX_ARGS 6
 
-/** One argument of a command: `--name METAVAR` on the command line, "name" in the request. */
+/**
+ * One argument of a command: `--name METAVAR` on the command line, "name" in the request.
+ * A client argument only changes how flowmixctl prints the reply and is never sent (the server
+ * refuses it); one without a metavar is a flag that takes no value.
+ */
 typedef struct {
     const char *name;    /* option and JSON member name; NULL ends the list */
-    const char *metavar; /* placeholder shown in help, e.g. "C" */
+    const char *metavar; /* placeholder shown in help, e.g. "C"; NULL: a flag (client only) */
     bool required;
     const char *help; /* one line: meaning, allowed values, default */
+    bool client;      /* flowmixctl's own: shapes the output, not sent to the daemon */
 } fm_ctl_arg_t;
 
 /** One row of the command table. */

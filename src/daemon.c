@@ -113,16 +113,18 @@ static void on_new_exporter(void *ctx, const fm_ingest_exporter_t *e)
     }
 }
 
+/* Sample the counters behind the 1- and 15-minute rates of `status` (rate.h). */
 static void update_rate(fm_daemon_t *d, uint64_t now)
 {
-    if (d->rate_prev_ms && now > d->rate_prev_ms) {
-        double inst = (double)(d->records_in - d->records_prev) * 1000.0 /
-                      (double)(now - d->rate_prev_ms);
-        /* A short exponential average so `status` shows a steady figure. */
-        d->records_per_s = d->records_per_s ? 0.7 * d->records_per_s + 0.3 * inst : inst;
+    fm_ingest_stats_t is;
+    fm_ingest_stats(d->ingest, &is);
+    uint64_t v[FM__RATE_COUNT] = {d->records_in, is.datagrams, d->flows_finished,
+                                  is.kernel_drops};
+    if (!d->rates) {
+        d->rates = fm_rate_new(FM__RATE_COUNT, FM__RATE_SPAN_MS, TICK_MS);
     }
-    d->records_prev = d->records_in;
-    d->rate_prev_ms = now;
+    fm_rate_sample(d->rates, now, v);
+    d->records_per_s = fm_rate_get(d->rates, FM__RATE_RECORDS, 60000);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -505,6 +507,7 @@ static void free_modules(fm_daemon_t *d)
     fm__daemon_kafka_in_free(d); /* after the last commit job, which commits its offsets */
     fm_cache_free(d->cache);
     fm_histwin_free(d->hw);
+    fm_rate_free(d->rates);
     fm_store_close(d->store);
     fm_config_free(d->cfg);
 }

@@ -47,6 +47,18 @@ static json_t *store_json(fm_daemon_t *d)
                      d->last_commit_seconds, "error", d->store_failing ? d->store_error : "");
 }
 
+/* Per-second rates over the last window_ms (exactly 0 once a counter has stopped moving). */
+static json_t *rates_json(fm_daemon_t *d, uint64_t window_ms)
+{
+    static const char *const names[FM__RATE_COUNT] = {"records", "datagrams", "flows", "drops"};
+    json_t *o = json_object();
+    for (int i = 0; i < FM__RATE_COUNT; i++) {
+        double r = d->rates ? fm_rate_get(d->rates, (size_t)i, window_ms) : 0.0;
+        json_object_set_new(o, names[i], json_real(r));
+    }
+    return o;
+}
+
 HANDLER(cmd_status)
 {
     fm_daemon_t *d = ctx;
@@ -68,6 +80,10 @@ HANDLER(cmd_status)
         "packets", (json_int_t)packets, "octets", (json_int_t)octets, "fits", "jobs",
         (json_int_t)d->nfits, "running", (json_int_t)d->fits_running, "interval_s",
         (json_int_t)(d->cfg->fit_interval_ms / 1000));
+    json_object_set_new(*result, "now_ms", json_integer((json_int_t)now));
+    json_object_set_new(*result, "start_ms", json_integer((json_int_t)d->start_ms));
+    json_object_set_new(*result, "rate_1m", rates_json(d, 60000));
+    json_object_set_new(*result, "rate_15m", rates_json(d, FM__RATE_SPAN_MS));
     fm_ctl_stats_t cst;
     fm_ctl_stats(d->ctl, &cst);
     json_object_set_new(*result, "ctl",
@@ -93,29 +109,47 @@ HANDLER(cmd_status)
     return *result ? 0 : FM_ENOMEM;
 }
 
+/* The [exporter.NAME] whose address is the exporter's, or NULL. */
+static const char *exporter_name(const fm_config_t *cfg, const char *address)
+{
+    uint8_t a[16], b[16];
+    if (fm_flow_addr_parse(address, b, NULL) < 0) {
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->nexporters; i++) {
+        if (fm_flow_addr_parse(cfg->exporters[i].address, a, NULL) == 0 && !memcmp(a, b, 16)) {
+            return cfg->exporters[i].name;
+        }
+    }
+    return NULL;
+}
+
 static void exporter_json(void *ctx, const fm_ingest_exporter_t *e)
 {
-    json_t *arr = ctx;
+    fm_daemon_t *d = ((void **)ctx)[0];
+    json_t *arr = ((void **)ctx)[1];
     const fm_decode_stats_t *s = &e->stats;
-    json_array_append_new(
-        arr, json_pack("{sI ss sI sI sI sI sI sI sI sI sI sI sI sI sI}", "id", (json_int_t)e->id,
-                       "address", e->address, "port", (json_int_t)e->port, "version",
-                       (json_int_t)s->last_version, "datagrams", (json_int_t)s->datagrams,
-                       "records", (json_int_t)s->records, "bytes", (json_int_t)s->bytes,
-                       "malformed", (json_int_t)s->malformed, "unknown_template",
-                       (json_int_t)s->unknown_template, "seq_gaps", (json_int_t)s->seq_gaps,
-                       "seq_lost", (json_int_t)s->seq_lost, "templates", (json_int_t)s->templates,
-                       "options_records", (json_int_t)s->options_records, "first_seen_ms",
-                       (json_int_t)e->first_seen_ms, "last_seen_ms",
-                       (json_int_t)e->last_seen_ms));
+    const char *name = exporter_name(d->cfg, e->address);
+    json_t *o = json_pack(
+        "{sI ss sI sI sI sI sI sI sI sI sI sI sI sI sI}", "id", (json_int_t)e->id, "address",
+        e->address, "port", (json_int_t)e->port, "version", (json_int_t)s->last_version,
+        "datagrams", (json_int_t)s->datagrams, "records", (json_int_t)s->records, "bytes",
+        (json_int_t)s->bytes, "malformed", (json_int_t)s->malformed, "unknown_template",
+        (json_int_t)s->unknown_template, "seq_gaps", (json_int_t)s->seq_gaps, "seq_lost",
+        (json_int_t)s->seq_lost, "templates", (json_int_t)s->templates, "options_records",
+        (json_int_t)s->options_records, "first_seen_ms", (json_int_t)e->first_seen_ms,
+        "last_seen_ms", (json_int_t)e->last_seen_ms);
+    json_object_set_new(o, "name", name ? json_string(name) : json_null());
+    json_array_append_new(arr, o);
 }
 
 HANDLER(cmd_exporters)
 {
     fm_daemon_t *d = ctx;
     json_t *arr = json_array();
-    fm_ingest_foreach(d->ingest, exporter_json, arr);
-    *result = json_pack("{so}", "exporters", arr);
+    void *both[2] = {d, arr};
+    fm_ingest_foreach(d->ingest, exporter_json, both);
+    *result = json_pack("{so sI}", "exporters", arr, "now_ms", (json_int_t)fm_time_wall_ms());
     return 0;
 }
 
@@ -137,8 +171,9 @@ HANDLER(cmd_windows)
                                              "flows", (json_int_t)w[i].flows));
     }
     free(w);
-    *result = json_pack("{so sI}", "windows", arr, "window_s",
-                        (json_int_t)(d->cfg->window_ms / 1000));
+    *result = json_pack("{so sI sI}", "windows", arr, "window_s",
+                        (json_int_t)(d->cfg->window_ms / 1000), "now_ms",
+                        (json_int_t)fm_time_wall_ms());
     return 0;
 }
 
@@ -179,7 +214,80 @@ static json_t *bins_json(const fm_hist_bin_t *b, size_t n, uint64_t tot[3])
     return arr;
 }
 
-/* window: "total" (default), "current", or a window start in epoch ms from `windows`. */
+/*
+ * A stored window named by `latest` (the newest), `-N` (N-th newest, -1 = latest), an ISO-8601
+ * time (the window starting then, else the one containing it) or a start in epoch ms.
+ */
+static int resolve_window(fm_daemon_t *d, const char *win, uint64_t *start, char *err,
+                          size_t errlen)
+{
+    fm_store_window_t *w = NULL;
+    size_t n = 0;
+    uint64_t t = 0;
+    long back = 0;
+    char *end, iso[FM_TIME_ISO_LEN], a[FM_TIME_ISO_LEN], b[FM_TIME_ISO_LEN];
+    int rc;
+
+    if (!strcmp(win, "latest")) {
+        back = 1;
+    } else if (win[0] == '-') {
+        errno = 0;
+        back = strtol(win + 1, &end, 10);
+        if (*end || end == win + 1 || !isdigit((unsigned char)win[1]) || errno || back < 1) {
+            back = -1;
+        }
+    } else if (fm_time_parse_iso(win, &t) < 0) {
+        /* digits only and below 2^63 (the store's total row is -1: never a window) */
+        errno = 0;
+        t = strtoull(win, &end, 10);
+        if (*end || end == win || !isdigit((unsigned char)*win) || errno ||
+            t > (uint64_t)INT64_MAX) {
+            back = -1;
+        }
+    }
+    if (back < 0) {
+        snprintf(err, errlen, "window must be total, current, latest, -N (N-th newest), an "
+                              "ISO-8601 time such as 2026-11-30T17:00Z or a start in ms; "
+                              "got '%.64s'", win);
+        return FM_EINVAL;
+    }
+    if ((rc = fm_store_list_windows(d->store, &w, &n)) < 0) {
+        snprintf(err, errlen, "cannot list windows: %s", fm_strerror(rc));
+        return rc;
+    }
+    rc = FM_ENOENT;
+    if (back > 0 && (size_t)back <= n) {
+        *start = w[n - (size_t)back].start_ms; /* listed oldest first */
+        rc = 0;
+    }
+    for (size_t i = 0; back == 0 && i < n && rc < 0; i++) {
+        if (w[i].start_ms == t) {
+            *start = t;
+            rc = 0;
+        }
+    }
+    for (size_t i = 0; back == 0 && i < n && rc < 0; i++) {
+        if (w[i].start_ms <= t && t < w[i].end_ms) {
+            *start = w[i].start_ms;
+            rc = 0;
+        }
+    }
+    if (rc < 0 && n == 0) {
+        snprintf(err, errlen, "no windows stored yet (the first is written at the first commit)");
+    } else if (rc < 0 && back > 0) {
+        snprintf(err, errlen, "no window %s: only %zu stored", win, n);
+    } else if (rc < 0) {
+        snprintf(err, errlen, "no window starting at %s; stored windows start from %s to %s "
+                              "(see 'flowmixctl windows')",
+                 fm_time_format_iso(iso, sizeof(iso), t),
+                 fm_time_format_iso(a, sizeof(a), w[0].start_ms),
+                 fm_time_format_iso(b, sizeof(b), w[n - 1].start_ms));
+    }
+    free(w);
+    return rc;
+}
+
+/* window: "total" (default), "current", or a stored window (see resolve_window). */
 HANDLER(cmd_hist)
 {
     fm_daemon_t *d = ctx;
@@ -201,18 +309,14 @@ HANDLER(cmd_hist)
         }
         n = (size_t)nb;
     } else {
-        char *end;
-        errno = 0;
-        start = strtoull(win, &end, 10);
-        /* digits only and below 2^63: strtoull takes "-1" (and the store's total row is -1) */
-        if (*end || end == win || !isdigit((unsigned char)*win) || errno ||
-            start > (uint64_t)INT64_MAX) {
-            snprintf(err, errlen, "window must be total, current or a start time in ms");
-            return FM_EINVAL;
+        if ((rc = resolve_window(d, win, &start, err, errlen)) < 0) {
+            return rc;
         }
         rc = fm_store_hist_bins(d->store, (int64_t)start, cls, dir, metric, &bins, &n);
         if (rc < 0) {
-            snprintf(err, errlen, "cannot read window %s: %s", win, fm_strerror(rc));
+            char iso[FM_TIME_ISO_LEN];
+            snprintf(err, errlen, "cannot read the window starting at %s: %s",
+                     fm_time_format_iso(iso, sizeof(iso), start), fm_strerror(rc));
             return rc;
         }
     }
@@ -230,10 +334,11 @@ static json_t *fit_json(const fm__fitstate_t *fs)
 {
     static const char *const ys[] = {"flows", "packets", "octets"};
     json_t *model = fs->json ? json_loads(fs->json, 0, NULL) : NULL;
-    return json_pack("{ss ss ss ss ss sI sI sI sf sI sf sI sb so}", "job", fs->job.name, "class",
+    return json_pack("{ss ss ss ss ss sI sI sI sI sf sI sf sI sb so}", "job", fs->job.name, "class",
                      fm_class_name(fs->job.cls), "metric", fm_metric_name(fs->job.metric),
                      "direction", fm_dir_name(fs->job.direction), "y", ys[fs->job.y], "U",
-                     (json_int_t)fs->job.U, "L", (json_int_t)fs->job.L, "created_ms",
+                     (json_int_t)fs->job.U, "L", (json_int_t)fs->job.L, "P",
+                     (json_int_t)fs->job.P, "created_ms",
                      (json_int_t)fs->created_ms, "loglik", fs->mix ? fs->res.loglik : 0.0,
                      "iterations", (json_int_t)fs->res.iterations, "seconds", fs->res.seconds,
                      "runs", (json_int_t)fs->runs, "running", fs->running, "model",
@@ -247,7 +352,7 @@ HANDLER(cmd_fits)
     for (size_t i = 0; i < d->nfits; i++) {
         json_array_append_new(arr, fit_json(&d->fits[i]));
     }
-    *result = json_pack("{so}", "fits", arr);
+    *result = json_pack("{so sI}", "fits", arr, "now_ms", (json_int_t)fm_time_wall_ms());
     return 0;
 }
 
@@ -266,6 +371,7 @@ HANDLER(cmd_model)
                 return FM_EAGAIN;
             }
             *result = fit_json(&d->fits[i]);
+            json_object_set_new(*result, "now_ms", json_integer((json_int_t)fm_time_wall_ms()));
             return 0;
         }
     }

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "mixture.h"
 #include "plugin.h"
+#include "rate.h"
 #include "store.h"
 
 /* A window's histogram delta waiting to be committed. */
@@ -108,12 +109,15 @@ typedef struct fm_daemon {
     /* Counters (one name across field, ctl output and SQLite). */
     uint64_t flows_finished;
     uint64_t records_in;
-    uint64_t records_prev;     /* for the rate */
-    uint64_t rate_prev_ms;
-    double records_per_s;
+    fm_rate_t *rates;          /* FM__RATE_* counters, sampled every tick */
+    double records_per_s;      /* records over the last minute */
     fm_ratelimit_t rl_store;
     bool watchdog;
 } fm_daemon_t;
+
+/* The counters behind the rates of `status`, in fm_rate_t order. */
+enum { FM__RATE_RECORDS, FM__RATE_DATAGRAMS, FM__RATE_FLOWS, FM__RATE_DROPS, FM__RATE_COUNT };
+#define FM__RATE_SPAN_MS (15 * 60 * 1000)
 
 /* daemon_jobs.c */
 void fm__daemon_commit(fm_daemon_t *d);

@@ -40,16 +40,22 @@ static const char *default_socket(void)
     return "/run/flowmix/control.sock";
 }
 
-/* Build the request from `--name VALUE` / `--name=VALUE` pairs after the command name. */
-static int build_request(const fm_ctl_cmd_t *cmd, int argc, char **argv, json_t **out)
+/*
+ * Build the request from `--name VALUE` / `--name=VALUE` pairs after the command name; the
+ * client's own options (flags such as --csv, and --sort) go into *opts instead.
+ */
+static int build_request(const fm_ctl_cmd_t *cmd, int argc, char **argv, json_t **out,
+                         json_t **opts)
 {
     json_t *req = json_pack("{ss}", "cmd", cmd->name);
+    *opts = json_object();
 
     for (int i = 0; i < argc; i++) {
         const char *opt = argv[i], *val = NULL;
         if (!strcmp(opt, "-h") || !strcmp(opt, "--help")) {
             fm_ctl_format_cmd_help(stdout, cmd);
             json_decref(req);
+            json_decref(*opts);
             exit(0);
         }
         if (strncmp(opt, "--", 2) != 0) {
@@ -60,16 +66,25 @@ static int build_request(const fm_ctl_cmd_t *cmd, int argc, char **argv, json_t 
         const char *eq = strchr(opt + 2, '=');
         size_t n = eq ? (size_t)(eq - opt - 2) : strlen(opt + 2);
         snprintf(name, sizeof(name), "%.*s", (int)n, opt + 2);
-        if (!fm_ctl_cmd_arg(cmd, name)) {
+        const fm_ctl_arg_t *arg = fm_ctl_cmd_arg(cmd, name);
+        if (!arg) {
             fprintf(stderr, "flowmixctl: %s takes no option '--%s'\n", cmd->name, name);
             goto usage;
+        }
+        if (!arg->metavar) {
+            if (eq) {
+                fprintf(stderr, "flowmixctl: option '--%s' takes no value\n", name);
+                goto usage;
+            }
+            json_object_set_new(*opts, name, json_true());
+            continue;
         }
         val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (!val) {
             fprintf(stderr, "flowmixctl: option '--%s' needs a value\n", name);
             goto usage;
         }
-        if (json_object_set_new(req, name, json_string(val)) < 0) {
+        if (json_object_set_new(arg->client ? *opts : req, name, json_string(val)) < 0) {
             fprintf(stderr, "flowmixctl: value of '--%s' is not valid UTF-8\n", name);
             goto usage;
         }
@@ -80,6 +95,9 @@ static int build_request(const fm_ctl_cmd_t *cmd, int argc, char **argv, json_t 
             goto usage;
         }
     }
+    if (fm_ctl_format_check_opts(cmd, *opts) < 0) {
+        goto usage;
+    }
     *out = req;
     return 0;
 usage:
@@ -87,6 +105,7 @@ usage:
     fm_ctl_format_synopsis(stderr, cmd);
     fputc('\n', stderr);
     json_decref(req);
+    json_decref(*opts);
     return -1;
 }
 
@@ -179,17 +198,39 @@ static char *recv_line(int fd, uint64_t deadline_ms, size_t *len)
     return NULL;
 }
 
-/* One request, one reply; prints the reply and returns the exit status. */
-static int exchange(const char *path, double timeout_s, const fm_ctl_cmd_t *cmd, json_t *req,
-                    bool raw)
+/* Print one reply line as --json or the readable layout; returns the exit status. */
+static int print_reply(const char *rline, size_t rlen, const fm_ctl_cmd_t *cmd,
+                       const json_t *opts, bool raw)
 {
-    uint64_t deadline = fm_time_mono_ms() + (uint64_t)(timeout_s * 1000);
-    size_t len, rlen;
     json_t *reply;
     const json_t *result;
     const char *error;
     bool ok;
-    int status = EXIT_USAGE;
+    int status;
+
+    if (fm_ctl_proto_parse_reply(rline, rlen, &reply, &ok, &result, &error) < 0) {
+        fprintf(stderr, "flowmixctl: malformed reply from the daemon: %.200s\n", rline);
+        return EXIT_USAGE;
+    }
+    status = ok ? 0 : EXIT_DAEMON_ERROR;
+    if (raw) {
+        printf("%s\n", rline);
+    } else if (ok && fm_ctl_format(stdout, cmd, result, opts) < 0) {
+        status = EXIT_USAGE;
+    }
+    if (!ok) {
+        fprintf(stderr, "flowmixctl: %s: %s\n", cmd->name, error);
+    }
+    json_decref(reply);
+    return status;
+}
+
+/* One request, one reply; prints the reply and returns the exit status. */
+static int exchange(const char *path, double timeout_s, const fm_ctl_cmd_t *cmd, json_t *req,
+                    const json_t *opts, bool raw)
+{
+    uint64_t deadline = fm_time_mono_ms() + (uint64_t)(timeout_s * 1000);
+    size_t len, rlen;
 
     char *line = fm_ctl_proto_encode(req, &len);
     int fd = line ? connect_socket(path, timeout_s) : -1;
@@ -201,45 +242,64 @@ static int exchange(const char *path, double timeout_s, const fm_ctl_cmd_t *cmd,
     if (!rline) {
         return EXIT_USAGE;
     }
-    if (fm_ctl_proto_parse_reply(rline, rlen, &reply, &ok, &result, &error) < 0) {
-        fprintf(stderr, "flowmixctl: malformed reply from the daemon: %.200s\n", rline);
-    } else {
-        if (raw) {
-            printf("%s\n", rline);
-        } else if (ok) {
-            fm_ctl_format(stdout, cmd, result);
-        }
-        if (!ok) {
-            fprintf(stderr, "flowmixctl: %s: %s\n", cmd->name, error);
-        }
-        status = ok ? 0 : EXIT_DAEMON_ERROR;
-        json_decref(reply);
-    }
+    int status = print_reply(rline, rlen, cmd, opts, raw);
     free(rline);
+    return status;
+}
+
+/* --reply-file: format a reply saved with --json (its first line) instead of asking. */
+static int replay(const char *file, const fm_ctl_cmd_t *cmd, const json_t *opts, bool raw)
+{
+    FILE *f = strcmp(file, "-") ? fopen(file, "r") : stdin;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+
+    if (!f) {
+        fprintf(stderr, "flowmixctl: cannot read %s: %s\n", file, strerror(errno));
+        return EXIT_USAGE;
+    }
+    n = getline(&line, &cap, f);
+    if (f != stdin) {
+        fclose(f);
+    }
+    if (n <= 0) {
+        fprintf(stderr, "flowmixctl: %s holds no reply\n", file);
+        free(line);
+        return EXIT_USAGE;
+    }
+    n -= line[n - 1] == '\n';
+    line[n] = '\0';
+    int status = print_reply(line, (size_t)n, cmd, opts, raw);
+    free(line);
     return status;
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
+    static const struct option longopts[] = {
         {"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
         {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},       {"reply-file", required_argument, NULL, 'r'},
+        {NULL, 0, NULL, 0},
     };
-    const char *path = NULL;
+    const char *path = NULL, *reply_file = NULL;
     double timeout_s = DEFAULT_TIMEOUT_S;
     bool raw = false;
     int c;
     char *end;
 
     /* '+': stop at the command name, its own options follow it. */
-    while ((c = getopt_long(argc, argv, "+s:jt:hV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+s:jt:hVr:", longopts, NULL)) != -1) {
         switch (c) {
         case 's':
             path = optarg;
             break;
         case 'j':
             raw = true;
+            break;
+        case 'r':
+            reply_file = optarg;
             break;
         case 't':
             timeout_s = strtod(optarg, &end);
@@ -269,11 +329,14 @@ int main(int argc, char **argv)
                 argv[optind]);
         return EXIT_USAGE;
     }
-    json_t *req;
-    if (build_request(cmd, argc - optind - 1, argv + optind + 1, &req) < 0) {
+    json_t *req, *opts;
+    if (build_request(cmd, argc - optind - 1, argv + optind + 1, &req, &opts) < 0) {
         return EXIT_USAGE;
     }
-    int status = exchange(path ? path : default_socket(), timeout_s, cmd, req, raw);
+    int status = reply_file ? replay(reply_file, cmd, opts, raw)
+                            : exchange(path ? path : default_socket(), timeout_s, cmd, req,
+                                       opts, raw);
     json_decref(req);
+    json_decref(opts);
     return status;
 }

@@ -557,7 +557,9 @@ static int parse_row(char *line, const int pos[5], fm_hist_bin_t *b)
 
 int fm_hist_read_csv(const char *path, fm_hist_bin_t **bins, size_t *n)
 {
-    FILE *f = fopen(path, "r");
+    /* "-" is standard input, so `flowmixctl hist --csv | flowmix fit -` works. */
+    bool is_stdin = !strcmp(path, "-");
+    FILE *f = is_stdin ? stdin : fopen(path, "r");
     char *line = NULL;
     size_t cap = 0, nb = 0, alloc = 0;
     fm_hist_bin_t *arr = NULL;
@@ -593,7 +595,9 @@ int fm_hist_read_csv(const char *path, fm_hist_bin_t **bins, size_t *n)
     }
 out:
     free(line);
-    fclose(f);
+    if (!is_stdin) {
+        fclose(f);
+    }
     if (rc < 0) {
         free(arr);
         return rc;

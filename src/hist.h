@@ -84,7 +84,8 @@ long fm_hist_bins(const fm_hist_t *h, fm_hist_bin_t **bins);
 /** Write flow-models' csv_hist (header + rows).  @return 0 or FM_EIO. */
 int fm_hist_write_csv(const fm_hist_t *h, FILE *out);
 /**
- * Read a csv_hist file (extra columns ignored) into a bin array in file order.
+ * Read a csv_hist file ("-": standard input; extra columns ignored) into a bin array in file
+ * order.
  * @param[out] bins  malloc'd array, caller frees.  @param[out] n  number of rows.
  * @return 0, FM_ENOENT/-errno, FM_EFORMAT (message via fm_log_err with file:line).
  */

@@ -2,6 +2,7 @@
 /* Wall and monotonic clocks in milliseconds, and duration parsing ("15s", "5m", "1h", "30d"). */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 /** Wall-clock time, epoch milliseconds. */
@@ -19,3 +20,22 @@ uint64_t fm_time_mono_ns(void);
  * @return 0 or FM_EINVAL.
  */
 int fm_time_parse_duration(const char *text, uint64_t *ms);
+
+/** Longest text fm_time_format_iso() writes, NUL included ("2026-11-30T17:00:05.123+05:30"). */
+#define FM_TIME_ISO_LEN 32
+
+/**
+ * Format a wall-clock time as ISO-8601 with an explicit offset: UTC as
+ * "2026-11-30T17:00:05Z", whole seconds (the milliseconds are dropped).
+ * @param[out] buf  at least FM_TIME_ISO_LEN bytes.
+ * @return buf.
+ */
+char *fm_time_format_iso(char *buf, size_t len, uint64_t ms);
+
+/**
+ * Parse an ISO-8601 date-time: "YYYY-MM-DDTHH:MM[:SS[.fff]]" followed by "Z", "+HH:MM",
+ * "-HH:MM", "+HHMM" or nothing (then UTC); a space may stand for the "T".
+ * @param[out] ms  milliseconds since the epoch.
+ * @return 0 or FM_EINVAL (not such a time, or before 1970).
+ */
+int fm_time_parse_iso(const char *text, uint64_t *ms);

@@ -11,7 +11,7 @@ need python3
 
 N=20000
 ctl() { "$FLOWMIXCTL" -s "$sock" "$@"; }
-records() { ctl status | sed -n 's/^records *: *//p'; }
+records() { ctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["records"])'; }
 
 # run_one NAME VERSION DEST_HOST EXPECT_CSV SEND_ARGS...: one daemon, one send, all histograms.
 run_one() {

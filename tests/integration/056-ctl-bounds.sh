@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Control socket bounds (issue 20 item 10): 300 idle connections (more than the 256 clients
 # allowed) cannot lock flowmixctl out - the idlest is displaced and the operator's request is
-# answered - and `hist --window` refuses -1 and values >= 2^63 instead of answering with the
+# answered - and `hist --window` refuses values >= 2^63 and answers -1 (the newest stored
+# window) with "no windows stored yet" on an empty daemon, instead of answering with the
 # stored total labelled as that window.
 . "$(dirname "$0")/lib.sh"
 need python3
@@ -17,9 +18,11 @@ EOC
 start_daemon "$fm_tmp/d.conf" d
 sock="$fm_tmp/state/control.sock"
 
-for w in -1 9223372036854775808 18446744073709551615; do
+for w in 9223372036854775808 18446744073709551615 -9223372036854775809; do
     expect_error 1 "window must be" "$FLOWMIXCTL" -s "$sock" hist --window="$w"
 done
+# -1 names the newest stored window (issue 19), never the store's total row (-1).
+expect_error 1 "no windows stored yet" "$FLOWMIXCTL" -s "$sock" hist --window=-1
 
 python3 - "$sock" "$FLOWMIXCTL" <<'EOP' || fail "idle clients: $(tail -3 "$fm_tmp/d.log")"
 import json, socket, subprocess, sys, time
