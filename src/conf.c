@@ -18,6 +18,7 @@
 
 #include "hist.h"
 #include "histdelta.h"
+#include "ingest.h"
 #include "log.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -66,6 +67,9 @@ static const key_def_t keys[] = {
      "Templates kept per exporter."},
     {"control", "socket", K_STR, OFF(ctl_socket), "", 0,
      "Control socket.  Empty: $RUNTIME_DIRECTORY/control.sock or STATE_DIR/control.sock."},
+    {"metrics", "listen", K_STR, OFF(metrics_listen), "", 0,
+     "Serve Prometheus metrics on http://ADDR:PORT/metrics (e.g. 127.0.0.1:9470; [::1]:9470).\n"
+     "Empty: off.  Anyone who can connect may read them: keep it on loopback or firewall it."},
     {"cache", "memory", K_UINT, OFF(cache_memory), "256", 1u << 20,
      "Flow cache memory limit in MiB, fixed at start."},
     {"cache", "max_sources", K_UINT, OFF(cache_max_sources), "4096", 65535,
@@ -628,6 +632,24 @@ static int validate_bounds(const fm_config_t *cfg, char *err, size_t errlen)
     return 0;
 }
 
+static int validate_metrics(const fm_config_t *cfg, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    if (!*cfg->metrics_listen) {
+        return 0;
+    }
+#ifndef HAVE_MHD
+    snprintf(err, errlen, "[metrics] listen: this flowmixd was built without libmicrohttpd");
+    return FM_ECONFIG;
+#endif
+    if (fm_ingest_parse_endpoint(cfg->metrics_listen, &ss) < 0) {
+        snprintf(err, errlen, "[metrics] listen must be ADDR:PORT or [V6]:PORT, not '%s'",
+                 cfg->metrics_listen);
+        return FM_ECONFIG;
+    }
+    return 0;
+}
+
 static int validate(const fm_config_t *cfg, char *err, size_t errlen)
 {
     int rc;
@@ -637,6 +659,9 @@ static int validate(const fm_config_t *cfg, char *err, size_t errlen)
         return FM_ECONFIG;
     }
     if ((rc = validate_kafka_in(cfg, err, errlen)) < 0) {
+        return rc;
+    }
+    if ((rc = validate_metrics(cfg, err, errlen)) < 0) {
         return rc;
     }
     if (cfg->cache_memory < 1) {

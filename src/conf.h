@@ -68,6 +68,8 @@ typedef struct fm_config {
     uint64_t max_templates;   /* per exporter */
     /* [control] */
     char *ctl_socket;
+    /* [metrics] */
+    char *metrics_listen;     /* ADDR:PORT of /metrics, "" = off */
     /* [cache] */
     uint64_t cache_memory;    /* MiB */
     uint64_t cache_max_sources;

@@ -639,33 +639,22 @@ int fm__ctl_fits(FILE *out, const json_t *r)
     return 0;
 }
 
-/* scipy's positional parameter names of each family (mixture.h). */
-static const char *const *param_names(const char *family)
-{
-    static const char *const uniform[] = {"loc", "scale", NULL};
-    static const char *const lognorm[] = {"s", "loc", "scale", NULL};
-    static const char *const genpareto[] = {"c", "loc", "scale", NULL};
-    static const char *const gamma[] = {"a", "loc", "scale", NULL};
-    static const char *const weibull[] = {"c", "loc", "scale", NULL};
-    static const char *const *const by_fam[FM_FAM_COUNT] = {
-        [FM_FAM_UNIFORM] = uniform, [FM_FAM_LOGNORM] = lognorm, [FM_FAM_GENPARETO] = genpareto,
-        [FM_FAM_GAMMA] = gamma, [FM_FAM_WEIBULL_MIN] = weibull};
-    int f = family ? fm_mix_family_parse(family) : -1;
-    return f >= 0 ? by_fam[f] : NULL;
-}
-
 /* "s=0.5 loc=0 scale=21.87", names from the family, "p1=..." for an unknown one. */
 static char *named_params(const char *family, const json_t *params)
 {
-    const char *const *names = param_names(family);
+    int fam = family ? fm_mix_family_parse(family) : -1;
     char *s = fm_xcalloc(1, 1);
     size_t len = 1, i;
     const json_t *p;
 
     json_array_foreach(params, i, p) {
         char name[24], *v = fm__ctl_value_str(p);
-        const char *nm = names && names[i] ? names[i] : (snprintf(name, sizeof(name), "p%zu",
-                                                                  i + 1), name);
+        const char *nm = fam >= 0 ? fm_mix_family_param_name((fm_family_t)fam, (unsigned)i)
+                                  : NULL;
+        if (!nm) {
+            snprintf(name, sizeof(name), "p%zu", i + 1);
+            nm = name;
+        }
         len += strlen(nm) + strlen(v) + 2;
         s = fm_xreallocarray(s, len, 1);
         strcat(strcat(strcat(strcat(s, i ? " " : ""), nm), "="), v);

@@ -137,6 +137,7 @@ static void on_tick(uv_timer_t *t)
     fm_histwin_tick(d->hw, now);
     fm_plugins_tick(d->plugins, now);
     update_rate(d, now);
+    fm__daemon_metrics_publish(d);
     snprintf(status, sizeof(status), "STATUS=%.0f records/s, %" PRIu64 " flows finished",
              d->records_per_s, d->flows_finished);
     notify(status);
@@ -296,7 +297,10 @@ static int open_modules(fm_daemon_t *d, char *err, size_t errlen)
         (rc = fm_ingest_start(d->ingest, err, errlen)) < 0) {
         return rc;
     }
-    return fm__daemon_ctl_start(d, err, errlen);
+    if ((rc = fm__daemon_ctl_start(d, err, errlen)) < 0) {
+        return rc;
+    }
+    return fm__daemon_metrics_start(d, err, errlen);
 }
 
 static bool same_str(const char *a, const char *b)
@@ -499,6 +503,7 @@ static void free_modules(fm_daemon_t *d)
         fm_histset_free(w->delta);
         free(w);
     }
+    fm__daemon_metrics_free(d);
     fm_ctl_free(d->ctl);
     fm_ingest_free(d->ingest);
     fm__daemon_pub_fini(d);

@@ -59,16 +59,16 @@ static json_t *rates_json(fm_daemon_t *d, uint64_t window_ms)
     return o;
 }
 
-HANDLER(cmd_status)
+json_t *fm__daemon_status_json(fm_daemon_t *d)
 {
-    fm_daemon_t *d = ctx;
+    json_t *result;
     fm_ingest_stats_t is;
     uint64_t now = fm_time_wall_ms(), flows = 0, packets = 0, octets = 0;
 
     fm_ingest_stats(d->ingest, &is);
     fm_hist_totals(fm_histset_get(fm_histwin_total(d->hw), FM_CLASS_ALL, FM_DIR_UNIFLOW,
                                   FM_METRIC_LENGTH), &flows, &packets, &octets);
-    *result = json_pack(
+    result = json_pack(
         "{ss sI sI sf sI sI sI sI sI sI sI sI so so s{sI sI sI} s{sI sI sI}}", "version",
         PACKAGE_VERSION, "uptime_s", (json_int_t)((now - d->start_ms) / 1000), "records",
         (json_int_t)d->records_in, "records_per_s", d->records_per_s, "datagrams",
@@ -80,32 +80,38 @@ HANDLER(cmd_status)
         "packets", (json_int_t)packets, "octets", (json_int_t)octets, "fits", "jobs",
         (json_int_t)d->nfits, "running", (json_int_t)d->fits_running, "interval_s",
         (json_int_t)(d->cfg->fit_interval_ms / 1000));
-    json_object_set_new(*result, "now_ms", json_integer((json_int_t)now));
-    json_object_set_new(*result, "start_ms", json_integer((json_int_t)d->start_ms));
-    json_object_set_new(*result, "rate_1m", rates_json(d, 60000));
-    json_object_set_new(*result, "rate_15m", rates_json(d, FM__RATE_SPAN_MS));
+    json_object_set_new(result, "now_ms", json_integer((json_int_t)now));
+    json_object_set_new(result, "start_ms", json_integer((json_int_t)d->start_ms));
+    json_object_set_new(result, "rate_1m", rates_json(d, 60000));
+    json_object_set_new(result, "rate_15m", rates_json(d, FM__RATE_SPAN_MS));
     fm_ctl_stats_t cst;
     fm_ctl_stats(d->ctl, &cst);
-    json_object_set_new(*result, "ctl",
+    json_object_set_new(result, "ctl",
                         json_pack("{sI sI sI sI sI sI sI}", "clients", (json_int_t)cst.clients,
                                   "requests", (json_int_t)cst.requests, "errors",
                                   (json_int_t)cst.errors, "oversized", (json_int_t)cst.oversized,
                                   "slow_disconnects", (json_int_t)cst.slow_disconnects, "denied",
                                   (json_int_t)cst.denied, "refused", (json_int_t)cst.refused));
-    json_object_update_new(json_object_get(*result, "ctl"),
+    json_object_update_new(json_object_get(result, "ctl"),
                            json_pack("{sI sI sI sI}", "max_clients", (json_int_t)cst.max_clients,
                                      "displaced", (json_int_t)cst.displaced, "idle_closed",
                                      (json_int_t)cst.idle_closed, "idle_timeout_s",
                                      (json_int_t)(FM_CTL_DEFAULT_IDLE_MS / 1000)));
-    json_object_set_new(*result, "export",
+    json_object_set_new(result, "export",
                         json_pack("{ss sI sI sI ss sI}", "dir", d->cfg->export_dir, "exports",
                                   (json_int_t)d->exports, "failures",
                                   (json_int_t)d->export_failures, "interval_s",
                                   (json_int_t)(d->cfg->export_interval_ms / 1000), "last",
                                   d->last_export, "last_ms", (json_int_t)d->last_export_ms));
-    json_object_set_new(*result, "plugins", fm_plugins_stats_json(d->plugins));
-    json_object_set_new(*result, "hist_publish", fm__daemon_pub_json(d));
-    json_object_set_new(*result, "kafka_in", fm__daemon_kafka_in_json(d));
+    json_object_set_new(result, "plugins", fm_plugins_stats_json(d->plugins));
+    json_object_set_new(result, "hist_publish", fm__daemon_pub_json(d));
+    json_object_set_new(result, "kafka_in", fm__daemon_kafka_in_json(d));
+    return result;
+}
+
+HANDLER(cmd_status)
+{
+    *result = fm__daemon_status_json(ctx);
     return *result ? 0 : FM_ENOMEM;
 }
 
@@ -143,13 +149,17 @@ static void exporter_json(void *ctx, const fm_ingest_exporter_t *e)
     json_array_append_new(arr, o);
 }
 
-HANDLER(cmd_exporters)
+json_t *fm__daemon_exporters_json(fm_daemon_t *d)
 {
-    fm_daemon_t *d = ctx;
     json_t *arr = json_array();
     void *both[2] = {d, arr};
     fm_ingest_foreach(d->ingest, exporter_json, both);
-    *result = json_pack("{so sI}", "exporters", arr, "now_ms", (json_int_t)fm_time_wall_ms());
+    return json_pack("{so sI}", "exporters", arr, "now_ms", (json_int_t)fm_time_wall_ms());
+}
+
+HANDLER(cmd_exporters)
+{
+    *result = fm__daemon_exporters_json(ctx);
     return 0;
 }
 
@@ -345,14 +355,18 @@ static json_t *fit_json(const fm__fitstate_t *fs)
                      model ? model : json_null());
 }
 
-HANDLER(cmd_fits)
+json_t *fm__daemon_fits_json(fm_daemon_t *d)
 {
-    fm_daemon_t *d = ctx;
     json_t *arr = json_array();
     for (size_t i = 0; i < d->nfits; i++) {
         json_array_append_new(arr, fit_json(&d->fits[i]));
     }
-    *result = json_pack("{so sI}", "fits", arr, "now_ms", (json_int_t)fm_time_wall_ms());
+    return json_pack("{so sI}", "fits", arr, "now_ms", (json_int_t)fm_time_wall_ms());
+}
+
+HANDLER(cmd_fits)
+{
+    *result = fm__daemon_fits_json(ctx);
     return 0;
 }
 

@@ -109,6 +109,7 @@ typedef struct fm_daemon {
     /* Counters (one name across field, ctl output and SQLite). */
     uint64_t flows_finished;
     uint64_t records_in;
+    struct fm_metrics *metrics;  /* [metrics] endpoint, NULL when off */
     fm_rate_t *rates;          /* FM__RATE_* counters, sampled every tick */
     double records_per_s;      /* records over the last minute */
     fm_ratelimit_t rl_store;
@@ -146,6 +147,15 @@ json_t *fm__daemon_kafka_in_json(fm_daemon_t *d);
 
 /* daemon_ctl.c */
 int fm__daemon_ctl_start(fm_daemon_t *d, char *err, size_t errlen);
+/* The results of status, exporters and fits (also rendered for /metrics); caller decrefs. */
+json_t *fm__daemon_status_json(fm_daemon_t *d);
+json_t *fm__daemon_exporters_json(fm_daemon_t *d);
+json_t *fm__daemon_fits_json(fm_daemon_t *d);
+
+/* daemon_metrics.c: [metrics] (no-ops when off) */
+int fm__daemon_metrics_start(fm_daemon_t *d, char *err, size_t errlen);
+void fm__daemon_metrics_publish(fm_daemon_t *d);
+void fm__daemon_metrics_free(fm_daemon_t *d);
 
 /* daemon.c */
 int fm__daemon_reload(fm_daemon_t *d, char *err, size_t errlen);

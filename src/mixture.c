@@ -78,6 +78,19 @@ unsigned fm_mix_family_nparams(fm_family_t fam)
     return fam == FM_FAM_UNIFORM || fam == FM_FAM_NORM ? 2 : 3;
 }
 
+const char *fm_mix_family_param_name(fm_family_t fam, unsigned i)
+{
+    /* scipy's names of the positional parameters; the shape differs per family. */
+    static const char *const shape[FM_FAM_COUNT] = {
+        [FM_FAM_UNIFORM] = NULL, [FM_FAM_LOGNORM] = "s", [FM_FAM_GENPARETO] = "c",
+        [FM_FAM_GAMMA] = "a", [FM_FAM_WEIBULL_MIN] = "c"};
+    unsigned np = fm_mix_family_nparams(fam);
+    if (i >= np) {
+        return NULL;
+    }
+    return i == np - 1 ? "scale" : i == np - 2 ? "loc" : shape[fam];
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Object */
 

@@ -58,6 +58,11 @@ const char *fm_mix_family_name(fm_family_t fam);
 int fm_mix_family_parse(const char *name);
 /** Number of parameters of a family (2 or 3), 0 for an invalid value. */
 unsigned fm_mix_family_nparams(fm_family_t fam);
+/**
+ * scipy's name of positional parameter i of a family: "s", "c" or "a" (the shape), "loc",
+ * "scale".  @return static string, NULL when i or fam is out of range.
+ */
+const char *fm_mix_family_param_name(fm_family_t fam, unsigned i);
 
 /** Create an empty mixture with the given sum.  Aborts on out-of-memory (small object). */
 fm_mix_t *fm_mix_new(uint64_t sum);

@@ -7,9 +7,9 @@ set -eu
 BUILD="build-essential autoconf automake libtool pkg-config
   libuv1-dev libfixbuf-dev libgsl-dev libsqlite3-dev libinih-dev libjansson-dev
   libxxhash-dev zlib1g-dev libsystemd-dev libcairo2-dev scdoc librdkafka-dev
-  libpcap-dev libndpi-dev"
+  libpcap-dev libndpi-dev libmicrohttpd-dev"
 TEST="libcmocka-dev sqlite3 softflowd nfdump libfixbuf-tools python3 python3-numpy
-  python3-scipy python3-pandas python3-scapy libxml2-utils systemd"
+  python3-scipy python3-pandas python3-scapy libxml2-utils systemd prometheus"
 # Fuzzing only (`make fuzz`, fuzz/run.sh): clang with its libFuzzer and sanitizer runtimes.
 FUZZ="clang libclang-rt-dev"
 

@@ -70,9 +70,9 @@ r = json.load(sys.stdin)[\"result\"]
 p = {x[\"name\"]: x for x in r[\"plugins\"]}
 g, s, n = p[\"good\"], p[\"slow\"], r[\"flows_finished\"]
 sys.exit(g[\"flows\"] != n or g[\"queue_depth\"] != 0 or s[\"flows\"] + s[\"dropped\"] != n)'" 20 ||
-    fail "plugins did not catch up: $(ctl status | sed -n '/^plugins/,$p')"
+    fail "plugins did not catch up: $(ctl status | sed -n '/^Plugins/,$p')"
 ctl --json status > "$fm_tmp/status.json" || fail "status"
-ctl status | sed -n '/^plugins/,$p'
+ctl status | sed -n '/^Plugins/,$p'
 stop_daemon d
 
 python3 - "$fm_tmp/status.json" "$sent" "$fm_tmp/good.bin" <<'PY' || fail "plugin counters"

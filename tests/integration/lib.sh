@@ -29,6 +29,11 @@ free_udp_port() {
     python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# A free TCP port on 127.0.0.1 (the same small race).
+free_tcp_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
 # Poll a command until it succeeds, up to $2 seconds (default 20).
 wait_for() {
     local tries=$(( ${2:-20} * 20 ))
