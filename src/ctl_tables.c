@@ -279,7 +279,7 @@ static void status_ingest(lines_t *l, const json_t *r)
 
 static void status_cache(lines_t *l, const json_t *r)
 {
-    char a[CELL], b[CELL], c[CELL], d[CELL];
+    char a[CELL], b[CELL], c[CELL], d[CELL], w[CELL];
     double entries = num(r, "cache.entries"), cap = num(r, "cache.capacity");
     title(l, "Flow cache");
     line_add(l, "entries", "%s of %s (%.1f%% full)", fmt_count(a, r, "cache.entries"),
@@ -294,6 +294,12 @@ static void status_cache(lines_t *l, const json_t *r)
              fmt_count(a, r, "cache.emitted"), fmt_count(b, r, "cache.expired"),
              fmt_count(c, r, "cache.evicted"));
     line_add(l, "finished", "%s flows into the histograms", fmt_count(d, r, "flows_finished"));
+    if (get(r, "cache.sources")) {
+        line_add(l, "sources", "%s of %s (%s freed, %s evicted), %s",
+                 fmt_count(a, r, "cache.sources"), fmt_count(b, r, "cache.max_sources"),
+                 fmt_count(c, r, "cache.sources_freed"), fmt_count(d, r, "cache.sources_evicted"),
+                 fmt_bytes(w, r, "cache.source_bytes"));
+    }
 }
 
 static void status_store(lines_t *l, const json_t *r, uint64_t now)
@@ -342,6 +348,12 @@ static void status_ctl(lines_t *l, const json_t *r)
     line_add(l, "refused", "%s oversized, %s slow, %s denied, %s over the client limit",
              fmt_count(d, r, "ctl.oversized"), fmt_count(e, r, "ctl.slow_disconnects"),
              fmt_count(f, r, "ctl.denied"), fmt_count(g, r, "ctl.refused"));
+    if (get(r, "ctl.max_clients")) {
+        line_add(l, "limits", "%s clients at most, idle ones closed after %ss (%s so far), "
+                 "%s displaced", fmt_count(a, r, "ctl.max_clients"),
+                 fmt_count(b, r, "ctl.idle_timeout_s"), fmt_count(c, r, "ctl.idle_closed"),
+                 fmt_count(d, r, "ctl.displaced"));
+    }
 }
 
 /* Histogram deltas for plugins (only when a plugin takes them) and the Kafka input. */
