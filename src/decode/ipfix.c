@@ -50,9 +50,10 @@
 struct fm__ipfix {
     fbSession_t *sess;
     fBuf_t *fbuf;
-    uint8_t *scratch; /* the checked message (template sets; data sets only when checking) */
+    uint8_t *scratch; /* the checked message, for the differential check only */
     size_t cap;
-    uint8_t tmsg[65536 + 32]; /* one template record as a message of its own for libfixbuf */
+    uint8_t *tmsg;    /* one template record as a message of its own for libfixbuf */
+    size_t tcap;
 };
 
 /* Field order and sizes are fm__raw_t's: no holes, so libfixbuf writes the struct as is. */
@@ -137,6 +138,7 @@ static void session_free(struct fm__ipfix *x)
     if (x) {
         fBufFree(x->fbuf); /* frees the session too */
         free(x->scratch);
+        free(x->tmsg);
         free(x);
     }
 }
@@ -165,7 +167,7 @@ typedef struct {
     const uint8_t *hdr; /* the message header */
     uint64_t now;
     uint64_t export_ms;
-    uint8_t *out;       /* scratch message */
+    uint8_t *out;       /* the checked message (differential check only, else NULL) */
     size_t w;           /* bytes written to out */
     uint32_t records;   /* data + options records in the sets kept */
     bool unknown;       /* a set was dropped: the record count is incomplete */
@@ -270,8 +272,16 @@ static size_t lib_trec(const uint8_t *p, size_t rl, uint16_t sid, uint8_t *out)
 static int learn(scan_t *s, fm__tmpl_t *t, uint16_t sid, const uint8_t *p, size_t rl)
 {
     struct fm__ipfix *x = s->d->ipfix;
-    uint8_t *m = x->tmsg;
     size_t mlen = IPFIX_HDR + 4 + rl;
+    if (x->tcap < mlen) {
+        uint8_t *n = realloc(x->tmsg, mlen);
+        if (!n) {
+            return FM_ENOMEM;
+        }
+        x->tmsg = n;
+        x->tcap = mlen;
+    }
+    uint8_t *m = x->tmsg;
     memcpy(m, s->hdr, IPFIX_HDR);
     m[2] = (uint8_t)(mlen >> 8);
     m[3] = (uint8_t)mlen;
@@ -361,6 +371,9 @@ static void close_set(scan_t *s, size_t hdr, uint16_t sid)
         s->w = hdr; /* nothing left for libfixbuf (withdrawals only) */
         return;
     }
+    if (!s->out) {
+        return;
+    }
     s->out[hdr] = 0;
     s->out[hdr + 1] = (uint8_t)sid;
     s->out[hdr + 2] = (uint8_t)((s->w - hdr) >> 8);
@@ -390,7 +403,9 @@ static int template_set(scan_t *s, uint16_t sid, const uint8_t *body, size_t len
             break;
         }
         if (keep) {
-            memcpy(s->out + s->w, body + off, (size_t)rl);
+            if (s->out) {
+                memcpy(s->out + s->w, body + off, (size_t)rl);
+            }
             s->w += (size_t)rl;
         }
         off += (size_t)rl;
@@ -479,7 +494,7 @@ static int data_set(scan_t *s, uint16_t sid, const uint8_t *set, size_t slen)
         return rc;
     }
     s->records += n;
-    if (s->d->check) {
+    if (s->out) {
         memcpy(s->out + s->w, set, slen);
         s->w += slen;
     }
@@ -502,7 +517,9 @@ static int data_set(scan_t *s, uint16_t sid, const uint8_t *set, size_t slen)
 
 static int prescan(scan_t *s, const uint8_t *buf, size_t len)
 {
-    memcpy(s->out, buf, IPFIX_HDR);
+    if (s->out) {
+        memcpy(s->out, buf, IPFIX_HDR);
+    }
     s->w = IPFIX_HDR;
     for (size_t off = IPFIX_HDR; off < len;) {
         uint16_t sid, slen;
@@ -592,7 +609,7 @@ int fm__decode_ipfix(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t r
         return FM_ENOMEM;
     }
     struct fm__ipfix *x = d->ipfix;
-    if (x->cap < mlen) {
+    if (d->check && x->cap < mlen) {
         uint8_t *n = realloc(x->scratch, 65536);
         if (!n) {
             return FM_ENOMEM;
@@ -600,7 +617,7 @@ int fm__decode_ipfix(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t r
         x->scratch = n;
         x->cap = 65536;
     }
-    scan_t s = {.d = d, .hdr = buf, .now = recv_ms, .out = x->scratch,
+    scan_t s = {.d = d, .hdr = buf, .now = recv_ms, .out = d->check ? x->scratch : NULL,
                 .export_ms = (uint64_t)fm__be32(buf + 4) * 1000};
     d->export_ms = s.export_ms;
     int rc = fm__decode_domain(d, fm__be32(buf + 12), 10, &s.dom);
@@ -608,13 +625,13 @@ int fm__decode_ipfix(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t r
         return rc;
     }
     rc = prescan(&s, buf, mlen);
-    x->scratch[2] = (uint8_t)(s.w >> 8);
-    x->scratch[3] = (uint8_t)s.w;
     fm__decode_seq(d, s.dom, fm__be32(buf + 8), s.records);
     if (rc < 0 || s.unknown) {
         s.dom->seq_valid = false; /* this message's record count is not known */
     }
     if (__builtin_expect(d->check != NULL, 0)) {
+        x->scratch[2] = (uint8_t)(s.w >> 8);
+        x->scratch[3] = (uint8_t)s.w;
         fm__check_ipfix_message(d, x->scratch, s.w);
     }
     return rc;
