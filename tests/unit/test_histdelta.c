@@ -165,7 +165,7 @@ static const struct {
     {"", FM_EFORMAT, "not JSON"},
     {"[1,2]", FM_EFORMAT, "not a JSON object"},
     {"{\"format\":\"other\"}", FM_EFORMAT, "format"},
-    {"{\"format\":\"flowmix.histdelta\",\"version\":2}", FM_EVERSION, "version 2"},
+    {"{\"format\":\"flowmix.histdelta\",\"version\":3}", FM_EVERSION, "version 3"},
     {"{\"format\":\"flowmix.histdelta\",\"version\":\"1\"}", FM_EFORMAT, "version"},
     {"{\"format\":\"flowmix.histdelta\",\"version\":1,\"collector\":\"a b\"}", FM_EFORMAT,
      "collector"},
@@ -285,6 +285,140 @@ static void test_truncated_and_corrupted(void **state)
     fm_histset_free(s);
 }
 
+/* Split at several limits in both encodings: every part fits, carries (part, parts) and the
+ * header; decoded and added up in reverse order the parts give the set back bin for bin. */
+static void test_parts(void **state)
+{
+    static const size_t limits[] = {FM_HISTDELTA_MIN_PART, 4000, 65536, 0};
+    fm_histset_t *s = random_set(12, 20000);
+    for (int enc = 0; enc < 2; enc++) {
+        for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+            fm_histdelta_meta_t m = meta_of(12), got;
+            fm_histdelta_part_t *parts;
+            fm_histset_t *sum, *back;
+            size_t n;
+            char err[256];
+            assert_int_equal(fm_histdelta_encode_parts(&m, s, (fm_histdelta_enc_t)enc,
+                                                       limits[l], &parts, &n), 0);
+            assert_true(n >= 1);
+            if (limits[l] == 0) {
+                assert_int_equal(n, 1);
+            }
+            assert_int_equal(fm_histset_new(12, &sum), 0);
+            for (size_t i = n; i-- > 0;) {
+                if (limits[l]) {
+                    assert_true(parts[i].len <= limits[l]);
+                }
+                assert_int_equal(fm_histdelta_decode(parts[i].data, parts[i].len, &got, &back,
+                                                     err, sizeof(err)), 0);
+                assert_int_equal(got.part, i);
+                assert_int_equal(got.parts, n);
+                assert_int_equal(got.seq, m.seq);
+                assert_int_equal(got.run, m.run);
+                assert_string_equal(got.collector, m.collector);
+                assert_int_equal(got.window_end_ms, m.window_end_ms);
+                assert_int_equal(fm_histset_merge(sum, back), 0);
+                fm_histset_free(back);
+            }
+            assert_sets_equal(s, sum);
+            print_message("test_histdelta: %s, limit %zu: %zu parts, first %zu bytes\n",
+                          enc ? "json" : "binary", limits[l], n, parts[0].len);
+            fm_histset_free(sum);
+            fm_histdelta_parts_free(parts, n);
+        }
+    }
+    fm_histset_free(s);
+}
+
+static void test_parts_refuse(void **state)
+{
+    fm_histset_t *s = random_set(12, 10);
+    fm_histdelta_meta_t m = meta_of(12);
+    fm_histdelta_part_t *parts;
+    size_t n;
+    assert_int_equal(fm_histdelta_encode_parts(&m, s, FM_HISTDELTA_BINARY,
+                                               FM_HISTDELTA_MIN_PART - 1, &parts, &n), FM_EINVAL);
+    assert_null(parts);
+    fm_histset_free(s);
+}
+
+/* Binary: every prefix fails; random byte corruptions give an error or a valid part. */
+static void test_binary_truncated_and_corrupted(void **state)
+{
+    fm_histset_t *s = random_set(12, 200), *back;
+    fm_histdelta_meta_t m = meta_of(12), got;
+    fm_histdelta_part_t *parts;
+    size_t n, ok = 0;
+    char err[256];
+    uint64_t seed = (uint64_t)time(NULL);
+
+    assert_int_equal(fm_histdelta_encode_parts(&m, s, FM_HISTDELTA_BINARY, 0, &parts, &n), 0);
+    for (size_t cut = 0; cut < parts[0].len; cut++) {
+        assert_int_not_equal(fm_histdelta_decode(parts[0].data, cut, &got, &back, err,
+                                                 sizeof(err)), 0);
+        assert_null(back);
+        assert_true(err[0] != '\0');
+    }
+    print_message("test_histdelta: binary corruption seed %llu\n", (unsigned long long)seed);
+    rng_state = seed | 1;
+    char *copy = malloc(parts[0].len);
+    for (int round = 0; round < 5000; round++) {
+        memcpy(copy, parts[0].data, parts[0].len);
+        for (int k = 0; k < 1 + (int)(rnd() % 3); k++) {
+            copy[rnd() % parts[0].len] = (char)rnd();
+        }
+        if (fm_histdelta_decode(copy, parts[0].len, &got, &back, err, sizeof(err)) == 0) {
+            ok++;
+            fm_histset_free(back);
+        } else {
+            assert_true(err[0] != '\0');
+        }
+    }
+    print_message("test_histdelta: %zu of 5000 binary corruptions still decoded\n", ok);
+    free(copy);
+    fm_histdelta_parts_free(parts, n);
+    fm_histset_free(s);
+}
+
+static const struct {
+    const char *bytes;
+    size_t len;
+    int rc;
+    const char *msg;
+} bad_bin[] = {
+    {"FMHD\x03", 5, FM_EVERSION, "binary version 3"},
+    {"FMHD\x02\x00", 6, FM_EFORMAT, "collector"},
+    {"FMHD\x02\x02" "c1\x07\x01\x01\x01\x64\x0a\x0c\x00", 16, FM_EFORMAT, "part 1 of 1"},
+    {"FMHD\x02\x02" "c1\x07\x01\x00\x01\x64\x00\x0c\x00", 16, FM_EFORMAT, "window_end_ms"},
+    {"FMHD\x02\x02" "c1\x07\x01\x00\x01\x64\x0a\x40\x00", 16, FM_EFORMAT, "bin_exp"},
+    {"FMHD\x02\x02" "c1\x07\x01\x00\x01\x64\x0a\x0c\x19", 16, FM_EFORMAT, "more than"},
+    {"FMHD\x02\x02" "c1\x07\x01\x00\x01\x64\x0a\x0c\x01\x18\x01\x01\x01\x01\x01", 22,
+     FM_EFORMAT, "index 24"},
+    {"FMHD\x02\x02" "c1\x07\x01\x00\x01\x64\x0a\x0c\x01\x00\x05\x01\x01\x01\x01", 22,
+     FM_EFORMAT, "does not fit"},
+    {"FMHD\x02\x02" "c1\x07\x01\x00\x01\x64\x0a\x0c\x01\x00\x01\x01\x00\x01\x01", 22,
+     FM_EFORMAT, "0 flows"},
+    {"FMHD\x02\x02" "c1\x07\x01\x00\x01\x64\x0a\x0c\x01\x00\x01\x01\x01\x01\x01\x00", 23,
+     FM_EFORMAT, "after the last"},
+    {"FMHD\x02\x02" "c1\x07\x01\x00\x01\x64\x0a\x0c\x02\x00\x01\x01\x01\x01\x01"
+     "\x00\x01\x01\x01\x01\x01", 28, FM_EFORMAT, "not ascending"},
+};
+
+static void test_binary_rejects(void **state)
+{
+    for (size_t i = 0; i < sizeof(bad_bin) / sizeof(bad_bin[0]); i++) {
+        fm_histdelta_meta_t m;
+        fm_histset_t *s = (fm_histset_t *)1;
+        char err[256];
+        int rc = fm_histdelta_decode(bad_bin[i].bytes, bad_bin[i].len, &m, &s, err, sizeof(err));
+        if (rc != bad_bin[i].rc || !strstr(err, bad_bin[i].msg)) {
+            fail_msg("binary case %zu: rc %d (want %d), err '%s' (want '%s')", i, rc,
+                     bad_bin[i].rc, err, bad_bin[i].msg);
+        }
+        assert_null(s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +429,10 @@ int main(void)
         cmocka_unit_test(test_accepts_unknown_top_level_key),
         cmocka_unit_test(test_limit),
         cmocka_unit_test(test_truncated_and_corrupted),
+        cmocka_unit_test(test_parts),
+        cmocka_unit_test(test_parts_refuse),
+        cmocka_unit_test(test_binary_truncated_and_corrupted),
+        cmocka_unit_test(test_binary_rejects),
     };
     rng_state = 0x9e3779b97f4a7c15ull;
     return cmocka_run_group_tests(tests, NULL, NULL);
