@@ -2,13 +2,15 @@
 /*
  * Histogram deltas between daemons (issue 10).  Collector side: while a loaded plugin takes
  * deltas (kafka with histograms = yes), finished flows also go into a publish delta per window,
- * and every commit interval, on flush and at shutdown each non-empty one is encoded
- * (histdelta.h, in the thread pool) and queued to the plugins.  These are separate from the store's commit deltas
+ * and every commit interval, on flush and at shutdown each non-empty one is encoded into parts
+ * that fit the plugins' message limit (histdelta.h, in the thread pool) and queued to the
+ * plugins.  These are separate from the store's commit deltas
  * on purpose: a failed commit merges its deltas back to retry them, which would publish the
- * same flows twice.  Aggregator side ([input.kafka], kafka_in.c): each new delta is added to
- * the total, to the current window if it is the delta's window, and to the store's pending
- * deltas of its window, exactly as local flows are; Kafka offsets are committed only after
- * the store commit that holds them succeeded.
+ * same flows twice.  Aggregator side ([input.kafka], kafka_in.c): each new part is added to
+ * the total, to the current window if it is the part's window, and to the store's pending
+ * deltas of its window, exactly as local flows are; the high-water marks it advanced are
+ * written in the store transaction of that window (exactly once, issue 21), and Kafka offsets
+ * are committed only after the store commit that holds them succeeded.
  */
 #include "config.h"
 
@@ -58,17 +60,20 @@ static bool set_empty(const fm_histset_t *s)
     return true;
 }
 
-/* Encoding a busy window's delta takes from milliseconds to a second or more (bench numbers in
- * doc/guide.md), so it runs in the thread pool on windows the loop has handed over. */
+/* Encoding a busy window's delta takes milliseconds to a second (bench/kafka), so it runs in
+ * the thread pool on windows the loop has handed over; each delta becomes parts that fit the
+ * plugins' message limit (histdelta.h). */
 typedef struct {
     uv_work_t req;
     fm_daemon_t *d;
     fm__pub_win_t *wins;       /* owned by the job */
     fm_histdelta_meta_t meta;  /* collector, run, bin_exp; seq of the first window */
+    fm_histdelta_enc_t enc;
+    size_t max_bytes;          /* 0: no limit */
     bool flush;                /* flush the plugins once the deltas are queued */
     struct {
-        char *text;
-        size_t len;
+        fm_histdelta_part_t *parts;
+        size_t nparts;
         int rc;
     } *out;
     size_t n;
@@ -83,7 +88,8 @@ static void publish_work(uv_work_t *req)
         m.seq = j->meta.seq + i;
         m.window_start_ms = w->start_ms;
         m.window_end_ms = w->end_ms;
-        j->out[i].rc = fm_histdelta_encode(&m, w->delta, &j->out[i].text, &j->out[i].len);
+        j->out[i].rc = fm_histdelta_encode_parts(&m, w->delta, j->enc, j->max_bytes,
+                                                 &j->out[i].parts, &j->out[i].nparts);
     }
 }
 
@@ -95,17 +101,21 @@ static void publish_after(uv_work_t *req, int status)
     for (fm__pub_win_t *w = j->wins, *next; w; w = next, i++) {
         next = w->next;
         if (status == 0 && j->out[i].rc == 0) {
-            fm_plugins_hist(d->plugins, j->out[i].text, j->out[i].len, w->start_ms);
+            for (size_t k = 0; k < j->out[i].nparts; k++) {
+                const fm_histdelta_part_t *p = &j->out[i].parts[k];
+                fm_plugins_hist(d->plugins, p->data, p->len, w->start_ms);
+                d->pub_messages++;
+                d->pub_bytes += p->len;
+                d->pub_last_bytes = p->len;
+            }
             d->pub_deltas++;
-            d->pub_bytes += j->out[i].len;
-            d->pub_last_bytes = j->out[i].len;
         } else {
             /* its seq stays unused: aggregators only see a gap */
             d->pub_failures++;
             fm_log_err("hist, cannot encode the delta of window %" PRIu64 ": %s; not published",
                        w->start_ms, fm_strerror(status ? status : j->out[i].rc));
         }
-        free(j->out[i].text);
+        fm_histdelta_parts_free(j->out[i].parts, j->out[i].nparts);
         fm_histset_free(w->delta);
         free(w);
     }
@@ -152,6 +162,11 @@ void fm__daemon_publish(fm_daemon_t *d, bool flush)
     j->meta.run = d->start_ms;
     j->meta.seq = d->pub_seq + 1;
     j->meta.bin_exp = (unsigned)d->cfg->bin_exp;
+    uint64_t max_bytes;
+    bool json;
+    fm_plugins_hist_params(d->plugins, &max_bytes, &json);
+    j->enc = json ? FM_HISTDELTA_JSON : FM_HISTDELTA_BINARY;
+    j->max_bytes = (size_t)max_bytes;
     snprintf(j->meta.collector, sizeof(j->meta.collector), "%s", d->cfg->collector_id);
     d->pub_seq += n;
     uv_queue_work(&d->loop, &j->req, publish_work, publish_after);
@@ -169,38 +184,53 @@ void fm__daemon_pub_fini(fm_daemon_t *d)
 
 json_t *fm__daemon_pub_json(fm_daemon_t *d)
 {
-    return json_pack("{ss sb sI sI sI sI sI sI}", "collector_id", d->cfg->collector_id,
+    return json_pack("{ss sb sI sI sI sI sI sI sI}", "collector_id", d->cfg->collector_id,
                      "active", fm_plugins_want_hist(d->plugins), "run", (json_int_t)d->start_ms,
                      "seq", (json_int_t)d->pub_seq, "deltas", (json_int_t)d->pub_deltas,
-                     "bytes", (json_int_t)d->pub_bytes, "last_bytes",
+                     "messages", (json_int_t)d->pub_messages, "bytes", (json_int_t)d->pub_bytes, "last_bytes",
                      (json_int_t)d->pub_last_bytes, "failures", (json_int_t)d->pub_failures);
 }
 
 /* ---- aggregator: applying ---- */
 
 #ifdef HAVE_RDKAFKA
-static int apply_delta(void *ctx, const fm_histdelta_meta_t *m, const fm_histset_t *delta,
-                       char *err, size_t errlen)
+/* Windows of another length would overlap ours in the store. */
+static int check_part(void *ctx, const fm_histdelta_meta_t *m, char *err, size_t errlen)
 {
     fm_daemon_t *d = ctx;
-    uint64_t cur_start;
-    fm_histset_t *cur;
-
-    /* Windows of another length would overlap ours in the store. */
     if (m->window_end_ms - m->window_start_ms != d->cfg->window_ms) {
         snprintf(err, errlen, "collector %s uses %" PRIu64 " ms windows, this daemon %" PRIu64,
                  m->collector, m->window_end_ms - m->window_start_ms, d->cfg->window_ms);
         return FM_EINVAL;
     }
-    fm_histwin_tick(d->hw, fm_time_wall_ms()); /* the delta may be of a window just begun */
-    cur = fm_histwin_current(d->hw, &cur_start);
-    if (fm_histset_merge(fm_histwin_total(d->hw), delta) < 0 ||
-        (cur_start == m->window_start_ms && fm_histset_merge(cur, delta) < 0) ||
-        fm_histset_merge(fm__daemon_win_delta(d, m->window_start_ms), delta) < 0) {
-        snprintf(err, errlen, "cannot merge (bin_exp)"); /* checked before: not reached */
-        return FM_EINVAL;
-    }
     return 0;
+}
+
+/* One slice of a part: to the total, to the current window if it is the part's window, and to
+ * the store's pending delta of its window, exactly as local flows are. */
+static void add_bins(void *ctx, const fm_histdelta_meta_t *m, const fm_histdelta_bin_t *bins,
+                     size_t n)
+{
+    fm_daemon_t *d = ctx;
+    uint64_t cur_start;
+    fm_histwin_tick(d->hw, fm_time_wall_ms()); /* the part may be of a window just begun */
+    fm_histset_t *cur = fm_histwin_current(d->hw, &cur_start);
+    fm_histset_t *tot = fm_histwin_total(d->hw);
+    fm_histset_t *pend = fm__daemon_win_delta(d, m->window_start_ms);
+    bool in_cur = cur_start == m->window_start_ms;
+
+    for (size_t i = 0; i < n; i++) {
+        fm_class_t c;
+        fm_dir_t dir;
+        fm_metric_t met;
+        fm_histdelta_hist_split(bins[i].hist, &c, &dir, &met);
+        /* bins were checked against bin_exp: fm_hist_add_bin cannot fail */
+        fm_hist_add_bin(fm_histset_get(tot, c, dir, met), &bins[i].bin);
+        fm_hist_add_bin(fm_histset_get(pend, c, dir, met), &bins[i].bin);
+        if (in_cur) {
+            fm_hist_add_bin(fm_histset_get(cur, c, dir, met), &bins[i].bin);
+        }
+    }
 }
 #endif
 
@@ -210,14 +240,25 @@ int fm__daemon_kafka_in_open(fm_daemon_t *d, char *err, size_t errlen)
         return 0;
     }
 #ifdef HAVE_RDKAFKA
-    int rc = fm_kafka_in_new(&d->loop, &d->cfg->kafka_in, (unsigned)d->cfg->bin_exp,
-                             apply_delta, d, &d->kin, err, errlen);
+    static const fm_kafka_in_ops_t ops = {check_part, add_bins};
+    fm_store_mark_t *marks = NULL;
+    size_t nmarks = 0;
+    int rc = d->store ? fm_store_load_marks(d->store, &marks, &nmarks) : 0;
+    if (rc < 0) {
+        snprintf(err, errlen, "[input.kafka] cannot read the high-water marks from %s: %s",
+                 d->cfg->store_path, fm_store_errmsg(d->store));
+        return rc;
+    }
+    rc = fm_kafka_in_new(&d->loop, &d->cfg->kafka_in, (unsigned)d->cfg->bin_exp, &ops, d, marks,
+                         nmarks, &d->kin, err, errlen);
+    free(marks);
     if (rc == 0 && (rc = fm_kafka_in_start(d->kin)) < 0) {
         snprintf(err, errlen, "[input.kafka] cannot start polling: %s", fm_strerror(rc));
     }
     if (rc == 0) {
-        fm_log_notice("kafka_in, consuming histogram deltas from %s, group %s",
-                      d->cfg->kafka_in.topic, d->cfg->kafka_in.group);
+        fm_log_notice("kafka_in, consuming histogram deltas from %s, group %s (%zu high-water "
+                      "marks from the store)", d->cfg->kafka_in.topic, d->cfg->kafka_in.group,
+                      nmarks);
     }
     return rc;
 #else
@@ -260,6 +301,36 @@ void fm__daemon_kafka_commit(fm_daemon_t *d, void *mark, bool ok)
     } else {
         fm_kafka_in_mark_free(mark);
     }
+#endif
+}
+
+bool fm__daemon_kafka_busy(fm_daemon_t *d)
+{
+#ifdef HAVE_RDKAFKA
+    return fm_kafka_in_busy(d->kin);
+#else
+    return false;
+#endif
+}
+
+size_t fm__daemon_kafka_dirty(fm_daemon_t *d, fm_store_mark_t **out)
+{
+    *out = NULL;
+#ifdef HAVE_RDKAFKA
+    size_t n = fm_kafka_in_dirty(d->kin, out);
+    for (size_t i = 0; i < n; i++) { /* each mark is written with its window's transaction */
+        fm__daemon_win_delta(d, (*out)[i].window_start_ms);
+    }
+    return n;
+#else
+    return 0;
+#endif
+}
+
+void fm__daemon_kafka_durable(fm_daemon_t *d, const fm_store_mark_t *marks, size_t n)
+{
+#ifdef HAVE_RDKAFKA
+    fm_kafka_in_durable(d->kin, marks, n);
 #endif
 }
 

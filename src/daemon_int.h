@@ -82,7 +82,7 @@ typedef struct fm_daemon {
 
     /* Histogram deltas for the plugins (not the store's: see daemon_hist.c). */
     fm__pub_win_t *pub_wins;
-    uint64_t pub_seq, pub_deltas, pub_bytes, pub_last_bytes, pub_failures;
+    uint64_t pub_seq, pub_deltas, pub_messages, pub_bytes, pub_last_bytes, pub_failures;
 
     /* Histogram deltas since the last successful commit, one per window (each is also added
      * to the stored total when committed). */
@@ -143,6 +143,11 @@ void fm__daemon_kafka_in_free(fm_daemon_t *d);
 /* Kafka positions to commit once the store commit started now succeeds (NULL: none). */
 void *fm__daemon_kafka_mark(fm_daemon_t *d);
 void fm__daemon_kafka_commit(fm_daemon_t *d, void *mark, bool ok);
+/* Exactly once (issue 21): a part half added blocks taking a commit; the marks that changed go
+ * into the commit job (their windows get pending deltas) and are reported stored after it. */
+bool fm__daemon_kafka_busy(fm_daemon_t *d);
+size_t fm__daemon_kafka_dirty(fm_daemon_t *d, fm_store_mark_t **out);
+void fm__daemon_kafka_durable(fm_daemon_t *d, const fm_store_mark_t *marks, size_t n);
 json_t *fm__daemon_kafka_in_json(fm_daemon_t *d);
 
 /* daemon_ctl.c */

@@ -27,6 +27,9 @@ typedef struct {
     fm__pending_win_t *wins;
     fm__pending_fit_t *fits;
     void *kafka_mark;          /* [input.kafka] positions to commit once this job succeeded */
+    fm_store_mark_t *marks;    /* [input.kafka] high-water marks, each in its window's commit */
+    size_t nmarks;
+    fm_store_mark_t *win_marks; /* scratch: the marks of one window */
     fm_store_counter_t counters[8];
     size_t ncounters;
     uint64_t prune_before_ms;
@@ -53,6 +56,18 @@ fm_histset_t *fm__daemon_win_delta(fm_daemon_t *d, uint64_t start_ms)
     return w->delta;
 }
 
+/* The [input.kafka] marks of one window go into that window's transaction. */
+static void stage_marks(fm_store_t *s, commit_job_t *j, uint64_t start_ms)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < j->nmarks; i++) {
+        if (j->marks[i].window_start_ms == start_ms) {
+            j->win_marks[n++] = j->marks[i];
+        }
+    }
+    fm_store_stage_marks(s, j->win_marks, n);
+}
+
 static void commit_work(uv_work_t *req)
 {
     commit_job_t *j = req->data;
@@ -65,6 +80,7 @@ static void commit_work(uv_work_t *req)
      * own (one histogram update less per flow on the receive path), and a window that fails
      * after others were written is retried alone without counting the total twice. */
     for (fm__pending_win_t *w = j->wins; w && j->rc == 0; w = w->next) {
+        stage_marks(s, j, w->start_ms);
         j->rc = fm_store_commit(s, w->delta, w->start_ms, w->end_ms, w->delta, j->counters,
                                 j->ncounters, j->err, sizeof(j->err));
         if (j->rc == 0) {
@@ -160,6 +176,7 @@ static void commit_after(uv_work_t *req, int status)
             fm_log_notice("store, commits to %s succeed again", d->cfg->store_path);
         }
         d->store_failing = false;
+        fm__daemon_kafka_durable(d, j->marks, j->nmarks);
         fm__daemon_kafka_commit(d, j->kafka_mark, true);
         free_job_lists(j);
     } else {
@@ -177,6 +194,8 @@ static void commit_after(uv_work_t *req, int status)
                        fm_time_wall_ms() - d->last_commit_ms);
         }
     }
+    free(j->marks);
+    free(j->win_marks);
     free(j);
 }
 
@@ -206,12 +225,15 @@ void fm__daemon_commit(fm_daemon_t *d)
 {
     commit_job_t *j;
 
-    if (d->store_busy || !d->store) {
-        return; /* the running job will be followed by the next timer tick */
+    if (d->store_busy || !d->store || fm__daemon_kafka_busy(d)) {
+        return; /* the running job (or part being added) is followed by the next timer tick */
     }
     j = fm_xcalloc(1, sizeof(*j));
     j->d = d;
     j->req.data = j;
+    /* marks first: they may add (empty) pending windows the job must take */
+    j->nmarks = fm__daemon_kafka_dirty(d, &j->marks);
+    j->win_marks = j->nmarks ? fm_xcalloc(j->nmarks, sizeof(*j->win_marks)) : NULL;
     /* Hand the deltas over; the loop starts new ones and keeps counting while the job writes. */
     j->wins = d->pending_wins;
     d->pending_wins = NULL;

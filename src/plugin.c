@@ -56,6 +56,7 @@ typedef struct instance {
     void *dl;
     const fm_plugin_t *desc;
     hist_fn hist;              /* desc->hist of an ABI >= 2 plugin, else NULL */
+    fm_plugin_hist_params_t hist_params; /* from desc->hist_params (ABI >= 3), else zeros */
     atomic_bool hist_declined; /* hist answered FM_PLUGIN_HIST_DECLINE: offer no more */
     void *state;
     bool inited;
@@ -322,6 +323,26 @@ bool fm_plugins_want_hist(const fm_plugins_t *p)
     return false;
 }
 
+void fm_plugins_hist_params(const fm_plugins_t *p, uint64_t *max_bytes, bool *json)
+{
+    bool any = false;
+    *max_bytes = 0;
+    *json = true;
+    for (size_t i = 0; p && i < p->n; i++) {
+        const instance_t *in = &p->inst[i];
+        if (!takes_hist((instance_t *)in)) {
+            continue;
+        }
+        any = true;
+        uint64_t m = in->hist_params.max_bytes;
+        if (m && (!*max_bytes || m < *max_bytes)) {
+            *max_bytes = m;
+        }
+        *json = *json && in->hist_params.encoding == FM_PLUGIN_HIST_JSON;
+    }
+    *json = *json && any;
+}
+
 void fm_plugins_hist(fm_plugins_t *p, const char *json, size_t len, uint64_t window_start_ms)
 {
     batch_t *b;
@@ -563,6 +584,25 @@ static void check_ownership(const instance_t *in, const struct stat *sb)
     free(dir);
 }
 
+/* How the instance wants deltas (ABI 3), asked once after init. */
+static int ask_hist_params(instance_t *in, char *err, size_t errlen)
+{
+    const fm_plugin_t *d = in->desc;
+    fm_plugin_hist_params_t *p = &in->hist_params;
+    memset(p, 0, sizeof(*p));
+    if (!in->hist || d->abi_version < 3 || !d->hist_params) {
+        return 0;
+    }
+    if (d->hist_params(in->state, p) < 0 ||
+        (p->max_bytes && p->max_bytes < 1024) || p->encoding > FM_PLUGIN_HIST_JSON) {
+        snprintf(err, errlen, "plugin %s: %s: hist_params failed or out of range (max_bytes "
+                 "%" PRIu64 ", encoding %" PRIu32 ")", in->name, in->file, p->max_bytes,
+                 p->encoding);
+        return FM_EPLUGIN;
+    }
+    return 0;
+}
+
 static int open_plugin(instance_t *in, char *err, size_t errlen)
 {
     struct stat sb;
@@ -614,6 +654,9 @@ static int load_one(instance_t *in, const fm_config_plugin_t *c, const char *plu
         goto out;
     }
     in->inited = true;
+    if ((rc = ask_hist_params(in, err, errlen)) < 0) {
+        goto out;
+    }
     in->ring = fm_xcalloc(in->qlimit, sizeof(batch_t *));
     fm_log_info("plugin %s: %s (%s %s), queue %zu, overflow %s", in->name, in->file,
                 in->desc->name, in->desc->version ? in->desc->version : "", in->qlimit,

@@ -53,12 +53,18 @@ void fm_plugins_consume(fm_plugins_t *p, const fm_flow_t *flows, size_t n);
 bool fm_plugins_want_hist(const fm_plugins_t *p);
 
 /**
- * Queue one histogram delta document (src/histdelta.h) for every plugin that has a hist callback
+ * How to encode deltas for the plugins that take them (ABI 3 hist_params): the smallest
+ * max_bytes any asks for (0: no limit), and JSON only if every one asks for JSON.
+ */
+void fm_plugins_hist_params(const fm_plugins_t *p, uint64_t *max_bytes, bool *json);
+
+/**
+ * Queue one histogram delta part (src/histdelta.h) for every plugin that has a hist callback
  * (loop thread).  Copies the document; same queue, order and overflow policy as flow batches: a
  * full queue drops it for that plugin (counted as hist_dropped) or, with `overflow = block`,
  * waits.
  * @param[in] p     plugin set, or NULL (no-op)
- * @param[in] json  the document, len bytes (borrowed)
+ * @param[in] json  the part, len bytes (borrowed; binary parts may hold NUL bytes)
  * @param[in] window_start_ms  the window it belongs to, passed on to the plugin
  */
 void fm_plugins_hist(fm_plugins_t *p, const char *json, size_t len, uint64_t window_start_ms);

@@ -68,7 +68,16 @@ static const char *const migration_1[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = {migration_1};
+/* 2: [input.kafka] exactly once (issue 21): per (collector, run, window) the highest
+ * (seq, part) of the delta parts applied, written in the transaction of the bins they added. */
+static const char *const migration_2[] = {
+    "CREATE TABLE kafka_marks (collector TEXT NOT NULL, run INTEGER NOT NULL,"
+    " window_start_ms INTEGER NOT NULL, seq INTEGER NOT NULL, part INTEGER NOT NULL,"
+    " PRIMARY KEY (collector, run, window_start_ms)) WITHOUT ROWID",
+    NULL,
+};
+
+static const char *const *const migrations[] = {migration_1, migration_2};
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
 enum {
@@ -95,6 +104,8 @@ enum {
     ST_PRUNE_FITS,
     ST_CHECKPOINT,
     ST_INTEGRITY,
+    ST_MARK_UPSERT,
+    ST_MARK_LIST,
     ST_COUNT
 };
 
@@ -151,6 +162,11 @@ static const char *const sql[ST_COUNT] = {
                       " (g.created_ms = f.created_ms AND g.id > f.id)))",
     [ST_CHECKPOINT] = "PRAGMA wal_checkpoint(PASSIVE)",
     [ST_INTEGRITY] = "PRAGMA integrity_check",
+    /* a mark only moves forward: a stale one can never undo a newer */
+    [ST_MARK_UPSERT] = "INSERT INTO kafka_marks (collector, run, window_start_ms, seq, part)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET seq = excluded.seq,"
+                       " part = excluded.part WHERE (excluded.seq, excluded.part) > (seq, part)",
+    [ST_MARK_LIST] = "SELECT collector, run, window_start_ms, seq, part FROM kafka_marks",
 };
 
 struct fm_store {
@@ -158,6 +174,8 @@ struct fm_store {
     sqlite3_stmt *st[ST_COUNT];
     int bin_exp; /* bin exponent of the stored bins, -1 before the first commit */
     char msg[512];
+    const fm_store_mark_t *marks; /* staged for the next fm_store_commit (borrowed) */
+    size_t nmarks;
 };
 
 /* Unsigned values travel bit for bit through SQLite's signed 64-bit integers. */
@@ -589,6 +607,60 @@ static int check_commit_args(fm_store_t *s, const fm_histset_t *total, const fm_
     return 0;
 }
 
+/* The staged marks, inside the commit's transaction; unstaged either way. */
+static int write_marks(fm_store_t *s)
+{
+    sqlite3_stmt *st = s->st[ST_MARK_UPSERT];
+    int rc = 0;
+    for (size_t i = 0; i < s->nmarks && rc == 0; i++) {
+        const fm_store_mark_t *m = &s->marks[i];
+        sqlite3_bind_text(st, 1, m->collector, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, u2i(m->run));
+        sqlite3_bind_int64(st, 3, u2i(m->window_start_ms));
+        sqlite3_bind_int64(st, 4, u2i(m->seq));
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)m->part);
+        rc = run(s, ST_MARK_UPSERT, "writing kafka marks");
+    }
+    return rc;
+}
+
+void fm_store_stage_marks(fm_store_t *s, const fm_store_mark_t *marks, size_t n)
+{
+    s->marks = marks;
+    s->nmarks = n;
+}
+
+int fm_store_load_marks(fm_store_t *s, fm_store_mark_t **out, size_t *n)
+{
+    sqlite3_stmt *st = s->st[ST_MARK_LIST];
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *c = sqlite3_column_text(st, 0);
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            *out = fm_xreallocarray(*out, cap, sizeof(**out));
+        }
+        fm_store_mark_t *m = &(*out)[(*n)++];
+        snprintf(m->collector, sizeof(m->collector), "%s", c ? (const char *)c : "");
+        m->run = i2u(sqlite3_column_int64(st, 1));
+        m->window_start_ms = i2u(sqlite3_column_int64(st, 2));
+        m->seq = i2u(sqlite3_column_int64(st, 3));
+        m->part = (uint32_t)sqlite3_column_int64(st, 4);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return db_fail(s, rc, "reading kafka marks");
+    }
+    return 0;
+}
+
 int fm_store_commit(fm_store_t *s, const fm_histset_t *total_delta, uint64_t win_start_ms,
                     uint64_t win_end_ms, const fm_histset_t *win_delta,
                     const fm_store_counter_t *counters, size_t ncounters, char *err,
@@ -616,11 +688,16 @@ int fm_store_commit(fm_store_t *s, const fm_histset_t *total_delta, uint64_t win
         if (rc == 0) {
             rc = write_counters(s, counters, ncounters);
         }
+        if (rc == 0) {
+            rc = write_marks(s);
+        }
         if (rc == 0 && bin_exp != s->bin_exp) {
             rc = write_bin_exp(s, bin_exp);
         }
         rc = finish(s, rc);
     }
+    s->marks = NULL; /* staged for this commit only */
+    s->nmarks = 0;
     if (rc < 0) {
         copy_err(err, errlen, s->msg);
         return rc;

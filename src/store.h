@@ -20,6 +20,8 @@
  *   counters(name PRIMARY KEY, value, updated_ms)
  *   exporters(id PRIMARY KEY, address, port, first_seen_ms, last_seen_ms, datagrams, records,
  *             malformed, UNIQUE(address, port))
+ *   kafka_marks(collector, run, window_start_ms, seq, part, PRIMARY KEY(collector, run,
+ *             window_start_ms))  version 2: [input.kafka]'s high-water marks (issue 21)
  *   hist_bins_named (view): hist_bins with window start (or 'total') and the class, direction
  *             and metric names of fm_class_name(), fm_dir_name() and fm_metric_name()
  * Unsigned 64-bit values are stored bit for bit in SQLite's signed integers; sums saturate at
@@ -35,7 +37,7 @@
 #include "hist.h"
 
 /** Schema version this build creates and migrates to (PRAGMA user_version). */
-#define FM_STORE_SCHEMA_VERSION 1
+#define FM_STORE_SCHEMA_VERSION 2
 
 typedef struct fm_store fm_store_t;
 
@@ -100,6 +102,30 @@ const char *fm_store_errmsg(const fm_store_t *s);
  * (default 5000 ms).  @return 0 or FM_ESTORE.
  */
 int fm_store_set_busy_timeout(fm_store_t *s, int ms);
+
+/** [input.kafka] high-water mark: the highest (seq, part) of a (collector, run)'s delta parts
+ *  for one window that the aggregator applied. */
+typedef struct {
+    char collector[256];
+    uint64_t run;
+    uint64_t window_start_ms;
+    uint64_t seq;
+    uint32_t part;
+} fm_store_mark_t;
+
+/**
+ * Stage high-water marks for the next fm_store_commit, which writes them in its transaction
+ * with the bins they account for (a mark only ever moves forward).  marks is borrowed until
+ * that commit returns; the commit unstages them whether it succeeds or not.
+ */
+void fm_store_stage_marks(fm_store_t *s, const fm_store_mark_t *marks, size_t n);
+
+/**
+ * All stored high-water marks.
+ * @param[out] out  malloc'd array, caller frees; NULL when n is 0.
+ * @return 0 or FM_ESTORE.
+ */
+int fm_store_load_marks(fm_store_t *s, fm_store_mark_t **out, size_t *n);
 
 /**
  * Add histogram deltas to the stored bins and replace the counters, all in one transaction:

@@ -43,10 +43,11 @@ extern "C" {
 #endif
 
 /**
- * Bumped on any change of fm_plugin_t or fm_plugin_flow_t.  2 appended fm_plugin_t.hist.
- * flowmixd loads plugins built against any version from FM_PLUGIN_ABI_VERSION_MIN up to its own.
+ * Bumped on any change of fm_plugin_t or fm_plugin_flow_t.  2 appended fm_plugin_t.hist, 3
+ * appended fm_plugin_t.hist_params.  flowmixd loads plugins built against any version from
+ * FM_PLUGIN_ABI_VERSION_MIN up to its own.
  */
-#define FM_PLUGIN_ABI_VERSION 2
+#define FM_PLUGIN_ABI_VERSION 3
 /** Oldest ABI this header's flowmixd still loads (1: a descriptor without hist). */
 #define FM_PLUGIN_ABI_VERSION_MIN 1
 
@@ -63,6 +64,20 @@ extern "C" {
 
 /** fm_plugin_t.hist's answer for "this instance does not want histogram deltas" (ABI 2). */
 #define FM_PLUGIN_HIST_DECLINE 1
+
+/* fm_plugin_hist_params_t.encoding: how flowmixd encodes the deltas it hands to hist (ABI 3) */
+#define FM_PLUGIN_HIST_BINARY 0 /* compact binary (the default) */
+#define FM_PLUGIN_HIST_JSON 1   /* JSON documents */
+
+/**
+ * What an instance wants of histogram deltas (ABI 3, fm_plugin_t.hist_params); flowmixd fills
+ * it with zeros (no limit, binary) before asking.
+ */
+typedef struct fm_plugin_hist_params {
+    uint64_t max_bytes; /* largest message hist may be given (0: no limit); >= 1024 */
+    uint32_t encoding;  /* FM_PLUGIN_HIST_BINARY or FM_PLUGIN_HIST_JSON */
+    uint32_t reserved;  /* 0 */
+} fm_plugin_hist_params_t;
 
 /* fm_plugin_flow_t.flags */
 #define FM_PLUGIN_FLOW_BIFLOW 0x01  /* rev_* hold the opposite direction */
@@ -153,20 +168,33 @@ typedef struct fm_plugin {
      * are only ever appended here, so older descriptors stay valid prefixes. ---- */
 
     /**
-     * Optional: take one closed-window histogram delta (worker thread), a JSON document in the
-     * format "flowmix.histdelta" version 1 (doc/guide.md, "Scaling out with Kafka"): the
-     * increments of every histogram of one window since the previous delta, with the collector
-     * id, run and sequence number an aggregator uses to drop duplicates.  flowmixd produces
-     * deltas only while at least one loaded plugin has this callback, every
+     * Optional: take one part of a closed-window histogram delta (worker thread), in the format
+     * "flowmix.histdelta" (doc/guide.md §8, "Scaling out with Kafka"): compact binary, or JSON
+     * when hist_params asks for it.  A delta holds the increments of every histogram of one
+     * window since the previous delta, with the collector id, run, sequence number and part an
+     * aggregator uses to drop duplicates; flowmixd splits it into parts no longer than
+     * hist_params' max_bytes, each self-contained (whole bins, applicable in any order).
+     * flowmixd produces deltas only while at least one loaded plugin has this callback, every
      * `store.commit_interval`, on flush and at shutdown.  Deltas share the queue and the
      * overflow policy of flow batches and keep their order with them.
-     * @param[in] json  the document, NUL-terminated (json[len] == 0); borrowed for the call
-     * @param[in] window_start_ms  the window the delta belongs to (also inside the document)
+     * @param[in] data  the part (data[len] == 0, but binary parts may hold NUL bytes too);
+     *                  borrowed for the call
+     * @param[in] window_start_ms  the window the delta belongs to (also inside the part)
      * @return 0; FM_PLUGIN_HIST_DECLINE if this instance takes no deltas (configured off):
      *         flowmix then stops offering them to it, and stops computing them once no
      *         instance takes them; or negative (counted as one error; not retried).
      */
-    int (*hist)(void *state, const char *json, size_t len, uint64_t window_start_ms);
+    int (*hist)(void *state, const char *data, size_t len, uint64_t window_start_ms);
+
+    /* ---- ABI 3 ---- */
+
+    /**
+     * Optional: say how this instance wants deltas (loading thread, right after init).  With
+     * several instances taking deltas flowmixd encodes each delta once: the smallest max_bytes
+     * of all, JSON only if every one asks for JSON.  Without it: no limit, binary.
+     * @return 0, or negative to fail the load (err of init is not available here).
+     */
+    int (*hist_params)(void *state, fm_plugin_hist_params_t *params);
 } fm_plugin_t;
 
 #ifdef __cplusplus

@@ -11,6 +11,7 @@
  *     key = exporter                      ; flows' message key: exporter (index, decimal) | none
  *     histograms = no                     ; publish histogram deltas (default no)
  *     hist_topic = flowmix.hist           ; their topic (default)
+ *     hist_format = binary                ; binary (default, compact) | json
  *     flush_timeout = 10s                 ; how long shutdown waits for outstanding deliveries
  *     kafka.compression.type = lz4        ; any librdkafka property, prefixed with "kafka."
  *     kafka.security.protocol = sasl_ssl  ; e.g. for a secured cluster
@@ -21,11 +22,19 @@
  *   flags
  * with times in epoch ms, af 2 or 10, src/dst as text and flags the FM_PLUGIN_FLOW_* bits.
  *
- * Histogram deltas (ABI 2 hist callback) are published as flowmixd hands them over, one
- * "flowmix.histdelta" JSON document per message (doc/guide.md), keyed by the document's
- * collector id: the default partitioner hashes the key, so one collector's deltas share a
- * partition and stay in order there.  With histograms = no the plugin declines them, and
- * flowmixd stops computing them.
+ * Histogram deltas (ABI 2 hist callback) are published as flowmixd hands them over, one part of
+ * a "flowmix.histdelta" delta per message (doc/guide.md §8), keyed by the delta's collector id:
+ * the default partitioner hashes the key, so one collector's deltas share a partition and stay
+ * in order there.  hist_params (ABI 3) tells flowmixd the largest part to make: the producer's
+ * effective message.max.bytes (librdkafka's default 1000000, or kafka.message.max.bytes) less a
+ * margin for the key and the record and batch framing, so every part fits the producer and a
+ * broker at its default limits.  With histograms = no the plugin declines deltas, and flowmixd
+ * stops computing them.
+ *
+ * Defaults that differ from librdkafka's (each can be overridden with kafka.*):
+ * compression.codec = lz4 (every broker since 0.10 takes it; zstd needs 2.1) and
+ * enable.idempotence = true (no duplicates or reordering from producer retries, which an
+ * aggregator's per-window high-water marks rely on).
  *
  * Delivery: librdkafka batches, retries (message.send.max.retries, retry.backoff.ms) and reports
  * each message once; delivery reports are served on this plugin's worker thread after every
@@ -50,6 +59,11 @@
 #include "../common/putil.h"
 
 #define QUEUE_FULL_WAIT_MS 5000
+/* Room left in message.max.bytes for the key (<= 255 bytes) and the record and batch framing
+ * librdkafka counts against it: 1/32 of the limit plus 1 KiB (31 KiB at the 1 MB default). */
+#define HIST_MARGIN(max) ((max) / 32 + 1024)
+/* Smallest message.max.bytes histogram deltas work with (a part needs >= 1024 bytes). */
+#define HIST_MIN_MESSAGE_MAX 4096
 
 typedef struct kafka {
     rd_kafka_t *rk;
@@ -58,6 +72,10 @@ typedef struct kafka {
     bool flows;
     bool key_exporter;
     bool have_brokers;       /* brokers, kafka.bootstrap.servers or a mock cluster */
+    bool set_compression;    /* kafka.compression.codec/type given */
+    bool set_idempotence;    /* kafka.enable.idempotence given */
+    bool hist_json;          /* hist_format = json */
+    uint64_t hist_max_bytes; /* largest part flowmixd may hand over */
     uint64_t flush_timeout_ms;
     uint64_t produced;
     uint64_t delivered;
@@ -107,6 +125,12 @@ static int set_key(kafka_t *k, rd_kafka_conf_t *conf, const char *key, const cha
     if (!strcmp(key, "kafka.bootstrap.servers") || !strcmp(key, "kafka.test.mock.num.brokers")) {
         k->have_brokers = true;
     }
+    if (!strcmp(key, "kafka.compression.codec") || !strcmp(key, "kafka.compression.type")) {
+        k->set_compression = true;
+    }
+    if (!strcmp(key, "kafka.enable.idempotence")) {
+        k->set_idempotence = true;
+    }
     if (!strncmp(key, "kafka.", 6)) {
         if (rd_kafka_conf_set(conf, key + 6, v, kerr, sizeof(kerr)) != RD_KAFKA_CONF_OK) {
             snprintf(err, errlen, "%s = %s: %s", key, v, kerr);
@@ -120,6 +144,12 @@ static int set_key(kafka_t *k, rd_kafka_conf_t *conf, const char *key, const cha
         return parse_bool(key, v, &k->flows, err, errlen);
     } else if (!strcmp(key, "histograms")) {
         return parse_bool(key, v, hists, err, errlen);
+    } else if (!strcmp(key, "hist_format")) {
+        if (strcmp(v, "binary") && strcmp(v, "json")) {
+            snprintf(err, errlen, "hist_format = %s: expected binary or json", v);
+            return -EINVAL;
+        }
+        k->hist_json = !strcmp(v, "json");
     } else if (!strcmp(key, "key")) {
         if (strcmp(v, "exporter") && strcmp(v, "none")) {
             snprintf(err, errlen, "key = %s: expected exporter or none", v);
@@ -133,13 +163,49 @@ static int set_key(kafka_t *k, rd_kafka_conf_t *conf, const char *key, const cha
         }
     } else {
         snprintf(err, errlen, "unknown key '%s' (brokers, flows, topic, key, histograms, "
-                 "hist_topic, flush_timeout, kafka.*)", key);
+                 "hist_topic, hist_format, flush_timeout, kafka.*)", key);
         return -EINVAL;
     }
     return 0;
 }
 
 static void kf_fini(void *state);
+
+/* Our defaults where the user set nothing (see the top of this file). */
+static int set_defaults(kafka_t *k, rd_kafka_conf_t *conf, char *err, size_t errlen)
+{
+    char kerr[256];
+    if ((!k->set_compression &&
+         rd_kafka_conf_set(conf, "compression.codec", "lz4", kerr, sizeof(kerr)) !=
+             RD_KAFKA_CONF_OK) ||
+        (!k->set_idempotence &&
+         rd_kafka_conf_set(conf, "enable.idempotence", "true", kerr, sizeof(kerr)) !=
+             RD_KAFKA_CONF_OK)) {
+        snprintf(err, errlen, "librdkafka refuses a default: %s", kerr);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* The largest part of a delta: the producer's effective message.max.bytes less the margin. */
+static int hist_limit(kafka_t *k, const rd_kafka_conf_t *conf, char *err, size_t errlen)
+{
+    char v[32];
+    size_t vlen = sizeof(v);
+    unsigned long long max;
+    if (rd_kafka_conf_get(conf, "message.max.bytes", v, &vlen) != RD_KAFKA_CONF_OK ||
+        sscanf(v, "%llu", &max) != 1) {
+        snprintf(err, errlen, "cannot read message.max.bytes from librdkafka");
+        return -EINVAL;
+    }
+    if (max < HIST_MIN_MESSAGE_MAX) {
+        snprintf(err, errlen, "kafka.message.max.bytes = %llu: histogram deltas need at least "
+                 "%d", max, HIST_MIN_MESSAGE_MAX);
+        return -EINVAL;
+    }
+    k->hist_max_bytes = max - HIST_MARGIN(max);
+    return 0;
+}
 
 static int kf_init(const char *const *keys, const char *const *values, size_t n, void **state,
                    char *err, size_t errlen)
@@ -164,6 +230,12 @@ static int kf_init(const char *const *keys, const char *const *values, size_t n,
     if (rc == 0 && !k->flows && !hists) {
         snprintf(err, errlen, "flows = no and histograms = no: nothing to publish");
         rc = -EINVAL;
+    }
+    if (rc == 0) {
+        rc = set_defaults(k, conf, err, errlen);
+    }
+    if (rc == 0 && hists) {
+        rc = hist_limit(k, conf, err, errlen);
     }
     if (rc < 0) {
         rd_kafka_conf_destroy(conf);
@@ -269,33 +341,51 @@ static int kf_consume(void *state, const fm_plugin_flow_t *flows, size_t n)
     return rc;
 }
 
-/* The document's collector id, the message key (borrowed from doc). */
-static const char *collector_of(json_t *doc)
+/* The part's collector id, the message key: the binary header's first field ("FMHD", version,
+ * varint length, bytes) or a JSON document's "collector" (copied into id). */
+static bool collector_of(const char *data, size_t len, char id[256])
 {
-    const char *id = json_string_value(json_object_get(doc, "collector"));
-    return id && *id ? id : NULL;
+    const unsigned char *p = (const unsigned char *)data;
+    if (len > 6 && !memcmp(p, "FMHD", 4)) {
+        size_t n = p[5] & 0x7f, at = 6; /* LEB128: ids up to 255 bytes take 1 or 2 bytes */
+        if (p[5] & 0x80) {
+            n |= (size_t)(p[6] & 0x7f) << 7;
+            at = 7;
+        }
+        if (n == 0 || n > 255 || at + n > len) {
+            return false;
+        }
+        memcpy(id, p + at, n);
+        id[n] = '\0';
+        return true;
+    }
+    json_t *doc = json_loadb(data, len, 0, NULL);
+    const char *s = json_string_value(json_object_get(doc, "collector"));
+    bool ok = s && *s && strlen(s) < 256;
+    if (ok) {
+        strcpy(id, s);
+    }
+    json_decref(doc);
+    return ok;
 }
 
-static int kf_hist(void *state, const char *text, size_t len, uint64_t window_start_ms)
+static int kf_hist(void *state, const char *data, size_t len, uint64_t window_start_ms)
 {
     kafka_t *k = state;
-    json_t *doc;
-    const char *id;
+    char id[256];
     int rc = -EIO;
 
     if (!k->hist_topic) {
         return FM_PLUGIN_HIST_DECLINE;
     }
-    doc = json_loadb(text, len, 0, NULL);
-    if (!doc || !(id = collector_of(doc))) {
-        json_decref(doc);
+    if (!collector_of(data, len, id)) {
         k->hist_failed++;
         return -EINVAL;
     }
     for (int waited = 0;; waited += 100) {
-        /* F_COPY: the document is borrowed for this call only */
+        /* F_COPY: the part is borrowed for this call only */
         if (rd_kafka_produce(k->hist_topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-                             (void *)text, len, id, strlen(id), &hist_tag) == 0) {
+                             (void *)data, len, id, strlen(id), &hist_tag) == 0) {
             k->hist_produced++;
             rc = 0;
             break;
@@ -308,9 +398,16 @@ static int kf_hist(void *state, const char *text, size_t len, uint64_t window_st
         k->queue_full_waits++;
         rd_kafka_poll(k->rk, 100);
     }
-    json_decref(doc);
     rd_kafka_poll(k->rk, 0);
     return rc;
+}
+
+static int kf_hist_params(void *state, fm_plugin_hist_params_t *p)
+{
+    const kafka_t *k = state;
+    p->max_bytes = k->hist_max_bytes;
+    p->encoding = k->hist_json ? FM_PLUGIN_HIST_JSON : FM_PLUGIN_HIST_BINARY;
+    return 0;
 }
 
 static int kf_tick(void *state, uint64_t now_ms)
@@ -361,7 +458,7 @@ FM_PLUGIN_EXPORT const fm_plugin_t FM_PLUGIN_DESCRIPTOR = {
     .abi_version = FM_PLUGIN_ABI_VERSION,
     .flow_size = sizeof(fm_plugin_flow_t),
     .name = "kafka",
-    .version = "1.1",
+    .version = "1.2",
     .description = "publishes finished flows and histogram deltas to Apache Kafka (librdkafka)",
     .init = kf_init,
     .consume = kf_consume,
@@ -370,4 +467,5 @@ FM_PLUGIN_EXPORT const fm_plugin_t FM_PLUGIN_DESCRIPTOR = {
     .counters = kf_counters,
     .fini = kf_fini,
     .hist = kf_hist,
+    .hist_params = kf_hist_params,
 };

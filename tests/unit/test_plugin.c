@@ -214,7 +214,7 @@ static void refused(const char *path, char **k, char **v, size_t n, int code, co
 
 static void test_wrong_abi(void **state)
 {
-    refused(tp("tp_badabi"), NULL, NULL, 0, FM_EPLUGIN, "ABI version 1000, flowmixd loads 1 to 2");
+    refused(tp("tp_badabi"), NULL, NULL, 0, FM_EPLUGIN, "ABI version 1001, flowmixd loads 1 to 3");
 }
 
 static void test_missing_file(void **state)

@@ -428,6 +428,50 @@ static void test_commit_trigger_abort(void **state)
     fm_store_close(s);
 }
 
+/* [input.kafka] high-water marks: written only with a commit that succeeds, never moved back,
+ * read back after reopening. */
+static void test_kafka_marks(void **state)
+{
+    fm_store_t *s = open_ok();
+    fm_store_mark_t m[2] = {{"edge-1", 7, 60000, 3, 1}, {"edge-2", 9, 60000, 1, 0}}, *got;
+    fm_store_counter_t c[] = {{"records", 7}};
+    size_t n;
+    char err[256];
+
+    assert_int_equal(fm_store_load_marks(s, &got, &n), 0);
+    assert_int_equal(n, 0);
+    sqlite3 *db = raw_open();
+    raw_exec(db, "CREATE TRIGGER boom BEFORE INSERT ON counters "
+                 "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+    fm_store_stage_marks(s, m, 2);
+    assert_int_equal(fm_store_commit(s, NULL, 0, 0, NULL, c, 1, err, sizeof(err)), FM_ESTORE);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM kafka_marks"), 0);
+    raw_exec(db, "DROP TRIGGER boom");
+    /* the failed commit unstaged them: this one writes none */
+    assert_int_equal(fm_store_commit(s, NULL, 0, 0, NULL, c, 1, err, sizeof(err)), 0);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM kafka_marks"), 0);
+    fm_store_stage_marks(s, m, 2);
+    assert_int_equal(fm_store_commit(s, NULL, 0, 0, NULL, c, 1, err, sizeof(err)), 0);
+    m[0].part = 0; /* older than (3, 1): ignored */
+    m[1].seq = 2;  /* newer: taken */
+    fm_store_stage_marks(s, m, 2);
+    assert_int_equal(fm_store_commit(s, NULL, 0, 0, NULL, c, 1, err, sizeof(err)), 0);
+    sqlite3_close(db);
+    fm_store_close(s);
+    s = open_ok();
+    assert_int_equal(fm_store_load_marks(s, &got, &n), 0);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        bool one = !strcmp(got[i].collector, "edge-1");
+        assert_int_equal(got[i].run, one ? 7 : 9);
+        assert_int_equal(got[i].window_start_ms, 60000);
+        assert_int_equal(got[i].seq, one ? 3 : 2);
+        assert_int_equal(got[i].part, one ? 1 : 0);
+    }
+    free(got);
+    fm_store_close(s);
+}
+
 /* Another connection holds the write lock: the commit fails with BUSY, the retry succeeds. */
 static void test_commit_busy(void **state)
 {
@@ -698,6 +742,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commit_atomic_injected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_trigger_abort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kafka_marks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
