@@ -410,7 +410,7 @@ int fm__ctl_status(FILE *out, const json_t *r)
         "version", "uptime_s", "records", "records_per_s", "datagrams", "bytes", "malformed",
         "recv_errors", "kernel_drops", "exporters", "exporters_evicted", "flows_finished",
         "cache", "store", "total", "fits", "ctl", "export", "plugins", "now_ms", "start_ms",
-        "rate_1m", "rate_15m", "hist_publish", "kafka_in", NULL};
+        "rate_1m", "rate_15m", "hist_publish", "kafka_in", "kafka_collectors", NULL};
     uint64_t now = now_of(r), start = ms(r, "start_ms");
     char up[32], iso[FM_TIME_ISO_LEN];
     lines_t l = {0};
@@ -434,6 +434,10 @@ int fm__ctl_status(FILE *out, const json_t *r)
     if (json_is_object(get(r, "kafka_in"))) {
         fprintf(out, "\nKafka input\n");
         fm_ctl_format_kv(out, get(r, "kafka_in"));
+    }
+    if (json_is_array(get(r, "kafka_collectors"))) { /* per-collector lag (issue 21) */
+        fprintf(out, "\nKafka collectors\n");
+        fm_ctl_format_table(out, get(r, "kafka_collectors"));
     }
     print_unknown(out, r, known);
     return 0;

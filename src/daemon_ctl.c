@@ -105,7 +105,7 @@ json_t *fm__daemon_status_json(fm_daemon_t *d)
                                   d->last_export, "last_ms", (json_int_t)d->last_export_ms));
     json_object_set_new(result, "plugins", fm_plugins_stats_json(d->plugins));
     json_object_set_new(result, "hist_publish", fm__daemon_pub_json(d));
-    json_object_set_new(result, "kafka_in", fm__daemon_kafka_in_json(d));
+    fm__daemon_kafka_status(d, result);
     return result;
 }
 

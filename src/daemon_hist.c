@@ -334,12 +334,17 @@ void fm__daemon_kafka_durable(fm_daemon_t *d, const fm_store_mark_t *marks, size
 #endif
 }
 
-json_t *fm__daemon_kafka_in_json(fm_daemon_t *d)
+void fm__daemon_kafka_status(fm_daemon_t *d, json_t *result)
 {
 #ifdef HAVE_RDKAFKA
     if (d->kin) {
-        return fm_kafka_in_stats_json(d->kin);
+        json_t *k = fm_kafka_in_stats_json(d->kin);
+        /* top level, so `flowmixctl status` prints it as a table, one line per collector */
+        json_object_set(result, "kafka_collectors", json_object_get(k, "collectors"));
+        json_object_del(k, "collectors");
+        json_object_set_new(result, "kafka_in", k);
+        return;
     }
 #endif
-    return json_null();
+    json_object_set_new(result, "kafka_in", json_null());
 }

@@ -148,7 +148,8 @@ void fm__daemon_kafka_commit(fm_daemon_t *d, void *mark, bool ok);
 bool fm__daemon_kafka_busy(fm_daemon_t *d);
 size_t fm__daemon_kafka_dirty(fm_daemon_t *d, fm_store_mark_t **out);
 void fm__daemon_kafka_durable(fm_daemon_t *d, const fm_store_mark_t *marks, size_t n);
-json_t *fm__daemon_kafka_in_json(fm_daemon_t *d);
+/* status: "kafka_in" (null unless [input.kafka]) and "kafka_collectors" (per collector) */
+void fm__daemon_kafka_status(fm_daemon_t *d, json_t *result);
 
 /* daemon_ctl.c */
 int fm__daemon_ctl_start(fm_daemon_t *d, char *err, size_t errlen);
