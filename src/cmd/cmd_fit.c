@@ -213,8 +213,7 @@ int fm_cmd_fit(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     }
     if ((rc = fm_hist_read_csv(a.in, &bins, &n)) < 0) {
-        fprintf(stderr, "flowmix fit: %s: %s\n", a.in, fm_strerror(rc));
-        return 1;
+        return 1; /* the reader has said which file and line */
     }
     /* -U/-P/-L win over --initial, as in flow-models. */
     if (a.initial && !a.fo.U && !a.fo.P && !a.fo.L && !(init = load_mix(a.initial))) {

@@ -554,10 +554,7 @@ int fm_cmd_generate(int argc, char **argv)
     }
     rc = is_dir ? load_dir(a.in, mix) : fm_hist_read_csv(a.in, &bins, &n);
     if (rc < 0) {
-        if (!is_dir) {
-            fprintf(stderr, "flowmix generate: %s: %s\n", a.in, fm_strerror(rc));
-        }
-        goto out;
+        goto out; /* load_dir and fm_hist_read_csv have said what is wrong */
     }
     if (a.binary) {
         if ((rc = fm_writer_open(a.out, FM_FMT_BINARY, &sink.w)) < 0) {

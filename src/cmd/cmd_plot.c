@@ -277,8 +277,7 @@ int fm_cmd_plot(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     }
     if ((rc = fm_hist_read_csv(a.hist, &bins, &n)) < 0) {
-        fprintf(stderr, "flowmix plot: %s: %s\n", a.hist, fm_strerror(rc));
-        return 1;
+        return 1; /* the reader has said which file and line */
     }
     if (check_bins(a.hist, bins, n) < 0 || (a.mix && load_mixtures(&a, mix) < 0)) {
         goto out;

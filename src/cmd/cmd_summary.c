@@ -33,11 +33,8 @@ static int load(const char *path, int xval, fm_summary_t *s)
 {
     fm_hist_bin_t *bins = NULL;
     size_t n = 0;
-    int rc = fm_hist_read_csv(path, &bins, &n);
-    if (rc == 0) {
-        rc = fm_summary_compute(bins, n, xval, s);
-    }
-    if (rc < 0) {
+    int rc = fm_hist_read_csv(path, &bins, &n); /* it reports its own errors */
+    if (rc == 0 && (rc = fm_summary_compute(bins, n, xval, s)) < 0) {
         fprintf(stderr, "flowmix summary: %s: %s\n", path, fm_strerror(rc));
     }
     free(bins);
