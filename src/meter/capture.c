@@ -200,7 +200,8 @@ static int read_handle(fm_capture_t *c, fm_meter_t *m, volatile sig_atomic_t *st
                 (*budget)--;
             }
         } else if (rc == 0) {
-            continue; /* live buffer timeout */
+            fm_meter_sync(m); /* live buffer timeout: meter what the meter holds */
+            continue;
         } else if (rc == PCAP_ERROR_BREAK) {
             return c->live ? 0 : 1;
         } else {

@@ -24,6 +24,10 @@
 #define SCAN_BUDGET 1000
 #define SLOTS_PER_CHUNK 1024
 #define INITIAL_BUCKETS 4096
+/* Without nDPI (which needs the packet bytes) decoded packets are metered in groups of BATCH:
+ * their buckets and then their flows are prefetched together, so the cache misses of one group
+ * overlap instead of following each other.  Order and results are unchanged. */
+#define BATCH 16
 
 const char *const fm_meter_ignore_names[5] = {"short", "link", "not_ip", "fragment",
                                               "truncated"};
@@ -44,18 +48,20 @@ typedef struct {
     uint64_t flags[3][FM_METER_NFLAGS];
 } stats_t;
 
+/* Hot fields first: a packet of an existing flow reads the first cache line (chain, key) and
+ * writes the counters in the next two; endpoints come from the key (src_is_a), durations are
+ * last - first at emission. */
 typedef struct node {
     struct node *hnext;           /* hash chain, or free list */
-    struct node *prev, *next;     /* creation order */
     uint64_t hash;
     flow_key_t key;
     uint8_t completed;            /* nDPI detection_completed (0, 1, 2) */
-    uint8_t src_ip[16], dst_ip[16];
-    uint8_t src_mac[6], dst_mac[6];
-    uint16_t sport, dport, vlan;
-    uint8_t proto, ip_version, tunnel;
+    uint8_t src_is_a;             /* the first packet went from key.ip_a/port_a */
+    uint8_t ip_version;
     uint8_t tcp_flags[3];         /* OR of the flags seen, per scope */
-    uint64_t first[3], last[3], dur[3], pkts[3], bytes[3];
+    uint64_t first[3], last[3], pkts[3], bytes[3];
+    struct node *prev, *next;     /* creation order */
+    uint8_t src_mac[6], dst_mac[6];
 } node_t;
 
 typedef struct chunk {
@@ -77,6 +83,10 @@ struct fm_meter {
     size_t slot_size, stats_off, splt_off, dpi_off;
     fm__meter_dpi_t *dpi;
     fm_meter_flow_t out;          /* the record handed to emit */
+    size_t nbatch;
+    fm__meter_pkt_t batch[BATCH];
+    flow_key_t batch_key[BATCH];
+    uint64_t batch_hash[BATCH];
 };
 
 void fm_meter_opts_default(fm_meter_opts_t *o)
@@ -263,20 +273,23 @@ static void fill_out(fm_meter_t *m, node_t *n, int expiration_id)
 
     o->id = m->next_id++;
     o->expiration_id = expiration_id;
-    memcpy(o->src_ip, n->src_ip, 16);
-    memcpy(o->dst_ip, n->dst_ip, 16);
+    const flow_key_t *k = &n->key;
+    memcpy(o->src_ip, n->src_is_a ? k->ip_a : k->ip_b, 16);
+    memcpy(o->dst_ip, n->src_is_a ? k->ip_b : k->ip_a, 16);
+    o->src_port = n->src_is_a ? k->port_a : k->port_b;
+    o->dst_port = n->src_is_a ? k->port_b : k->port_a;
     memcpy(o->src_mac, n->src_mac, 6);
     memcpy(o->dst_mac, n->dst_mac, 6);
-    o->src_port = n->sport;
-    o->dst_port = n->dport;
-    o->vlan_id = n->vlan;
-    o->protocol = n->proto;
+    o->vlan_id = k->vlan;
+    o->protocol = k->proto;
     o->ip_version = n->ip_version;
-    o->tunnel_id = n->tunnel;
+    o->tunnel_id = k->tunnel;
     memcpy(o->tcp_flags, n->tcp_flags, sizeof o->tcp_flags);
     memcpy(o->first_ms, n->first, sizeof o->first_ms);
     memcpy(o->last_ms, n->last, sizeof o->last_ms);
-    memcpy(o->duration_ms, n->dur, sizeof o->duration_ms);
+    for (int i = 0; i < 3; i++) {
+        o->duration_ms[i] = n->last[i] - n->first[i];
+    }
     memcpy(o->packets, n->pkts, sizeof o->packets);
     memcpy(o->bytes, n->bytes, sizeof o->bytes);
     if (m->o.statistics) {
@@ -450,16 +463,10 @@ static void create(fm_meter_t *m, node_t **pp, const flow_key_t *k, uint64_t h,
     if (m->dpi) {
         dpi_first(m, n, p);
     }
-    memcpy(n->src_ip, p->src_ip, 16);
-    memcpy(n->dst_ip, p->dst_ip, 16);
+    n->src_is_a = memcmp(k->ip_a, p->src_ip, 16) == 0 && k->port_a == p->sport;
     memcpy(n->src_mac, p->src_mac, 6);
     memcpy(n->dst_mac, p->dst_mac, 6);
-    n->sport = p->sport;
-    n->dport = p->dport;
-    n->vlan = p->vlan_id;
-    n->proto = p->proto;
     n->ip_version = p->ip_version;
-    n->tunnel = p->tunnel_id;
     n->tcp_flags[FM_METER_BI] = n->tcp_flags[FM_METER_S2D] = p->tcp_flags;
     for (int s = FM_METER_BI; s <= FM_METER_S2D; s++) {
         n->first[s] = n->last[s] = p->time;
@@ -489,14 +496,18 @@ static void create(fm_meter_t *m, node_t **pp, const flow_key_t *k, uint64_t h,
     m->c.active = m->count;
 }
 
+/*
+ * nfstream: direction 1 when the packet's ports differ from the flow's, else when its addresses
+ * do.  The key already matched, so the packet's endpoints are the flow's two endpoints and this
+ * is "the packet's source endpoint is not the flow's" (both endpoints equal: always 0).
+ */
 static int direction(const node_t *n, const fm__meter_pkt_t *p)
 {
-    if (n->sport != p->sport || n->dport != p->dport) {
-        return 1;
-    }
-    /* IPv4 packets compare the first 64-bit word only, as nfstream does */
-    size_t len = p->ip_version == 6 ? 16 : 8;
-    return memcmp(n->src_ip, p->src_ip, len) != 0 || memcmp(n->dst_ip, p->dst_ip, len) != 0;
+    const flow_key_t *k = &n->key;
+    const uint8_t *src = n->src_is_a ? k->ip_a : k->ip_b;
+    uint16_t sport = n->src_is_a ? k->port_a : k->port_b;
+
+    return p->sport != sport || memcmp(p->src_ip, src, 16) != 0;
 }
 
 static void update(fm_meter_t *m, node_t *n, const fm__meter_pkt_t *p)
@@ -514,7 +525,6 @@ static void update(fm_meter_t *m, node_t *n, const fm__meter_pkt_t *p)
         splt_piat_of(m, n)[bn - 1] = (int64_t)piat;
     }
     n->last[FM_METER_BI] = p->time;
-    n->dur[FM_METER_BI] = p->time - n->first[FM_METER_BI];
     if (m->dpi) {
         dpi_next(m, n, p);
     }
@@ -540,7 +550,6 @@ static void update(fm_meter_t *m, node_t *n, const fm__meter_pkt_t *p)
     }
     uint64_t spiat = p->time - n->last[s];
     n->last[s] = p->time;
-    n->dur[s] = p->time - n->first[s];
     if (st) {
         ps_next(st, s, size, sn);
         count_flags(st, s, p->tcp_flags);
@@ -548,12 +557,9 @@ static void update(fm_meter_t *m, node_t *n, const fm__meter_pkt_t *p)
     }
 }
 
-static void consume(fm_meter_t *m, const fm__meter_pkt_t *p)
+static void consume(fm_meter_t *m, const fm__meter_pkt_t *p, const flow_key_t *kp, uint64_t h)
 {
-    flow_key_t k;
-
-    make_key(p, &k);
-    uint64_t h = XXH3_64bits(&k, sizeof k);
+    const flow_key_t k = *kp;
     node_t **pp = lookup(m, &k, h);
     if (*pp) {
         node_t *n = *pp;
@@ -585,36 +591,79 @@ static void idle_scan(fm_meter_t *m)
     }
 }
 
-void fm_meter_packet(fm_meter_t *m, int dlt, uint64_t ts_ms, const uint8_t *data,
-                     uint32_t caplen, uint32_t len)
+/* Meter one decoded packet: nfstream's clock, consume, then the scan. */
+static void meter_one(fm_meter_t *m, fm__meter_pkt_t *p, const flow_key_t *k, uint64_t h)
 {
-    fm__meter_pkt_t p;
-    int reason = 0;
-
-    m->c.packets++;
-    if (!fm__meter_decode(dlt, data, caplen, len, m->o.decode_tunnels, &p, &reason)) {
-        m->c.ignored++;
-        m->c.ignored_by[reason]++;
-        return;
-    }
-    m->c.parsed++;
     /* time never goes backwards: a late packet takes the running maximum */
-    if (ts_ms > m->tick) {
-        m->tick = ts_ms;
+    if (p->time > m->tick) {
+        m->tick = p->time;
     }
-    p.time = m->tick;
+    p->time = m->tick;
     bool go_scan = m->tick - m->scan_tick >= SCAN_INTERVAL_MS;
     if (go_scan) {
         m->scan_tick = m->tick;
     }
-    consume(m, &p);
+    consume(m, p, k, h);
     if (go_scan) {
         idle_scan(m);
     }
 }
 
+static void run_batch(fm_meter_t *m)
+{
+    size_t mask = m->nbuckets - 1;
+
+    for (size_t i = 0; i < m->nbatch; i++) {
+        node_t *n = m->buckets[m->batch_hash[i] & mask];
+        if (n) {
+            __builtin_prefetch(n);
+            __builtin_prefetch((char *)n + 64, 1);
+            __builtin_prefetch((char *)n + 128, 1);
+        }
+    }
+    for (size_t i = 0; i < m->nbatch; i++) {
+        meter_one(m, &m->batch[i], &m->batch_key[i], m->batch_hash[i]);
+    }
+    m->nbatch = 0;
+}
+
+void fm_meter_sync(fm_meter_t *m)
+{
+    if (m->nbatch) {
+        run_batch(m);
+    }
+}
+
+void fm_meter_packet(fm_meter_t *m, int dlt, uint64_t ts_ms, const uint8_t *data,
+                     uint32_t caplen, uint32_t len)
+{
+    fm__meter_pkt_t *p = &m->batch[m->nbatch];
+    int reason = 0;
+
+    m->c.packets++;
+    if (!fm__meter_decode(dlt, data, caplen, len, m->o.decode_tunnels, p, &reason)) {
+        m->c.ignored++;
+        m->c.ignored_by[reason]++;
+        return;
+    }
+    m->c.parsed++;
+    p->time = ts_ms;
+    flow_key_t *k = &m->batch_key[m->nbatch];
+    make_key(p, k);
+    uint64_t h = m->batch_hash[m->nbatch] = XXH3_64bits(k, sizeof *k);
+    if (m->dpi) {
+        meter_one(m, p, k, h); /* nDPI reads the packet bytes: no batching */
+        return;
+    }
+    __builtin_prefetch(&m->buckets[h & (m->nbuckets - 1)]);
+    if (++m->nbatch == BATCH) {
+        run_batch(m);
+    }
+}
+
 void fm_meter_flush(fm_meter_t *m)
 {
+    fm_meter_sync(m);
     while (m->head) {
         expire(m, lookup(m, &m->head->key, m->head->hash), 0);
     }
@@ -622,6 +671,7 @@ void fm_meter_flush(fm_meter_t *m)
 
 const fm_meter_counters_t *fm_meter_counters(const fm_meter_t *m)
 {
+    /* flows of packets still in the batch are counted when it runs (fm_meter_sync) */
     return &m->c;
 }
 

@@ -107,6 +107,11 @@ void fm_meter_free(fm_meter_t *m);
  */
 void fm_meter_packet(fm_meter_t *m, int dlt, uint64_t ts_ms, const uint8_t *data,
                      uint32_t caplen, uint32_t len);
+/**
+ * Meter the packets fm_meter_packet may still hold (without nDPI it meters them in groups of
+ * 16 for speed).  Call when input pauses (a live capture's buffer timeout); fm_meter_flush does.
+ */
+void fm_meter_sync(fm_meter_t *m);
 /** End of input: emit every cached flow in creation order. */
 void fm_meter_flush(fm_meter_t *m);
 const fm_meter_counters_t *fm_meter_counters(const fm_meter_t *m);

@@ -20,7 +20,10 @@ struct fm_meter_csv {
     FILE *f;
     bool own;
     bool header_done;
+    bool failed;
     fm_meter_opts_t o;
+    char *buf;
+    size_t cap;
 };
 
 int fm_meter_csv_open(const char *path, const fm_meter_opts_t *o, fm_meter_csv_t **out)
@@ -104,44 +107,94 @@ void fm_meter_fmt_double(char *buf, size_t len, double v)
 #undef PUT
 }
 
-static void put_str(FILE *f, const char *s)
+/* Rows are built in a line buffer with hand-written formatting (fprintf per field was most of
+ * the writer's time) and written with one fwrite. */
+typedef struct {
+    char *p;
+    char *end;
+} line_t;
+
+static void put_raw(line_t *l, const char *s, size_t n)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') {
-            fputc('\\', f);
-        }
-        fputc(*s, f);
+    if ((size_t)(l->end - l->p) < n) {
+        n = (size_t)(l->end - l->p);
     }
-    fputc('"', f);
+    memcpy(l->p, s, n);
+    l->p += n;
 }
 
-static void put_ip(FILE *f, const uint8_t ip[16], int version)
+static void put_c(line_t *l, char c)
+{
+    if (l->p < l->end) {
+        *l->p++ = c;
+    }
+}
+
+static void put_u64(line_t *l, uint64_t v)
+{
+    char tmp[24];
+    char *e = tmp + sizeof tmp, *q = e;
+
+    do {
+        *--q = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put_raw(l, q, (size_t)(e - q));
+}
+
+static void put_i64(line_t *l, int64_t v)
+{
+    if (v < 0) {
+        put_c(l, '-');
+        put_u64(l, (uint64_t)0 - (uint64_t)v);
+    } else {
+        put_u64(l, (uint64_t)v);
+    }
+}
+
+/* A string as nfstream's to_csv writes it: in double quotes, inner quotes as \". */
+static void put_str(line_t *l, const char *s)
+{
+    put_c(l, '"');
+    for (; *s; s++) {
+        if (*s == '"') {
+            put_c(l, '\\');
+        }
+        put_c(l, *s);
+    }
+    put_c(l, '"');
+}
+
+static void put_ip(line_t *l, const uint8_t ip[16], int version)
 {
     char buf[INET6_ADDRSTRLEN];
 
     inet_ntop(version == 4 ? AF_INET : AF_INET6, ip, buf, sizeof buf);
-    put_str(f, buf);
+    put_str(l, buf);
 }
 
-static void put_mac(FILE *f, const uint8_t mac[6], bool oui)
+static void put_mac(line_t *l, const uint8_t mac[6], bool oui)
 {
-    char buf[24];
+    static const char hex[] = "0123456789abcdef";
+    char buf[18];
+    int n = oui ? 3 : 6;
 
-    snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-             mac[4], mac[5]);
-    if (oui) {
-        buf[8] = '\0';
+    for (int i = 0; i < n; i++) {
+        buf[3 * i] = hex[mac[i] >> 4];
+        buf[3 * i + 1] = hex[mac[i] & 15];
+        buf[3 * i + 2] = ':';
     }
-    put_str(f, buf);
+    put_c(l, '"');
+    put_raw(l, buf, (size_t)(3 * n - 1));
+    put_c(l, '"');
 }
 
-static void put_double(FILE *f, double v)
+static void put_double(line_t *l, double v)
 {
     char buf[64];
 
     fm_meter_fmt_double(buf, sizeof buf, v);
-    fputs(buf, f);
+    put_raw(l, buf, strlen(buf));
 }
 
 static const char *const scope_names[3] = {"bidirectional", "src2dst", "dst2src"};
@@ -186,93 +239,112 @@ static void header(fm_meter_csv_t *w)
     fputc('\n', f);
 }
 
-static void put_list(FILE *f, int n, const void *arr, int kind)
+static void put_list(line_t *l, int n, const void *arr, int kind)
 {
-    fputs("\"[", f);
+    put_raw(l, "\"[", 2);
     for (int i = 0; i < n; i++) {
-        long long v = kind == 0   ? ((const int8_t *)arr)[i]
-                      : kind == 1 ? ((const int32_t *)arr)[i]
-                                  : ((const int64_t *)arr)[i];
-        fprintf(f, i ? ", %lld" : "%lld", v);
+        if (i) {
+            put_raw(l, ", ", 2);
+        }
+        put_i64(l, kind == 0   ? ((const int8_t *)arr)[i]
+                   : kind == 1 ? ((const int32_t *)arr)[i]
+                               : ((const int64_t *)arr)[i]);
     }
-    fputs("]\"", f);
+    put_raw(l, "]\"", 2);
+}
+
+#define SEP() put_c(l, ',')
+
+static void row_stats(line_t *l, const fm_meter_flow_t *fl)
+{
+    for (int s = 0; s < 3; s++) {
+        SEP(), put_u64(l, fl->min_ps[s]);
+        SEP(), put_double(l, fl->mean_ps[s]);
+        SEP(), put_double(l, fl->stddev_ps[s]);
+        SEP(), put_u64(l, fl->max_ps[s]);
+    }
+    for (int s = 0; s < 3; s++) {
+        SEP(), put_u64(l, fl->min_piat_ms[s]);
+        SEP(), put_double(l, fl->mean_piat_ms[s]);
+        SEP(), put_double(l, fl->stddev_piat_ms[s]);
+        SEP(), put_u64(l, fl->max_piat_ms[s]);
+    }
+    for (int s = 0; s < 3; s++) {
+        for (int k = 0; k < FM_METER_NFLAGS; k++) {
+            SEP(), put_u64(l, fl->flag_packets[s][k]);
+        }
+    }
+}
+
+static void row_ndpi(line_t *l, const fm_meter_flow_t *fl)
+{
+    SEP(), put_str(l, fl->application_name);
+    SEP(), put_str(l, fl->category_name);
+    SEP(), put_i64(l, fl->application_is_guessed);
+    SEP(), put_i64(l, fl->application_confidence);
+    SEP(), put_str(l, fl->requested_server_name);
+    SEP(), put_str(l, fl->client_fingerprint);
+    SEP(), put_str(l, fl->server_fingerprint);
+    SEP(), put_str(l, fl->user_agent);
+    SEP(), put_str(l, fl->content_type);
 }
 
 void fm_meter_csv_write(fm_meter_csv_t *w, const fm_meter_flow_t *fl)
 {
-    FILE *f = w->f;
-
     if (!w->header_done) {
         header(w);
         w->header_done = true;
     }
-    fprintf(f, "%llu,%d,", (unsigned long long)fl->id, fl->expiration_id);
-    put_ip(f, fl->src_ip, fl->ip_version);
-    fputc(',', f);
-    put_mac(f, fl->src_mac, false);
-    fputc(',', f);
-    put_mac(f, fl->src_mac, true);
-    fprintf(f, ",%u,", fl->src_port);
-    put_ip(f, fl->dst_ip, fl->ip_version);
-    fputc(',', f);
-    put_mac(f, fl->dst_mac, false);
-    fputc(',', f);
-    put_mac(f, fl->dst_mac, true);
-    fprintf(f, ",%u,%u,%u,%u", fl->dst_port, fl->protocol, fl->ip_version, fl->vlan_id);
+    /* splt lists can be long (65535 entries of up to 20 characters each) */
+    size_t need = 8192 + (size_t)w->o.splt * 48;
+    if (need > w->cap) {
+        char *b = realloc(w->buf, need);
+        if (!b) {
+            w->failed = true;
+            return;
+        }
+        w->buf = b;
+        w->cap = need;
+    }
+    line_t line = {w->buf, w->buf + w->cap}, *l = &line;
+    put_u64(l, fl->id);
+    SEP(), put_i64(l, fl->expiration_id);
+    SEP(), put_ip(l, fl->src_ip, fl->ip_version);
+    SEP(), put_mac(l, fl->src_mac, false);
+    SEP(), put_mac(l, fl->src_mac, true);
+    SEP(), put_u64(l, fl->src_port);
+    SEP(), put_ip(l, fl->dst_ip, fl->ip_version);
+    SEP(), put_mac(l, fl->dst_mac, false);
+    SEP(), put_mac(l, fl->dst_mac, true);
+    SEP(), put_u64(l, fl->dst_port);
+    SEP(), put_u64(l, fl->protocol);
+    SEP(), put_u64(l, fl->ip_version);
+    SEP(), put_u64(l, fl->vlan_id);
     if (w->o.decode_tunnels) {
-        fprintf(f, ",%u", fl->tunnel_id);
+        SEP(), put_u64(l, fl->tunnel_id);
     }
     for (int s = 0; s < 3; s++) {
-        fprintf(f, ",%llu,%llu,%llu,%llu,%llu", (unsigned long long)fl->first_ms[s],
-                (unsigned long long)fl->last_ms[s], (unsigned long long)fl->duration_ms[s],
-                (unsigned long long)fl->packets[s], (unsigned long long)fl->bytes[s]);
+        SEP(), put_u64(l, fl->first_ms[s]);
+        SEP(), put_u64(l, fl->last_ms[s]);
+        SEP(), put_u64(l, fl->duration_ms[s]);
+        SEP(), put_u64(l, fl->packets[s]);
+        SEP(), put_u64(l, fl->bytes[s]);
     }
     if (w->o.statistics) {
-        for (int s = 0; s < 3; s++) {
-            fprintf(f, ",%llu,", (unsigned long long)fl->min_ps[s]);
-            put_double(f, fl->mean_ps[s]);
-            fputc(',', f);
-            put_double(f, fl->stddev_ps[s]);
-            fprintf(f, ",%llu", (unsigned long long)fl->max_ps[s]);
-        }
-        for (int s = 0; s < 3; s++) {
-            fprintf(f, ",%llu,", (unsigned long long)fl->min_piat_ms[s]);
-            put_double(f, fl->mean_piat_ms[s]);
-            fputc(',', f);
-            put_double(f, fl->stddev_piat_ms[s]);
-            fprintf(f, ",%llu", (unsigned long long)fl->max_piat_ms[s]);
-        }
-        for (int s = 0; s < 3; s++) {
-            for (int k = 0; k < FM_METER_NFLAGS; k++) {
-                fprintf(f, ",%llu", (unsigned long long)fl->flag_packets[s][k]);
-            }
-        }
+        row_stats(l, fl);
     }
     if (w->o.splt) {
-        fputc(',', f);
-        put_list(f, w->o.splt, fl->splt_direction, 0);
-        fputc(',', f);
-        put_list(f, w->o.splt, fl->splt_ps, 1);
-        fputc(',', f);
-        put_list(f, w->o.splt, fl->splt_piat_ms, 2);
+        SEP(), put_list(l, w->o.splt, fl->splt_direction, 0);
+        SEP(), put_list(l, w->o.splt, fl->splt_ps, 1);
+        SEP(), put_list(l, w->o.splt, fl->splt_piat_ms, 2);
     }
     if (w->o.dissections) {
-        fputc(',', f);
-        put_str(f, fl->application_name);
-        fputc(',', f);
-        put_str(f, fl->category_name);
-        fprintf(f, ",%d,%d,", fl->application_is_guessed, fl->application_confidence);
-        put_str(f, fl->requested_server_name);
-        fputc(',', f);
-        put_str(f, fl->client_fingerprint);
-        fputc(',', f);
-        put_str(f, fl->server_fingerprint);
-        fputc(',', f);
-        put_str(f, fl->user_agent);
-        fputc(',', f);
-        put_str(f, fl->content_type);
+        row_ndpi(l, fl);
     }
-    fputc('\n', f);
+    put_c(l, '\n');
+    if (fwrite(w->buf, 1, (size_t)(l->p - w->buf), w->f) != (size_t)(l->p - w->buf)) {
+        w->failed = true;
+    }
 }
 
 int fm_meter_csv_close(fm_meter_csv_t *w)
@@ -282,12 +354,13 @@ int fm_meter_csv_close(fm_meter_csv_t *w)
     if (!w) {
         return 0;
     }
-    if (fflush(w->f) != 0 || ferror(w->f)) {
+    if (fflush(w->f) != 0 || ferror(w->f) || w->failed) {
         rc = FM_EIO;
     }
     if (w->own && fclose(w->f) != 0) {
         rc = FM_EIO;
     }
+    free(w->buf);
     free(w);
     return rc;
 }
