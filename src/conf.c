@@ -345,6 +345,59 @@ static int set_exporter_key(fm_config_t *cfg, const char *name, const char *key,
     return 0;
 }
 
+/* [input.capture] and [input.capture.NAME]: name is "capture" or "capture.NAME". */
+static int set_capture_key(fm_config_t *cfg, const char *name, const char *key, const char *v,
+                           char *msg, size_t len)
+{
+    bool fresh = true;
+    for (size_t i = 0; i < cfg->ncaptures; i++) {
+        fresh = fresh && strcmp(cfg->captures[i].name, name) != 0;
+    }
+    fm_config_capture_t *c = FIND_OR_ADD(cfg->captures, cfg->ncaptures, name);
+    int r = 0;
+
+    if (fresh) {
+        c->idle_ms = 120000;
+        c->active_ms = 1800000;
+    }
+    if (!strcasecmp(key, "interface") || !strcasecmp(key, "file") || !strcasecmp(key, "bpf")) {
+        char **dst = !strcasecmp(key, "interface") ? &c->interface
+                     : !strcasecmp(key, "file")    ? &c->file
+                                                   : &c->bpf;
+        free(*dst);
+        *dst = fm_xstrdup(v);
+    } else if (!strcasecmp(key, "idle_timeout")) {
+        r = fm_time_parse_duration(v, &c->idle_ms);
+    } else if (!strcasecmp(key, "active_timeout")) {
+        r = fm_time_parse_duration(v, &c->active_ms);
+    } else if (!strcasecmp(key, "accounting_mode")) {
+        r = parse_uint(v, 3, &c->accounting_mode);
+    } else if (!strcasecmp(key, "dissections")) {
+        r = parse_uint(v, 255, &c->dissections);
+    } else {
+        snprintf(msg, len, "unknown key '%s' in [input.%s] (interface, file, bpf, idle_timeout, "
+                           "active_timeout, accounting_mode, dissections)", key, name);
+        return FM_ECONFIG;
+    }
+    if (r < 0) {
+        snprintf(msg, len, "[input.%s] %s = '%s' is not valid", name, key, v);
+        return FM_ECONFIG;
+    }
+    return 0;
+}
+
+static int validate_captures(const fm_config_t *cfg, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < cfg->ncaptures; i++) {
+        const fm_config_capture_t *c = &cfg->captures[i];
+        if (!c->interface == !c->file) {
+            snprintf(err, errlen, "[input.%s] needs exactly one of interface and file", c->name);
+            return FM_ECONFIG;
+        }
+    }
+    return 0;
+}
+
 static int set_plugin_key(fm_config_t *cfg, const char *name, const char *key, const char *v)
 {
     fm_config_plugin_t *p = FIND_OR_ADD(cfg->plugins, cfg->nplugins, name);
@@ -424,6 +477,10 @@ static int on_ini_key(void *user, const char *section, const char *name, const c
         } else if (plen == 5 && !strncasecmp(section, "input", 5) &&
                    !strcasecmp(dot + 1, "kafka")) {
             rc = set_kafka_in_key(cfg, name, value, ctx->msg, sizeof(ctx->msg));
+        } else if (plen == 5 && !strncasecmp(section, "input", 5) &&
+                   (!strcasecmp(dot + 1, "capture") || (!strncasecmp(dot + 1, "capture.", 8) &&
+                                                        dot[9]))) {
+            rc = set_capture_key(cfg, dot + 1, name, value, ctx->msg, sizeof(ctx->msg));
         } else {
             snprintf(ctx->msg, sizeof(ctx->msg), "unknown section [%s]", section);
             rc = FM_ECONFIG;
@@ -658,7 +715,8 @@ static int validate(const fm_config_t *cfg, char *err, size_t errlen)
                  "without spaces", cfg->collector_id, FM_HISTDELTA_ID_MAX);
         return FM_ECONFIG;
     }
-    if ((rc = validate_kafka_in(cfg, err, errlen)) < 0) {
+    if ((rc = validate_kafka_in(cfg, err, errlen)) < 0 ||
+        (rc = validate_captures(cfg, err, errlen)) < 0) {
         return rc;
     }
     if ((rc = validate_metrics(cfg, err, errlen)) < 0) {
@@ -807,6 +865,13 @@ void fm_config_free(fm_config_t *cfg)
     free(cfg->kafka_in.brokers);
     free(cfg->kafka_in.topic);
     free(cfg->kafka_in.group);
+    for (size_t i = 0; i < cfg->ncaptures; i++) {
+        free(cfg->captures[i].name);
+        free(cfg->captures[i].interface);
+        free(cfg->captures[i].file);
+        free(cfg->captures[i].bpf);
+    }
+    free(cfg->captures);
     free(cfg->fits);
     free(cfg->exporters);
     free(cfg->plugins);
@@ -854,7 +919,12 @@ void fm_config_print_defaults(FILE *out)
                  "\n# Aggregator: add the histogram deltas that collectors publish to Kafka\n"
                  "# ([plugin.kafka] histograms = yes) to this daemon's histograms.\n"
                  "#[input.kafka]\n#brokers = kafka1:9092,kafka2:9092\n#topic = flowmix.hist\n"
-                 "#group = flowmix-aggregator\n#rdkafka.security.protocol = ssl\n");
+                 "#group = flowmix-aggregator\n#rdkafka.security.protocol = ssl\n"
+                 "\n# Packet capture: meter packets into flows as nfstream does (flowmix meter) and\n"
+                 "# feed them to the cache like exported ones.  interface needs CAP_NET_RAW.\n"
+                 "#[input.capture]\n#interface = eth0\n#file = /path/to/capture.pcap\n"
+                 "#bpf = tcp or udp\n#idle_timeout = 120\n#active_timeout = 1800\n"
+                 "#accounting_mode = 0\n#dissections = 0\n");
 }
 
 void fm_config_print(const fm_config_t *cfg, FILE *out)
@@ -888,6 +958,17 @@ void fm_config_print(const fm_config_t *cfg, FILE *out)
         fprintf(out, "\n[exporter.%s]\naddress = %s\nactive_timeout = %.3fs\n"
                      "inactive_timeout = %.3fs\n", e->name, e->address,
                 e->active_ms / 1000.0, e->inactive_ms / 1000.0);
+    }
+    for (size_t i = 0; i < cfg->ncaptures; i++) {
+        const fm_config_capture_t *c = &cfg->captures[i];
+        fprintf(out, "\n[input.%s]\n%s = %s\n", c->name, c->interface ? "interface" : "file",
+                c->interface ? c->interface : c->file ? c->file : "");
+        if (c->bpf) {
+            fprintf(out, "bpf = %s\n", c->bpf);
+        }
+        fprintf(out, "idle_timeout = %.3fs\nactive_timeout = %.3fs\naccounting_mode = %llu\n"
+                     "dissections = %llu\n", c->idle_ms / 1000.0, c->active_ms / 1000.0,
+                (unsigned long long)c->accounting_mode, (unsigned long long)c->dissections);
     }
     if (cfg->kafka_in.enabled) {
         const fm_config_kafka_in_t *k = &cfg->kafka_in;

@@ -52,6 +52,19 @@ typedef struct {
     char **values;
 } fm_config_kafka_in_t;
 
+/* [input.capture] / [input.capture.NAME]: packets metered by flowmixd itself (nfstream
+ * semantics, src/meter/), on a thread of their own. */
+typedef struct {
+    char *name;                /* "capture" or "capture.NAME" */
+    char *interface;           /* live interface (needs CAP_NET_RAW) ... */
+    char *file;                /* ... or a capture file, read once */
+    char *bpf;
+    uint64_t idle_ms;          /* default 120 s */
+    uint64_t active_ms;        /* default 1800 s */
+    uint64_t accounting_mode;  /* 0-3, default 0 */
+    uint64_t dissections;      /* nDPI packets per flow, default 0 here (labels are not stored) */
+} fm_config_capture_t;
+
 typedef struct fm_config {
     char *file;               /* path it was read from, or NULL for built-in defaults */
     /* [daemon] */
@@ -101,6 +114,8 @@ typedef struct fm_config {
     fm_config_plugin_t *plugins;
     size_t nplugins;
     fm_config_kafka_in_t kafka_in;
+    fm_config_capture_t *captures;
+    size_t ncaptures;
 } fm_config_t;
 
 /**

@@ -287,7 +287,8 @@ static int open_modules(fm_daemon_t *d, char *err, size_t errlen)
     if (c->nplugins) {
         fm_log_notice("plugin, %zu output plugin(s) loaded", fm_plugins_count(d->plugins));
     }
-    if ((rc = fm__daemon_kafka_in_open(d, err, errlen)) < 0) {
+    if ((rc = fm__daemon_kafka_in_open(d, err, errlen)) < 0 ||
+        (rc = fm__daemon_capture_start(d, err, errlen)) < 0) {
         return rc;
     }
     fm_decode_conf_default(&ic.decode);
@@ -448,6 +449,7 @@ static void begin_shutdown(fm_daemon_t *d, const char *why)
         fm_ctl_stop(d->ctl, ctl_stopped, d);
     }
     fm__daemon_kafka_in_stop(d); /* no deltas applied after the final commit is taken */
+    fm__daemon_capture_stop(d);  /* their open flows reach the cache before its flush */
     if (d->cache) {
         fm_cache_flush(d->cache);
     }

@@ -106,6 +106,7 @@ json_t *fm__daemon_status_json(fm_daemon_t *d)
     json_object_set_new(result, "plugins", fm_plugins_stats_json(d->plugins));
     json_object_set_new(result, "hist_publish", fm__daemon_pub_json(d));
     fm__daemon_kafka_status(d, result);
+    json_object_set_new(result, "capture", fm__daemon_capture_json(d));
     return result;
 }
 

@@ -79,6 +79,8 @@ typedef struct fm_daemon {
     fm_ctl_t *ctl;
     fm_plugins_t *plugins;     /* output plugins ([plugin.NAME]); an empty set when none */
     struct fm_kafka_in *kin;   /* [input.kafka] consumer, NULL when not configured */
+    struct fm_capture_input **captures; /* [input.capture*] (daemon_capture.c) */
+    size_t ncaptures;
 
     /* Histogram deltas for the plugins (not the store's: see daemon_hist.c). */
     fm__pub_win_t *pub_wins;
@@ -150,6 +152,12 @@ size_t fm__daemon_kafka_dirty(fm_daemon_t *d, fm_store_mark_t **out);
 void fm__daemon_kafka_durable(fm_daemon_t *d, const fm_store_mark_t *marks, size_t n);
 /* status: "kafka_in" (null unless [input.kafka]) and "kafka_collectors" (per collector) */
 void fm__daemon_kafka_status(fm_daemon_t *d, json_t *result);
+
+/* daemon_capture.c: [input.capture] packet metering threads */
+int fm__daemon_capture_start(fm_daemon_t *d, char *err, size_t errlen);
+/* Joins the threads and puts their last flows into the cache. */
+void fm__daemon_capture_stop(fm_daemon_t *d);
+json_t *fm__daemon_capture_json(fm_daemon_t *d);
 
 /* daemon_ctl.c */
 int fm__daemon_ctl_start(fm_daemon_t *d, char *err, size_t errlen);

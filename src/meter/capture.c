@@ -11,9 +11,11 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/err.h"
 
@@ -162,6 +164,12 @@ int fm_capture_new_live(const char *iface, const fm_capture_opts_t *o, fm_captur
         return FM_EIO;
     }
     c->dlt = pcap_datalink(c->p);
+    if (pcap_setnonblock(c->p, 1, ebuf) < 0) {
+        snprintf(err, errlen, "%s: %s", iface, ebuf);
+        pcap_close(c->p);
+        free(c);
+        return FM_EIO;
+    }
     if (set_filter(c, iface, err, errlen) < 0) {
         pcap_close(c->p);
         free(c);
@@ -178,6 +186,19 @@ static void feed(fm_capture_t *c, fm_meter_t *m, const struct pcap_pkthdr *h,
 
     c->st.records++;
     fm_meter_packet(m, c->dlt, ms, data, h->caplen, h->len);
+}
+
+/* Wait up to 250 ms for the live handle: short enough to see the stop flag and to publish
+ * counters, long enough not to spin.  libpcap's own blocking read would wait for ever on a
+ * silent interface (TPACKET_V3 polls without a timeout). */
+static void wait_ready(fm_capture_t *c)
+{
+    struct pollfd pfd = {.fd = pcap_get_selectable_fd(c->p), .events = POLLIN};
+
+    if (pfd.fd < 0 || poll(&pfd, 1, 250) < 0) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* Read the open handle.  @return 1 at its end, 0 when stopped/budget, <0 on a live error. */
@@ -200,7 +221,13 @@ static int read_handle(fm_capture_t *c, fm_meter_t *m, volatile sig_atomic_t *st
                 (*budget)--;
             }
         } else if (rc == 0) {
-            fm_meter_sync(m); /* live buffer timeout: meter what the meter holds */
+            /* live, non-blocking: nothing ready.  Meter what the meter holds, wait for the
+             * ring (the kernel hands a block over at the latest after the 1 s timeout) */
+            fm_meter_sync(m);
+            wait_ready(c);
+            if (*budget) {
+                return 0; /* a slice ends at a quiet moment too */
+            }
             continue;
         } else if (rc == PCAP_ERROR_BREAK) {
             return c->live ? 0 : 1;
@@ -250,7 +277,9 @@ int fm_capture_run(fm_capture_t *c, fm_meter_t *m, volatile sig_atomic_t *stop,
 
 void fm_capture_breakloop(fm_capture_t *c)
 {
-    if (c && c->p) {
+    /* live only: its handle never changes, while files open one after another (the stop flag
+     * ends those at the next record) */
+    if (c && c->live && c->p) {
         pcap_breakloop(c->p);
     }
 }

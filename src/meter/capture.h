@@ -50,14 +50,16 @@ int fm_capture_new_live(const char *iface, const fm_capture_opts_t *o, fm_captur
                         char *err, size_t errlen);
 /**
  * Feed frames to the meter until the input ends, *stop becomes non-zero, or max_frames frames
- * (0 = no limit) were read in this call.
+ * (0 = no limit) were read in this call; with a limit, a live capture's buffer timeout (no
+ * packet for 1 s) also returns.
  * @param[out] err  message when a negative code is returned.
  * @return 1 if the input ended, 0 if stopped or the budget was used, FM_EFORMAT when a file is
  *         not a capture, FM_EIO for an open/read error (a live interface that went away).
  */
 int fm_capture_run(fm_capture_t *c, fm_meter_t *m, volatile sig_atomic_t *stop,
                    uint64_t max_frames, char *err, size_t errlen);
-/** Interrupt a live capture blocked in fm_capture_run (async-signal-safe). */
+/** Interrupt a live capture blocked in fm_capture_run (from a signal handler or another
+ *  thread); files stop at the next record through the stop flag. */
 void fm_capture_breakloop(fm_capture_t *c);
 void fm_capture_stats(fm_capture_t *c, fm_capture_stats_t *out);
 void fm_capture_free(fm_capture_t *c);
