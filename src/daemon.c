@@ -372,6 +372,7 @@ int fm__daemon_reload(fm_daemon_t *d, char *err, size_t errlen)
     fm_config_kafka_in_t kin = n->kafka_in;
     n->kafka_in = o->kafka_in;
     o->kafka_in = kin;
+    fm__daemon_capture_reload(n, o);
     free(n->collector_id);
     n->collector_id = fm_xstrdup(o->collector_id);
     fm_log_set_level(n->log_level);

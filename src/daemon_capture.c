@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "daemon_int.h"
 #include "meter/input.h"
@@ -96,4 +97,40 @@ json_t *fm__daemon_capture_json(fm_daemon_t *d)
                          (json_int_t)st.flows_dropped, "error", st.error));
     }
     return a;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool captures_same(const fm_config_t *a, const fm_config_t *b)
+{
+    if (a->ncaptures != b->ncaptures) {
+        return false;
+    }
+    for (size_t i = 0; i < a->ncaptures; i++) {
+        const fm_config_capture_t *x = &a->captures[i], *y = &b->captures[i];
+        if (!same_str(x->name, y->name) || !same_str(x->interface, y->interface) ||
+            !same_str(x->file, y->file) || !same_str(x->bpf, y->bpf) ||
+            x->idle_ms != y->idle_ms || x->active_ms != y->active_ms ||
+            x->accounting_mode != y->accounting_mode || x->dissections != y->dissections) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void fm__daemon_capture_reload(fm_config_t *n, fm_config_t *o)
+{
+    if (!captures_same(n, o)) {
+        fm_log_warn("config, reload: changes to [input.capture] sections take effect only "
+                    "after a restart");
+    }
+    fm_config_capture_t *c = n->captures;
+    size_t nc = n->ncaptures;
+    n->captures = o->captures;
+    n->ncaptures = o->ncaptures;
+    o->captures = c;
+    o->ncaptures = nc;
 }

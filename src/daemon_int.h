@@ -158,6 +158,8 @@ int fm__daemon_capture_start(fm_daemon_t *d, char *err, size_t errlen);
 /* Joins the threads and puts their last flows into the cache. */
 void fm__daemon_capture_stop(fm_daemon_t *d);
 json_t *fm__daemon_capture_json(fm_daemon_t *d);
+/* Reload: the inputs keep running as started; the new config keeps the running sections. */
+void fm__daemon_capture_reload(fm_config_t *n, fm_config_t *o);
 
 /* daemon_ctl.c */
 int fm__daemon_ctl_start(fm_daemon_t *d, char *err, size_t errlen);

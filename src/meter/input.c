@@ -26,7 +26,8 @@
 
 struct fm_capture_input {
     char name[64];
-    char *file;             /* fm_capture borrows the path */
+    char *file;             /* fm_capture borrows the path ... */
+    char *interface;        /* ... and the interface name */
     uint32_t exporter;
     fm_capture_t *cap;
     fm_meter_t *meter;
@@ -190,7 +191,9 @@ int fm_capture_input_start(uv_loop_t *loop, const fm_capture_input_conf_t *conf,
     fm_capture_opts_default(&co);
     co.bpf = conf->bpf;
     if (conf->interface) {
-        rc = fm_capture_new_live(conf->interface, &co, &in->cap, err, errlen);
+        in->interface = strdup(conf->interface);
+        rc = in->interface ? fm_capture_new_live(in->interface, &co, &in->cap, err, errlen)
+                           : FM_ENOMEM;
     } else {
         in->file = strdup(conf->file);
         rc = in->file ? fm_capture_new_files((const char *const *)&in->file, 1, &co, &in->cap)
@@ -201,6 +204,7 @@ int fm_capture_input_start(uv_loop_t *loop, const fm_capture_input_conf_t *conf,
     }
     if (rc < 0) {
         free(in->file);
+    free(in->interface);
         free(in);
         return rc;
     }
@@ -208,6 +212,7 @@ int fm_capture_input_start(uv_loop_t *loop, const fm_capture_input_conf_t *conf,
         snprintf(err, errlen, "[input.%s]: %s", in->name, fm_strerror(rc));
         fm_capture_free(in->cap);
         free(in->file);
+    free(in->interface);
         free(in);
         return rc;
     }
@@ -235,6 +240,7 @@ static void on_closed(uv_handle_t *h)
     free(in->local);
     free(in->pending);
     free(in->file);
+    free(in->interface);
     free(in);
 }
 
