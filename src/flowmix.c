@@ -28,8 +28,10 @@ int fm_cmd_plot(int argc, char **argv);
 int fm_cmd_profile_plot(int argc, char **argv);
 int fm_cmd_series(int argc, char **argv);
 int fm_cmd_cut(int argc, char **argv);
+int fm_cmd_anonymize(int argc, char **argv);
 
 const fm_cmd_t fm_cmds[] = {
+    {"anonymize", fm_cmd_anonymize, "Crypto-PAn anonymisation of IPv4 flows (flow-models)"},
     {"cut", fm_cmd_cut, "records N.. of binary column files (flow-models cut)"},
     {"convert", fm_cmd_convert, "convert flow files between formats (flow-models convert)"},
     {"fit", fm_cmd_fit, "fit a mixture to a histogram by EM (flow-models fit)"},

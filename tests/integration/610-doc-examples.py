@@ -97,7 +97,7 @@ def run_examples(sink_port):
 def man_options():
     """(command, option) for every option flowmix(1) names under a command."""
     text = open(os.path.join(S, "doc", "flowmix.1.scd")).read()
-    common = {"convert", "merge", "hist", "series"}
+    common = {"convert", "merge", "hist", "series", "anonymize"}
     pairs, section = set(), None
     for line in text.splitlines():
         m = re.match(r"^(#+) (.*)", line)
