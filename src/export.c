@@ -151,32 +151,98 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Snapshots are named by UTC time, so name order is age order. */
-static void prune_old(const char *dir, uint64_t keep)
+static bool snapshot_name(const char *n)
 {
-    DIR *d = opendir(dir);
-    char **names = NULL;
-    size_t n = 0;
-    struct dirent *e;
+    return strlen(n) == 16 && n[8] == 'T' && n[15] == 'Z';
+}
 
-    if (!d) {
-        return;
-    }
-    while ((e = readdir(d))) {
-        if (strlen(e->d_name) == 16 && e->d_name[8] == 'T' && e->d_name[15] == 'Z') {
-            names = fm_xreallocarray(names, n + 1, sizeof(char *));
-            names[n++] = fm_xstrdup(e->d_name);
+static bool in_list(char **names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(names[i], name)) {
+            return true;
         }
     }
-    closedir(d);
-    qsort(names, n, sizeof(char *), cmp_str);
+    return false;
+}
+
+/* Snapshots in creation order, as recorded in DIR/.order (one name a line), newest last.
+ * Names say the wall-clock time of their export, and a clock set wrong (an RTC glitch) names
+ * them in the future: ordered by name, every new export would be the oldest and be deleted at
+ * once.  Snapshots on disk missing from the record (written before it existed, or by hand)
+ * count as older than every recorded one, in name order among themselves. */
+static size_t creation_order(const char *dir, const char *newest, char ***out)
+{
+    char path[4096], line[64];
+    char **rec = NULL, **all = NULL;
+    size_t nrec = 0, n = 0;
+    snprintf(path, sizeof(path), "%s/.order", dir);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (snapshot_name(line) && strcmp(line, newest) && !in_list(rec, nrec, line)) {
+            rec = fm_xreallocarray(rec, nrec + 1, sizeof(char *));
+            rec[nrec++] = fm_xstrdup(line);
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (snapshot_name(e->d_name) && strcmp(e->d_name, newest) &&
+            !in_list(rec, nrec, e->d_name)) {
+            all = fm_xreallocarray(all, n + 1, sizeof(char *));
+            all[n++] = fm_xstrdup(e->d_name);
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    if (n > 1) {
+        qsort(all, n, sizeof(char *), cmp_str);
+    }
+    for (size_t i = 0; i < nrec; i++) {
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%s", dir, rec[i]);
+        if (stat(path, &st) == 0) { /* recorded and still there */
+            all = fm_xreallocarray(all, n + 1, sizeof(char *));
+            all[n++] = rec[i];
+        } else {
+            free(rec[i]);
+        }
+    }
+    free(rec);
+    all = fm_xreallocarray(all, n + 1, sizeof(char *));
+    all[n++] = fm_xstrdup(newest);
+    *out = all;
+    return n;
+}
+
+/* Keep the newest `keep` snapshots by creation order (never the one just written), and record
+ * the order of those kept.  Failing to write the record only loses the order of older ones. */
+static void prune_old(const char *dir, const char *newest, uint64_t keep)
+{
+    char **names, path[4096], tmp[4096];
+    size_t n = creation_order(dir, newest, &names);
+    snprintf(tmp, sizeof(tmp), "%s/.order.tmp", dir);
+    snprintf(path, sizeof(path), "%s/.order", dir);
+    FILE *f = fopen(tmp, "w");
     for (size_t i = 0; i < n; i++) {
         if (n - i > keep) {
             remove_snapshot(dir, names[i]);
+        } else if (f) {
+            fprintf(f, "%s\n", names[i]);
         }
         free(names[i]);
     }
     free(names);
+    if (f && fclose(f) == 0) {
+        rename(tmp, path);
+    } else {
+        unlink(tmp);
+    }
 }
 
 static int update_latest(const char *dir, const char *name)
@@ -226,7 +292,7 @@ int fm_export_write(const fm_export_req_t *req, char *path, size_t pathlen, char
         snprintf(err, errlen, "cannot update %s/latest: %s", req->dir, fm_strerror(rc));
         return rc;
     }
-    prune_old(req->dir, req->keep ? req->keep : 1);
+    prune_old(req->dir, name, req->keep ? req->keep : 1);
     snprintf(path, pathlen, "%s", final);
     return 0;
 }
