@@ -18,6 +18,7 @@
 
 #include "plugin.h"
 
+#include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -36,6 +37,7 @@
 #include "log.h"
 #include "util/err.h"
 #include "util/mem.h"
+#include "util/time.h"
 
 #define MAX_PLUGIN_COUNTERS 16
 
@@ -65,6 +67,10 @@ typedef struct instance {
 
     size_t qlimit;
     bool block;
+    uint64_t block_ms;         /* overflow = block waits at most this long, then drops */
+    uint64_t stop_ms;          /* shutdown waits this long for the worker, then abandons it */
+    bool exited;               /* worker_main returned (under mu) */
+    bool abandoned;            /* still in a callback at shutdown: never freed or unloaded */
 
     pthread_mutex_t mu;
     pthread_cond_t cv_work;    /* worker: something to do */
@@ -89,7 +95,12 @@ typedef struct instance {
 struct fm_plugins {
     instance_t *inst;
     size_t n;
+    struct fm_plugins *next; /* in `graveyard` */
 };
+
+/* Plugin sets with an abandoned worker (stop_one): kept reachable, never freed. */
+static fm_plugins_t *graveyard;
+static pthread_mutex_t graveyard_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void batch_unref(batch_t *b)
 {
@@ -223,7 +234,25 @@ static void *worker_main(void *arg)
     }
     pthread_mutex_unlock(&in->mu);
     run_flush(in);
+    pthread_mutex_lock(&in->mu);
+    in->exited = true;
+    pthread_cond_broadcast(&in->cv_done);
+    pthread_mutex_unlock(&in->mu);
     return NULL;
+}
+
+/* cv_done runs on CLOCK_MONOTONIC: the absolute time ms from now. */
+static struct timespec deadline_in(uint64_t ms)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_sec += (time_t)(ms / 1000u);
+    dl.tv_nsec += (long)(ms % 1000u) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    return dl;
 }
 
 static void convert(const fm_flow_t *f, fm_plugin_flow_t *o)
@@ -260,9 +289,15 @@ static void enqueue(instance_t *in, batch_t *b)
 {
     pthread_mutex_lock(&in->mu);
     if (in->count == in->qlimit && in->block) {
+        /* Bounded: a plugin stuck in consume must not stall the loop (signals, the control
+         * socket, commits) for good; past block_ms the batch is dropped and counted. */
         uint64_t t0 = mono_us();
+        struct timespec dl = deadline_in(in->block_ms);
         while (in->count == in->qlimit && !in->stopping) {
-            pthread_cond_wait(&in->cv_done, &in->mu);
+            if (pthread_cond_timedwait(&in->cv_done, &in->mu, &dl) == ETIMEDOUT) {
+                in->st.block_timeouts++;
+                break;
+            }
         }
         in->st.blocked_us += mono_us() - t0;
     }
@@ -459,6 +494,9 @@ json_t *fm_plugins_stats_json(fm_plugins_t *p)
         json_object_set_new(o, "hist", json_boolean(takes_hist(in)));
         json_object_set_new(o, "hist_deltas", json_integer((json_int_t)st.hist_deltas));
         json_object_set_new(o, "hist_dropped", json_integer((json_int_t)st.hist_dropped));
+        json_object_set_new(o, "block_timeouts", json_integer((json_int_t)st.block_timeouts));
+        json_object_set_new(o, "block_timeout_ms", json_integer((json_int_t)in->block_ms));
+        json_object_set_new(o, "stop_timeout_ms", json_integer((json_int_t)in->stop_ms));
         json_array_append_new(arr, o);
     }
     return arr;
@@ -472,6 +510,8 @@ static int loader_keys(instance_t *in, const fm_config_plugin_t *c, const char *
 {
     in->qlimit = FM_PLUGIN_QUEUE_DEFAULT;
     in->block = false;
+    in->block_ms = FM_PLUGIN_BLOCK_MS_DEFAULT;
+    in->stop_ms = FM_PLUGIN_STOP_MS_DEFAULT;
     *nk = 0;
     for (size_t k = 0; k < c->nkeys; k++) {
         const char *v = c->values[k];
@@ -484,6 +524,15 @@ static int loader_keys(instance_t *in, const fm_config_plugin_t *c, const char *
                 return FM_ECONFIG;
             }
             in->qlimit = (size_t)q;
+        } else if (!strcasecmp(c->keys[k], "block_timeout") ||
+                   !strcasecmp(c->keys[k], "stop_timeout")) {
+            uint64_t ms;
+            if (fm_time_parse_duration(v, &ms) < 0 || ms == 0) {
+                snprintf(err, errlen, "plugin %s: %s = %s: expected a duration > 0 (e.g. 500ms, "
+                         "5s)", c->name, c->keys[k], v);
+                return FM_ECONFIG;
+            }
+            *(tolower((unsigned char)c->keys[k][0]) == 'b' ? &in->block_ms : &in->stop_ms) = ms;
         } else if (!strcasecmp(c->keys[k], "overflow")) {
             if (!strcasecmp(v, "drop")) {
                 in->block = false;
@@ -689,11 +738,28 @@ static int start_worker(instance_t *in, char *err, size_t errlen)
 static void stop_one(instance_t *in)
 {
     if (in->started) {
+        struct timespec dl = deadline_in(in->stop_ms);
+        bool done = true;
         pthread_mutex_lock(&in->mu);
         in->stopping = true;
         pthread_cond_signal(&in->cv_work);
         pthread_cond_broadcast(&in->cv_done); /* releases blocked producers */
+        while (!in->exited && done) {
+            done = pthread_cond_timedwait(&in->cv_done, &in->mu, &dl) != ETIMEDOUT;
+        }
+        done = in->exited;
         pthread_mutex_unlock(&in->mu);
+        if (!done) {
+            /* Stuck in a callback (a flush that never returns...): shutdown must end.  The
+             * thread keeps running in code we cannot unload, so the instance, its queue and
+             * the shared object are left as they are; the process is about to exit. */
+            fm_log_err("plugin %s: still in a callback %" PRIu64 " ms after shutdown began "
+                       "(stop_timeout): abandoned without fini; what it buffered may be lost",
+                       in->name, in->stop_ms);
+            pthread_detach(in->thread);
+            in->abandoned = true;
+            return;
+        }
         pthread_join(in->thread, NULL);
     }
     if (in->inited) {
@@ -745,8 +811,17 @@ void fm_plugins_free(fm_plugins_t *p)
     if (!p) {
         return;
     }
+    bool abandoned = false;
     for (size_t i = 0; i < p->n; i++) {
         stop_one(&p->inst[i]);
+        abandoned |= p->inst[i].abandoned;
+    }
+    if (abandoned) { /* an abandoned worker still points into p->inst */
+        pthread_mutex_lock(&graveyard_mu);
+        p->next = graveyard;
+        graveyard = p;
+        pthread_mutex_unlock(&graveyard_mu);
+        return;
     }
     free(p->inst);
     free(p);

@@ -100,7 +100,13 @@ typedef struct fm_plugin_stats {
     uint64_t queue_max;      /* highest depth seen */
     uint64_t hist_deltas;    /* histogram deltas handed to the hist callback */
     uint64_t hist_dropped;   /* histogram deltas dropped because the queue was full */
+    uint64_t block_timeouts; /* overflow = block waits that hit block_timeout (then dropped) */
 } fm_plugin_stats_t;
+
+/** overflow = block waits at most this long for queue space ([plugin.X] block_timeout). */
+#define FM_PLUGIN_BLOCK_MS_DEFAULT 1000u
+/** Shutdown waits this long for a plugin's worker ([plugin.X] stop_timeout), then abandons it. */
+#define FM_PLUGIN_STOP_MS_DEFAULT 5000u
 
 /**
  * @param[in] i  index < fm_plugins_count()

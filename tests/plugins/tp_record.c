@@ -2,7 +2,7 @@
 /*
  * Test plugin for tests/unit/test_plugin.c: appends every flow it receives, raw, to the file of
  * key `out`, so the test can check order and content.  Keys that make it misbehave on purpose:
- * `delay_ms` (sleep per batch: a slow output), `fail` (consume returns -1 for every batch),
+ * `delay_ms` (sleep per batch: a slow output), `flush_delay_ms` (sleep in flush), `fail` (consume returns -1 for every batch),
  * `fail_init` (init fails with a message), `fini_mark` (file created by fini, to prove fini ran).
  * Histogram deltas (ABI 2) are taken only with key `hist_out` (a file, one document per line) or
  * `hist = 1`; otherwise the plugin declines them (FM_PLUGIN_HIST_DECLINE), so daemon tests
@@ -20,6 +20,7 @@ typedef struct {
     FILE *hist_out;
     uint64_t hists;
     long delay_ms;
+    long flush_delay_ms;
     int fail;
     int hist;
     char *fini_mark;
@@ -43,6 +44,8 @@ static int rec_init(const char *const *keys, const char *const *values, size_t n
             r->hist = atoi(values[i]);
         } else if (!strcmp(keys[i], "delay_ms")) {
             r->delay_ms = atol(values[i]);
+        } else if (!strcmp(keys[i], "flush_delay_ms")) {
+            r->flush_delay_ms = atol(values[i]);
         } else if (!strcmp(keys[i], "fail")) {
             r->fail = atoi(values[i]);
         } else if (!strcmp(keys[i], "fini_mark")) {
@@ -113,6 +116,10 @@ static int rec_hist(void *state, const char *json, size_t len, uint64_t window_s
 static int rec_flush(void *state)
 {
     rec_t *r = state;
+    if (r->flush_delay_ms > 0) { /* a flush that hangs (issue 20 item 13) */
+        struct timespec ts = {r->flush_delay_ms / 1000, (r->flush_delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     if (r->hist_out) {
         fflush(r->hist_out);
     }

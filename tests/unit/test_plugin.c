@@ -322,6 +322,53 @@ static void test_slow_block(void **state)
     assert_int_equal((uint64_t)sb.st_size, total * sizeof(fm_plugin_flow_t));
 }
 
+/* Issue 20 item 13: a plugin stuck in consume with overflow = block holds the producer (the
+ * daemon's loop) at most block_timeout per batch, the batch is then dropped and counted; at
+ * shutdown a worker still stuck after stop_timeout is abandoned instead of joined. */
+static void test_stuck_block(void **state)
+{
+    char *k[] = {"delay_ms", "queue", "overflow", "block_timeout", "stop_timeout"};
+    char *v[] = {"20000", "1", "block", "200ms", "300ms"};
+    fm_config_plugin_t c = pcfg("stuck", tp("tp_record"), k, v, 5);
+    fm_plugins_t *p;
+    char err[512];
+    fm_plugin_stats_t st;
+    uint64_t max_wait = 0;
+    assert_int_equal(fm_plugins_new(&c, 1, tmpdir, &p, err, sizeof(err)), 0);
+    uint64_t t0 = now_us();
+    uint64_t total = feed(p, 5, &max_wait);
+    fm_plugins_stats(p, 0, &st);
+    uint64_t t1 = now_us();
+    fm_plugins_free(p);
+    uint64_t t2 = now_us();
+    print_message("stuck consume: longest fm_plugins_consume %llu us, %llu block timeouts, "
+                  "free %llu us\n", (unsigned long long)max_wait,
+                  (unsigned long long)st.block_timeouts, (unsigned long long)(t2 - t1));
+    assert_true(max_wait < 2000000);
+    assert_true(t1 - t0 < 5000000);
+    assert_true(st.block_timeouts >= 2);
+    assert_true(st.dropped + st.flows <= total);
+    assert_true(st.dropped > 0);
+    assert_true(t2 - t1 < 3000000); /* abandoned, not joined (the consume sleeps 20 s) */
+}
+
+/* A flush that never returns cannot hang shutdown past stop_timeout. */
+static void test_stuck_flush(void **state)
+{
+    char *k[] = {"flush_delay_ms", "stop_timeout"}, *v[] = {"20000", "300ms"};
+    fm_config_plugin_t c = pcfg("hang", tp("tp_record"), k, v, 2);
+    fm_plugins_t *p;
+    char err[512];
+    assert_int_equal(fm_plugins_new(&c, 1, tmpdir, &p, err, sizeof(err)), 0);
+    feed(p, 3, NULL);
+    fm_plugins_flush(p);
+    uint64_t t1 = now_us();
+    fm_plugins_free(p);
+    uint64_t t2 = now_us();
+    print_message("stuck flush: free %llu us\n", (unsigned long long)(t2 - t1));
+    assert_true(t2 - t1 < 3000000);
+}
+
 /* Two instances of one shared object, one slow: the fast one is not held back. */
 static void test_two_instances(void **state)
 {
@@ -502,6 +549,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hist_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hist_declined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_set, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stuck_block, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stuck_flush, setup, teardown),
     };
     fm_log_set_level(LOG_ERR); /* the refusals are expected; keep the output readable */
     return cmocka_run_group_tests(tests, NULL, NULL);
