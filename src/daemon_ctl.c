@@ -59,6 +59,46 @@ static json_t *rates_json(fm_daemon_t *d, uint64_t window_ms)
     return o;
 }
 
+typedef struct {
+    uint64_t total, max, recycles, clamped;
+} tmpl_use_t;
+
+static void tmpl_use(void *ctx, const fm_ingest_exporter_t *e)
+{
+    tmpl_use_t *u = ctx;
+    u->total += e->stats.templates;
+    u->max = e->stats.templates > u->max ? e->stats.templates : u->max;
+    u->recycles += e->stats.session_recycles;
+    u->clamped += e->stats.time_clamped;
+}
+
+static json_t *bound(uint64_t used, uint64_t limit)
+{
+    return json_pack("{sI sI}", "used", (json_int_t)used, "limit", (json_int_t)limit);
+}
+
+/* Issue 20: every resource a hostile exporter or client could make the daemon hold, with its
+ * limit (flowmixd.conf(5) documents them). */
+static json_t *bounds_json(fm_daemon_t *d, const fm_ingest_stats_t *is)
+{
+    fm_cache_stats_t cs;
+    fm_ctl_stats_t cst;
+    tmpl_use_t u = {0};
+    fm_cache_stats(d->cache, &cs);
+    fm_ctl_stats(d->ctl, &cst);
+    fm_ingest_foreach(d->ingest, tmpl_use, &u);
+    json_t *b = json_object();
+    json_object_set_new(b, "exporters", bound(is->exporters, d->cfg->max_exporters));
+    json_object_set_new(b, "templates_per_exporter", bound(u.max, d->cfg->max_templates));
+    json_object_set_new(b, "templates_total", json_integer((json_int_t)u.total));
+    json_object_set_new(b, "libfixbuf_recycles", json_integer((json_int_t)u.recycles));
+    json_object_set_new(b, "records_time_clamped", json_integer((json_int_t)u.clamped));
+    json_object_set_new(b, "cache_sources", bound(cs.sources, cs.max_sources));
+    json_object_set_new(b, "cache_entries", bound(cs.entries, cs.capacity));
+    json_object_set_new(b, "ctl_clients", bound(cst.clients, cst.max_clients));
+    return b;
+}
+
 json_t *fm__daemon_status_json(fm_daemon_t *d)
 {
     json_t *result;
@@ -86,6 +126,7 @@ json_t *fm__daemon_status_json(fm_daemon_t *d)
     json_object_set_new(result, "rate_15m", rates_json(d, FM__RATE_SPAN_MS));
     fm_ctl_stats_t cst;
     fm_ctl_stats(d->ctl, &cst);
+    json_object_set_new(result, "bounds", bounds_json(d, &is));
     json_object_set_new(result, "ctl",
                         json_pack("{sI sI sI sI sI sI sI}", "clients", (json_int_t)cst.clients,
                                   "requests", (json_int_t)cst.requests, "errors",
@@ -147,6 +188,8 @@ static void exporter_json(void *ctx, const fm_ingest_exporter_t *e)
         (json_int_t)s->options_records, "first_seen_ms", (json_int_t)e->first_seen_ms,
         "last_seen_ms", (json_int_t)e->last_seen_ms);
     json_object_set_new(o, "name", name ? json_string(name) : json_null());
+    json_object_set_new(o, "libfixbuf_recycles", json_integer((json_int_t)s->session_recycles));
+    json_object_set_new(o, "time_clamped", json_integer((json_int_t)s->time_clamped));
     json_array_append_new(arr, o);
 }
 
