@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +97,11 @@ static json_t *bounds_json(fm_daemon_t *d, const fm_ingest_stats_t *is)
     json_object_set_new(b, "cache_sources", bound(cs.sources, cs.max_sources));
     json_object_set_new(b, "cache_entries", bound(cs.entries, cs.capacity));
     json_object_set_new(b, "ctl_clients", bound(cst.clients, cst.max_clients));
+    char wal[4096];
+    struct stat sb;
+    snprintf(wal, sizeof(wal), "%s-wal", d->cfg->store_path);
+    json_object_set_new(b, "wal_bytes", bound(stat(wal, &sb) == 0 ? (uint64_t)sb.st_size : 0,
+                                              FM_STORE_WAL_LIMIT));
     return b;
 }
 

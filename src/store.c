@@ -173,6 +173,7 @@ struct fm_store {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     int bin_exp; /* bin exponent of the stored bins, -1 before the first commit */
+    unsigned commits_since_ckpt;
     char msg[512];
     const fm_store_mark_t *marks; /* staged for the next fm_store_commit (borrowed) */
     size_t nmarks;
@@ -418,6 +419,7 @@ static int configure(fm_store_t *s)
     }
     if ((rc = set_wal(s)) < 0 ||
         (rc = exec(s, "PRAGMA synchronous = NORMAL", "synchronous=NORMAL")) < 0 ||
+        (rc = exec(s, "PRAGMA journal_size_limit = 4194304", "journal_size_limit")) < 0 ||
         (rc = migrate(s)) < 0 || (rc = prepare_all(s)) < 0 || (rc = load_bin_exp(s)) < 0) {
         return rc;
     }
@@ -661,6 +663,19 @@ int fm_store_load_marks(fm_store_t *s, fm_store_mark_t **out, size_t *n)
     return 0;
 }
 
+/* The WAL stays bounded (issue 20 items 8, 9): journal_size_limit truncates it to
+ * FM_STORE_WAL_LIMIT whenever it restarts, and every FM_STORE_CKPT_COMMITS commits - and after a
+ * commit that failed for want of disk space - a TRUNCATE checkpoint moves its frames into the
+ * database and empties it.  Without that, a full disk never recovered: the rolled-back
+ * transaction's frames kept the space, and each retry filled what was freed.  Failure (a
+ * reader in the way, still no space) is harmless: the next one tries again. */
+_Static_assert(FM_STORE_WAL_LIMIT == 4194304, "the journal_size_limit pragma says 4194304");
+static void wal_truncate(fm_store_t *s)
+{
+    s->commits_since_ckpt = 0;
+    (void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+}
+
 int fm_store_commit(fm_store_t *s, const fm_histset_t *total_delta, uint64_t win_start_ms,
                     uint64_t win_end_ms, const fm_histset_t *win_delta,
                     const fm_store_counter_t *counters, size_t ncounters, char *err,
@@ -700,9 +715,15 @@ int fm_store_commit(fm_store_t *s, const fm_histset_t *total_delta, uint64_t win
     s->nmarks = 0;
     if (rc < 0) {
         copy_err(err, errlen, s->msg);
+        if ((sqlite3_errcode(s->db) & 0xff) == SQLITE_FULL) {
+            wal_truncate(s);
+        }
         return rc;
     }
     s->bin_exp = bin_exp; /* only once it is durable in meta */
+    if (++s->commits_since_ckpt >= FM_STORE_CKPT_COMMITS) {
+        wal_truncate(s);
+    }
     return 0;
 }
 

@@ -36,6 +36,10 @@
 #include "flow.h"
 #include "hist.h"
 
+/** WAL bound: journal_size_limit (bytes) and TRUNCATE checkpoints every this many commits. */
+#define FM_STORE_WAL_LIMIT 4194304
+#define FM_STORE_CKPT_COMMITS 30
+
 /** Schema version this build creates and migrates to (PRAGMA user_version). */
 #define FM_STORE_SCHEMA_VERSION 2
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -653,6 +654,36 @@ static void test_prune(void **state)
 }
 
 /* Sums saturate at INT64_MAX instead of becoming floating point or wrapping. */
+static long wal_size(void)
+{
+    char p[160];
+    struct stat sb;
+    snprintf(p, sizeof(p), "%s-wal", dbpath);
+    return stat(p, &sb) == 0 ? (long)sb.st_size : 0;
+}
+
+/* Issue 20 items 8, 9: the WAL is bounded - a TRUNCATE checkpoint empties it every
+ * FM_STORE_CKPT_COMMITS commits (journal_size_limit is per connection: not visible here). */
+static void test_wal_bound(void **state)
+{
+    char err[256];
+    expect_t ex;
+    memset(&ex, 0, sizeof(ex));
+    fm_store_t *s = open_ok();
+    long most = 0;
+    for (unsigned i = 0; i < FM_STORE_CKPT_COMMITS; i++) {
+        fm_histset_t *d = make_delta(i + 1, &ex, NULL);
+        assert_int_equal(fm_store_commit(s, d, 60000 * i, 60000 * (i + 1), d, NULL, 0, err,
+                                         sizeof(err)), 0);
+        fm_histset_free(d);
+        most = wal_size() > most ? wal_size() : most;
+    }
+    assert_true(most > 0);
+    assert_int_equal(wal_size(), 0); /* emptied after the last of the 30 */
+    check_stored(s, -1, &ex);
+    fm_store_close(s);
+}
+
 static void test_saturation(void **state)
 {
     fm_histset_t *set;
@@ -747,6 +778,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_saturation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_named_view, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exporters, setup, teardown),
     };
