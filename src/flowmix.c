@@ -29,6 +29,7 @@ int fm_cmd_profile_plot(int argc, char **argv);
 int fm_cmd_series(int argc, char **argv);
 int fm_cmd_cut(int argc, char **argv);
 int fm_cmd_anonymize(int argc, char **argv);
+int fm_cmd_series_plot(int argc, char **argv);
 
 const fm_cmd_t fm_cmds[] = {
     {"anonymize", fm_cmd_anonymize, "Crypto-PAn anonymisation of IPv4 flows (flow-models)"},
@@ -45,6 +46,7 @@ const fm_cmd_t fm_cmds[] = {
     {"profile-plot", fm_cmd_profile_plot, "ft-profiler visualizer charts of a profile CSV"},
     {"send", fm_cmd_send, "export flows or synthetic flows as NetFlow v5/v9/IPFIX over UDP"},
     {"series", fm_cmd_series, "per-second flows/packets/octets time series (flow-models series)"},
+    {"series_plot", fm_cmd_series_plot, "charts of series files (flow-models series_plot)"},
     {"sort", fm_cmd_sort, "stable sort of a binary flow directory by key fields"},
     {NULL, NULL, NULL},
 };

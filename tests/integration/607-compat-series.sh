@@ -1,7 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 # flowmix series (flow-models series, issue 18): per-second flows/packets/octets files per UTC
-# day, packets spread over the duration with flow-models' octet shares and day rollover; the
+# day, packets spread over the duration with flow-models' octet shares and day rollover, and
+# series_plot's charts of them (every octets file as bits: flow-models multiplies only the
+# first one by 8, as its loop renames 'octets' to 'bits'); the
 # agh_2015 Makefile's command line; byte-identical to flow-models' series when FLOW_MODELS_DIR
 # is set.
 . "$(dirname "$0")/lib.sh"
@@ -35,6 +37,18 @@ line() { sed -n "$(($2 + 1))p" "$fm_tmp/s/$1"; }
 cmp -s "$fm_tmp/series/tcp/1.octets" "$fm_tmp/s/1.octets" || fail "binary input differs"
 [ "$(line 0.flows 10)" = 1 ] && [ "$(sed -n 11p "$fm_tmp/series/tcp/0.flows")" = 0 ] ||
     fail "the filter did not drop the udp flow"
+
+# series_plot: a chart per file (octets as bits) and a "TITLE WHAT SUM" line per file
+(cd "$fm_tmp/s" && "$FLOWMIX" series_plot --format png,pdf > "$fm_tmp/sp.txt") ||
+    fail "series_plot"
+for d in 0 1; do
+    for w in flows packets bits; do
+        [ -s "$fm_tmp/s/$d.$w.pdf" ] && [ -s "$fm_tmp/s/$d.$w.png" ] || fail "no $d.$w chart"
+    done
+done
+grep -qx '1970-01-01-Thu (Day 0) bits 5840' "$fm_tmp/sp.txt" &&
+    grep -qx '1970-01-02-Fri (Day 1) bits 2672' "$fm_tmp/sp.txt" &&
+    grep -qx '1970-01-01-Thu (Day 0) flows 2' "$fm_tmp/sp.txt" || fail "series_plot: $(cat "$fm_tmp/sp.txt")"
 
 if [ -n "${FLOW_MODELS_DIR:-}" ]; then
     "$FLOWMIX" send -q --synthetic 2000 --seed 9 --dump "$fm_tmp/syn.csv" 127.0.0.1:9
