@@ -9,6 +9,8 @@
 #   test_fit       two EM fits on two threads at once (reentrancy)
 #   060-export.sh  the real flowmixd with its thread-pool jobs (uv_queue_work): SQLite commits,
 #                  GSL fits and export snapshots, results applied on the loop thread
+#   614-daemon-capture.sh  flowmixd with an [input.capture] thread metering a capture file,
+#                  its flows handed to the loop through a uv_async handle
 #   212-bad-plugins.sh  (TSAN_FULL=1 only) the real flowmixd with good, failing and slow
 #                  plugins under v5 traffic; about 55 s under TSan, as every daemon start
 #                  prefaults its 256 MiB cache through TSan's memset
@@ -39,7 +41,7 @@ if [ ! -f Makefile ]; then
 fi
 make -j2 flowmixd flowmixctl test_plugin test_ctl test_fit plugins/example.la \
     tests/plugins/tp_record.la tests/plugins/tp_badabi.la tests/plugins/tp_nosym.la \
-    tests/plugins/tp_nofini.la tests/plugins/tp_abi1.la >/dev/null
+    tests/plugins/tp_nofini.la tests/plugins/tp_abi1.la plugins/csv.la >/dev/null
 
 # exitcode 66: a TSan report, told apart from a test's own failure in the summary.
 TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 history_size=4"
@@ -77,12 +79,14 @@ run test_plugin ./test_plugin
 run test_ctl ./test_ctl
 run test_fit ./test_fit
 FM_KEEP=1 run 060-export sh "$src/tests/integration/060-export.sh"
+FM_KEEP=1 run 614-daemon-capture sh "$src/tests/integration/614-daemon-capture.sh"
 rm -f "$b/212-bad-plugins.log"
 if [ "${TSAN_FULL:-0}" = 1 ]; then
     FM_KEEP=1 run 212-bad-plugins sh "$src/tests/integration/212-bad-plugins.sh"
 fi
 # The daemons' own stderr (where TSan writes) is in the kept temporary directories.
-for d in $(sed -n 's/^kept //p' "$b"/060-export.log "$b"/212-bad-plugins.log 2>/dev/null); do
+for d in $(sed -n 's/^kept //p' "$b"/060-export.log "$b"/212-bad-plugins.log \
+             "$b"/614-daemon-capture.log 2>/dev/null); do
     if grep -l 'ThreadSanitizer' "$d"/*.log "$d"/*/*.log 2>/dev/null; then
         echo "FAIL: ThreadSanitizer report from a flowmixd in $d"
         grep -h -A30 'WARNING: ThreadSanitizer' "$d"/*.log "$d"/*/*.log 2>/dev/null | head -60

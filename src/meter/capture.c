@@ -207,7 +207,8 @@ static int read_handle(fm_capture_t *c, fm_meter_t *m, volatile sig_atomic_t *st
 {
     int errors = 0;
 
-    while (!(stop && *stop)) {
+    /* an atomic read: the flag is set by a signal handler or by another thread */
+    while (!(stop && __atomic_load_n(stop, __ATOMIC_RELAXED))) {
         if (*budget == 1) {
             return 0;
         }

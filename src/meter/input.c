@@ -134,7 +134,7 @@ static void *run(void *arg)
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     for (;;) {
         int rc = fm_capture_run(in->cap, in->meter, &in->stop, SLICE, err, sizeof err);
-        if (rc != 0 || in->stop) {
+        if (rc != 0 || __atomic_load_n(&in->stop, __ATOMIC_RELAXED)) {
             fm_meter_flush(in->meter);
             if (rc < 0) {
                 fm_log_err("capture, [input.%s]: %s; its open flows were finished", in->name,
@@ -250,8 +250,8 @@ void fm_capture_input_stop(fm_capture_input_t *in)
         return;
     }
     if (in->thread_started) {
-        in->stop = 1;
-        fm_capture_breakloop(in->cap);
+        /* seen within the 250 ms poll of a live capture, at the next record of a file */
+        __atomic_store_n(&in->stop, 1, __ATOMIC_RELAXED);
         pthread_join(in->thread, NULL);
         in->thread_started = false;
     }

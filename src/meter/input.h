@@ -44,7 +44,7 @@ int fm_capture_input_start(uv_loop_t *loop, const fm_capture_input_conf_t *conf,
                            fm_flow_batch_fn fn, void *ctx, fm_capture_input_t **out,
                            char *err, size_t errlen);
 /**
- * Stop the thread (within the live buffer timeout, 1 s), meter the end of input (every open
+ * Stop the thread (a live capture sees the request within 250 ms), meter the end of input (every open
  * flow is finished) and hand the remaining flows to fn before returning; the handle is closed
  * and the input freed on the loop afterwards.  NULL does nothing.
  */
