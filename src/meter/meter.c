@@ -661,12 +661,23 @@ void fm_meter_packet(fm_meter_t *m, int dlt, uint64_t ts_ms, const uint8_t *data
     }
 }
 
+/* Everything goes: emit in creation order without unlinking each flow from its chain, then
+ * empty the table (a chain walk per flow was a cache miss per flow). */
 void fm_meter_flush(fm_meter_t *m)
 {
     fm_meter_sync(m);
     while (m->head) {
-        expire(m, lookup(m, &m->head->key, m->head->hash), 0);
+        node_t *n = m->head;
+        fill_out(m, n, 0);
+        m->head = n->next;
+        m->count--;
+        m->c.active = m->count;
+        m->c.flows++;
+        m->emit(m->ctx, &m->out);
+        slot_put(m, n);
     }
+    m->tail = NULL;
+    memset(m->buckets, 0, m->nbuckets * sizeof *m->buckets);
 }
 
 const fm_meter_counters_t *fm_meter_counters(const fm_meter_t *m)

@@ -16,8 +16,11 @@
 
 #include "util/err.h"
 
+#define STDIO_BUFFER (1 << 20)
+
 struct fm_meter_csv {
     FILE *f;
+    char *iobuf;
     bool own;
     bool header_done;
     bool failed;
@@ -44,6 +47,19 @@ int fm_meter_csv_open(const char *path, const fm_meter_opts_t *o, fm_meter_csv_t
             free(w);
             return -e;
         }
+    }
+    /* a large stdio buffer: 16 times fewer write calls.  stdout's must outlive the writer,
+     * so it is static (set before anything is written to stdout, once) */
+    static char stdout_buf[STDIO_BUFFER];
+    static bool stdout_buffered;
+    if (w->own) {
+        w->iobuf = malloc(STDIO_BUFFER);
+        if (w->iobuf) {
+            setvbuf(w->f, w->iobuf, _IOFBF, STDIO_BUFFER);
+        }
+    } else if (!stdout_buffered) {
+        stdout_buffered = true;
+        setvbuf(stdout, stdout_buf, _IOFBF, STDIO_BUFFER);
     }
     *out = w;
     return 0;
@@ -169,7 +185,18 @@ static void put_ip(line_t *l, const uint8_t ip[16], int version)
 {
     char buf[INET6_ADDRSTRLEN];
 
-    inet_ntop(version == 4 ? AF_INET : AF_INET6, ip, buf, sizeof buf);
+    if (version == 4) { /* inet_ntop goes through sprintf: a third of the writer's time */
+        put_c(l, '"');
+        for (int i = 0; i < 4; i++) {
+            if (i) {
+                put_c(l, '.');
+            }
+            put_u64(l, ip[i]);
+        }
+        put_c(l, '"');
+        return;
+    }
+    inet_ntop(AF_INET6, ip, buf, sizeof buf);
     put_str(l, buf);
 }
 
@@ -360,6 +387,7 @@ int fm_meter_csv_close(fm_meter_csv_t *w)
     if (w->own && fclose(w->f) != 0) {
         rc = FM_EIO;
     }
+    free(w->iobuf);
     free(w->buf);
     free(w);
     return rc;
