@@ -420,6 +420,7 @@ static int configure(fm_store_t *s)
     if ((rc = set_wal(s)) < 0 ||
         (rc = exec(s, "PRAGMA synchronous = NORMAL", "synchronous=NORMAL")) < 0 ||
         (rc = exec(s, "PRAGMA journal_size_limit = 4194304", "journal_size_limit")) < 0 ||
+        (rc = exec(s, "PRAGMA wal_autocheckpoint = 64", "wal_autocheckpoint")) < 0 ||
         (rc = migrate(s)) < 0 || (rc = prepare_all(s)) < 0 || (rc = load_bin_exp(s)) < 0) {
         return rc;
     }
@@ -663,12 +664,14 @@ int fm_store_load_marks(fm_store_t *s, fm_store_mark_t **out, size_t *n)
     return 0;
 }
 
-/* The WAL stays bounded (issue 20 items 8, 9): journal_size_limit truncates it to
- * FM_STORE_WAL_LIMIT whenever it restarts, and every FM_STORE_CKPT_COMMITS commits - and after a
- * commit that failed for want of disk space - a TRUNCATE checkpoint moves its frames into the
- * database and empties it.  Without that, a full disk never recovered: the rolled-back
- * transaction's frames kept the space, and each retry filled what was freed.  Failure (a
- * reader in the way, still no space) is harmless: the next one tries again. */
+/* The WAL stays bounded (issue 20 items 8, 9): SQLite checkpoints it every 64 pages (256 KiB,
+ * wal_autocheckpoint, set at open), journal_size_limit truncates it to FM_STORE_WAL_LIMIT
+ * whenever it restarts, and every FM_STORE_CKPT_COMMITS commits - and after a commit that failed
+ * for want of disk space - a TRUNCATE checkpoint empties it.  With SQLite's default (1000
+ * pages) a small filesystem filled up with WAL frames of committed transactions that could then
+ * never be checkpointed, the database having no room left to grow: commits failed for good
+ * (tests/integration/059-store-full.sh).  A failed checkpoint is harmless: the next one tries
+ * again. */
 _Static_assert(FM_STORE_WAL_LIMIT == 4194304, "the journal_size_limit pragma says 4194304");
 static void wal_truncate(fm_store_t *s)
 {
