@@ -10,6 +10,8 @@ BUILD="build-essential autoconf automake libtool pkg-config
   libpcap-dev libndpi-dev libmicrohttpd-dev"
 TEST="libcmocka-dev sqlite3 softflowd nfdump libfixbuf-tools python3 python3-numpy
   python3-scipy python3-pandas python3-scapy libxml2-utils systemd prometheus"
+# Debian packages (.ci/run: dpkg-buildpackage, lintian).
+PKG="debhelper dh-autoreconf dpkg-dev lintian"
 # Fuzzing only (`make fuzz`, fuzz/run.sh): clang with its libFuzzer and sanitizer runtimes.
 FUZZ="clang libclang-rt-dev"
 
@@ -22,4 +24,4 @@ if [ "${FM_SKIP_APT_UPDATE:-0}" != 1 ]; then
     $SUDO apt-get update -q
 fi
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -q --no-install-recommends $BUILD $TEST $FUZZ
+$SUDO apt-get install -y -q --no-install-recommends $BUILD $TEST $PKG $FUZZ

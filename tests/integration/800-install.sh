@@ -1,7 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 # `make install DESTDIR=...` from the build tree: programs, configuration, man pages, guide,
-# systemd unit and sysusers.d file land where they belong; the unit has @sbindir@ substituted
+# README/NEWS/COPYING, the example plugin's source (not the plugin), plugin.h with its
+# pkg-config file, systemd unit and sysusers.d file land where they belong; an edited
+# configuration survives a second install (and uninstall); the unit has @sbindir@ substituted
 # and every required directive; systemd-analyze verifies it and rates its exposure <= 2.0 (when
 # systemd-analyze is installed); `make uninstall` removes every file again.
 . "$(dirname "$0")/lib.sh"
@@ -35,6 +37,28 @@ if [ -f "$top_srcdir/doc/flowmixctl.1.scd" ]; then
     installed share/man/man1/flowmixctl.1 >/dev/null
 fi
 installed share/doc/flowmix/guide.md >/dev/null
+for f in README.md NEWS COPYING examples/plugin/example.c examples/plugin/Makefile.example; do
+    installed "share/doc/flowmix/$f" >/dev/null
+done
+# The example plugin is documentation, not a production plugin.
+[ -z "$(find "$dest" -name 'example.so')" ] || fail "example.so installed: $(find "$dest" -name example.so)"
+pc=$(installed lib/pkgconfig/flowmix-plugin.pc)
+installed include/flowmix/plugin.h >/dev/null
+# pkg-config points plugin authors at the installed header and plugin directory.
+if command -v pkg-config >/dev/null 2>&1; then
+    inc=$(PKG_CONFIG_SYSROOT_DIR="$dest" PKG_CONFIG_PATH="${pc%/*}" pkg-config --cflags flowmix-plugin)
+    inc=$(echo $inc)
+    [ -f "${inc#-I}/flowmix/plugin.h" ] || fail "pkg-config --cflags gives '$inc', no plugin.h there"
+    pdir=$(PKG_CONFIG_PATH="${pc%/*}" pkg-config --variable=plugindir flowmix-plugin)
+    case $pdir in */flowmix/plugins) ;; *) fail "plugindir is $pdir" ;; esac
+fi
+
+# An edited configuration survives a second `make install`; the shipped one lands beside it.
+echo "# edited by the operator" >> "$conf"
+make -C "$top_builddir" install DESTDIR="$dest" >"$fm_tmp/install2.log" 2>&1 ||
+    fail "second make install failed: $(tail -20 "$fm_tmp/install2.log")"
+tail -1 "$conf" | grep -q 'edited by the operator' || fail "make install overwrote the edited $conf"
+cmp -s "$conf.new" "$top_srcdir/etc/flowmixd.conf" || fail "no fresh $conf.new beside the edited one"
 
 # The unit and the sysusers.d file are installed only with libsystemd (Type=notify needs it).
 if grep -q '^#define HAVE_SYSTEMD 1' "$top_builddir/config.h"; then
@@ -86,6 +110,7 @@ fi
 
 make -C "$top_builddir" uninstall DESTDIR="$dest" >"$fm_tmp/uninstall.log" 2>&1 ||
     fail "make uninstall failed: $(tail -20 "$fm_tmp/uninstall.log")"
+# The edited configuration is the operator's: uninstall keeps it, and removes everything else.
 left=$(find "$dest" -type f -o -type l)
-[ -z "$left" ] || fail "make uninstall left files: $left"
+[ "$left" = "$conf" ] || fail "make uninstall left files other than the edited config: $left"
 exit 0
