@@ -47,6 +47,8 @@ static const key_def_t keys[] = {
      "error, warning, notice, info or debug."},
     {"daemon", "log_target", K_STR, OFF(log_target), "auto", 0,
      "auto (journal under systemd, else stderr), stderr, syslog or journal."},
+    {"daemon", "log_time", K_STR, OFF(log_time), "utc", 0,
+     "Time stamps of stderr log lines: utc (2026-11-30T17:00:05.123Z) or local (with offset)."},
     {"daemon", "plugin_dir", K_STR, OFF(plugin_dir), "", 0,
      "Where [plugin.NAME] shared objects are looked up.  Empty: LIBDIR/flowmix/plugins."},
     {"daemon", "collector_id", K_STR, OFF(collector_id), "", 0,
@@ -718,6 +720,10 @@ static int validate(const fm_config_t *cfg, char *err, size_t errlen)
     if ((rc = validate_kafka_in(cfg, err, errlen)) < 0 ||
         (rc = validate_captures(cfg, err, errlen)) < 0) {
         return rc;
+    }
+    if (strcmp(cfg->log_time, "utc") && strcmp(cfg->log_time, "local")) {
+        snprintf(err, errlen, "[daemon] log_time must be utc or local, not '%s'", cfg->log_time);
+        return FM_ECONFIG;
     }
     if ((rc = validate_metrics(cfg, err, errlen)) < 0) {
         return rc;

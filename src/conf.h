@@ -71,6 +71,7 @@ typedef struct fm_config {
     char *state_dir;
     int log_level;
     char *log_target;         /* auto | stderr | syslog | journal */
+    char *log_time;           /* utc | local: stderr time stamps */
     char *plugin_dir;
     char *collector_id;       /* names this daemon's histogram deltas; default the hostname */
     /* [listen] */

@@ -208,6 +208,7 @@ static void apply_log_target(const fm_config_t *cfg, bool foreground)
     }
     fm_log_init("flowmixd", target);
     fm_log_set_level(cfg->log_level);
+    fm_log_set_local_time(!strcmp(cfg->log_time, "local"));
 }
 
 static void cache_conf_from(const fm_config_t *c, fm_cache_conf_t *cc)

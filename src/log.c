@@ -22,10 +22,16 @@ static struct {
     fm_log_target_t target;
     int level;
     const char *ident;
-} g_log = {FM_LOG_TARGET_STDERR, LOG_NOTICE, "flowmix"};
+    bool local_time; /* stderr stamps in local time (with its offset) instead of UTC */
+} g_log = {FM_LOG_TARGET_STDERR, LOG_NOTICE, "flowmix", false};
 
 static const char *const level_names[] = {"emerg", "alert", "crit", "error",
                                           "warning", "notice", "info", "debug"};
+
+void fm_log_set_local_time(bool local)
+{
+    g_log.local_time = local;
+}
 
 void fm_log_init(const char *ident, fm_log_target_t target)
 {
@@ -82,15 +88,11 @@ bool fm_log_enabled(int level)
 
 static void write_stderr(int level, const char *msg)
 {
-    char stamp[32];
-    struct tm tm;
-    uint64_t now = fm_time_wall_ms();
-    time_t secs = (time_t)(now / 1000);
+    char stamp[FM_TIME_ISO_LEN];
 
-    localtime_r(&secs, &tm);
-    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-    fprintf(stderr, "%s.%03u %s[%s]: %s\n", stamp, (unsigned)(now % 1000), g_log.ident,
-            level_names[level], msg);
+    /* ISO-8601 with its offset, so lines from hosts in other zones (or DST) compare. */
+    fm_time_format_iso_ms(stamp, sizeof(stamp), fm_time_wall_ms(), g_log.local_time);
+    fprintf(stderr, "%s %s[%s]: %s\n", stamp, g_log.ident, level_names[level], msg);
     fflush(stderr);
 }
 

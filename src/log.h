@@ -20,6 +20,8 @@ typedef enum {
 void fm_log_init(const char *ident, fm_log_target_t target);
 /** Set the highest priority that is written (LOG_ERR … LOG_DEBUG). */
 void fm_log_set_level(int level);
+/** Stamp stderr lines in local time with its offset instead of UTC ("...Z", the default). */
+void fm_log_set_local_time(bool local);
 int fm_log_get_level(void);
 /** Parse "error", "warning", "notice", "info", "debug".  @return level or -1. */
 int fm_log_parse_level(const char *name);

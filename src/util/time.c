@@ -70,6 +70,27 @@ char *fm_time_format_iso(char *buf, size_t len, uint64_t ms)
     return buf;
 }
 
+char *fm_time_format_iso_ms(char *buf, size_t len, uint64_t ms, bool local)
+{
+    time_t t = (time_t)(ms / 1000u);
+    struct tm tm;
+    char base[24], off[16] = "Z";
+
+    if (!(local ? localtime_r(&t, &tm) : gmtime_r(&t, &tm)) ||
+        strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+        snprintf(buf, len, "?");
+        return buf;
+    }
+    if (local) {
+        long gmtoff = tm.tm_gmtoff; /* seconds east of UTC */
+        long a = gmtoff < 0 ? -gmtoff : gmtoff;
+        snprintf(off, sizeof(off), "%c%02d:%02d", gmtoff < 0 ? '-' : '+', (int)(a / 3600 % 24),
+                 (int)(a % 3600 / 60));
+    }
+    snprintf(buf, len, "%s.%03u%s", base, (unsigned)(ms % 1000u), off);
+    return buf;
+}
+
 /* Exactly n decimal digits at *p; advances p. */
 static int digits(const char **p, int n, int *out)
 {

@@ -2,6 +2,7 @@
 /* Wall and monotonic clocks in milliseconds, and duration parsing ("15s", "5m", "1h", "30d"). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,14 @@ int fm_time_parse_duration(const char *text, uint64_t *ms);
  * @return buf.
  */
 char *fm_time_format_iso(char *buf, size_t len, uint64_t ms);
+
+/**
+ * Format a wall-clock time as ISO-8601 with milliseconds and an explicit offset, in UTC
+ * ("2026-11-30T17:00:05.123Z") or in the local time zone ("2026-11-30T18:00:05.123+01:00").
+ * @param[out] buf  at least FM_TIME_ISO_LEN bytes.
+ * @return buf.
+ */
+char *fm_time_format_iso_ms(char *buf, size_t len, uint64_t ms, bool local);
 
 /**
  * Parse an ISO-8601 date-time: "YYYY-MM-DDTHH:MM[:SS[.fff]]" followed by "Z", "+HH:MM",

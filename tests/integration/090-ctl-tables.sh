@@ -119,4 +119,7 @@ if [ -n "${FLOW_MODELS_DIR:-}" ] &&
     echo "flow-models generate read model --flow-models"
 fi
 stop_daemon d
+# Log lines carry ISO-8601 UTC stamps with milliseconds and the Z offset.
+bad=$(grep -Ev '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z flowmixd\[' "$fm_tmp/d.log" | head -3)
+[ -z "$bad" ] || fail "log lines without an ISO-8601 UTC stamp: $bad"
 echo PASS

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -212,6 +213,19 @@ static void test_iso_time(void **state)
     assert_int_equal(ms, 1796058000000);
     assert_int_equal(fm_time_parse_iso("2000-02-29T00:00Z", &ms), 0);
     assert_int_equal(ms, 951782400000);
+    /* Log stamps: milliseconds and an explicit offset, UTC or local. */
+    assert_string_equal(fm_time_format_iso_ms(b, sizeof(b), 1796058000123, false),
+                        "2026-11-30T17:00:00.123Z");
+    setenv("TZ", "America/St_Johns", 1); /* -03:30 in November */
+    tzset();
+    assert_string_equal(fm_time_format_iso_ms(b, sizeof(b), 1796058000123, true),
+                        "2026-11-30T13:30:00.123-03:30");
+    setenv("TZ", "Asia/Kolkata", 1);
+    tzset();
+    assert_string_equal(fm_time_format_iso_ms(b, sizeof(b), 1796058000123, true),
+                        "2026-11-30T22:30:00.123+05:30");
+    unsetenv("TZ");
+    tzset();
     const char *bad[] = {"", "latest", "2026-11-30", "2026-13-01T00:00Z", "2026-11-31T00:00Z",
                          "2026-11-30T24:00Z", "2026-11-30T17:00Zx", "2026-11-30T17:00+2",
                          "1969-12-31T23:59Z", "1796058000000"};
