@@ -161,7 +161,10 @@ static void on_export_timer(uv_timer_t *t)
 {
     fm_daemon_t *d = t->data;
     char err[256];
-    if (fm__daemon_export(d, err, sizeof(err)) < 0) {
+    int rc = fm__daemon_export(d, err, sizeof(err));
+    if (rc == FM_EAGAIN) {
+        fm_log_notice("export, scheduled snapshot skipped: %s", err);
+    } else if (rc < 0) {
         fm_log_warn("export, scheduled export not started: %s", err);
     }
 }

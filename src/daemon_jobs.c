@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "daemon_int.h"
 #include "export.h"
 #include "util/err.h"
@@ -446,6 +448,30 @@ static void export_after(uv_work_t *req, int status)
     free(j);
 }
 
+/* meta.json's facts known only here: oldest window, collector id, configuration digest. */
+static void export_meta(fm_daemon_t *d, fm_export_req_t *ex)
+{
+    fm_store_window_t *w = NULL;
+    size_t n = 0;
+    char *text = NULL, digest[32];
+    size_t len = 0;
+
+    if (fm_store_list_windows(d->store, &w, &n) == 0 && n > 0) {
+        ex->first_ms = w[0].start_ms; /* listed oldest first */
+    }
+    free(w);
+    ex->collector_id = d->cfg->collector_id ? fm_xstrdup(d->cfg->collector_id) : NULL;
+    FILE *f = open_memstream(&text, &len);
+    if (f) {
+        fm_config_print(d->cfg, f); /* the effective configuration, defaults included */
+        fclose(f);
+        snprintf(digest, sizeof(digest), "xxh3:%016llx",
+                 (unsigned long long)XXH3_64bits(text, len));
+        ex->config_digest = fm_xstrdup(digest);
+    }
+    free(text);
+}
+
 int fm__daemon_export(fm_daemon_t *d, char *err, size_t errlen)
 {
     export_job_t *j;
@@ -455,6 +481,14 @@ int fm__daemon_export(fm_daemon_t *d, char *err, size_t errlen)
         snprintf(err, errlen, "an export is already running");
         return FM_EBUSY;
     }
+    uint64_t flows = 0, packets = 0, octets = 0;
+    fm_hist_totals(fm_histset_get(fm_histwin_total(d->hw), FM_CLASS_ALL, FM_DIR_UNIFLOW,
+                                  FM_METRIC_LENGTH), &flows, &packets, &octets);
+    if (flows == 0) {
+        /* A snapshot of nothing would only say nan: skip it, and say so. */
+        snprintf(err, errlen, "no flows in the histograms yet: nothing to export");
+        return FM_EAGAIN;
+    }
     j = fm_xcalloc(1, sizeof(*j));
     j->d = d;
     j->req.data = j;
@@ -462,6 +496,7 @@ int fm__daemon_export(fm_daemon_t *d, char *err, size_t errlen)
     j->ex.keep = d->cfg->export_keep;
     j->ex.plots = d->cfg->export_plots;
     j->ex.now_ms = fm_time_wall_ms();
+    export_meta(d, &j->ex);
     if ((rc = fm_histset_clone(fm_histwin_total(d->hw), &j->ex.hist)) < 0) {
         snprintf(err, errlen, "cannot copy histograms: %s", fm_strerror(rc));
         free(j->ex.dir);

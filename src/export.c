@@ -277,6 +277,7 @@ int fm_export_write(const fm_export_req_t *req, char *path, size_t pathlen, char
     if ((rc = write_histograms(req, tmp, err, errlen)) < 0 ||
         (rc = write_mixtures(req, tmp, err, errlen)) < 0 ||
         (rc = fm__export_summary(req, tmp, err, errlen)) < 0 ||
+        (rc = fm__export_meta(req, tmp, err, errlen)) < 0 ||
         (req->plots && (rc = fm__export_plots(req, tmp, err, errlen)) < 0)) {
         fm__export_rmtree(tmp);
         return rc;
@@ -305,5 +306,7 @@ void fm_export_req_fini(fm_export_req_t *req)
     free(req->fits);
     fm_histset_free(req->hist);
     free(req->dir);
+    free(req->collector_id);
+    free(req->config_digest);
     memset(req, 0, sizeof(*req));
 }

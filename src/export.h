@@ -31,6 +31,10 @@ typedef struct {
     fm_histset_t *hist;  /* total histograms (uniflow used); owned */
     fm_export_fit_t *fits;
     size_t nfits;
+    /* meta.json: what the snapshot covers and what wrote it (strings owned; may be NULL) */
+    uint64_t first_ms;   /* start of the oldest window in the histograms (0: unknown) */
+    char *collector_id;
+    char *config_digest; /* "xxh3:<hex>" of the effective configuration */
 } fm_export_req_t;
 
 /**

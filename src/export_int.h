@@ -9,3 +9,5 @@ int fm__export_rmtree(const char *path);
 int fm__export_summary(const fm_export_req_t *req, const char *root, char *err, size_t errlen);
 /** plots/<class>/<metric>/{pdf,cdf}.{svg,png} in root. */
 int fm__export_plots(const fm_export_req_t *req, const char *root, char *err, size_t errlen);
+/** meta.json in root: time range, flows, collector id, version, config digest. */
+int fm__export_meta(const fm_export_req_t *req, const char *root, char *err, size_t errlen);
