@@ -404,13 +404,55 @@ static void status_plugins(FILE *out, const json_t *r)
     fm__ctl_grid_free(&g);
 }
 
+/* status.bounds as a table: each limit, its use and how full it is. */
+static void status_bounds(FILE *out, const json_t *r)
+{
+    static const char *head[] = {"bound", "used", "limit", "full"};
+    const json_t *b = get(r, "bounds");
+    fm__ctl_grid_t g = {.head = head};
+    const char *k;
+    json_t *v;
+    size_t i = 0;
+    char buf[CELL];
+
+    if (!json_is_object(b) || json_object_size(b) == 0) {
+        return;
+    }
+    fm__ctl_grid_alloc(&g, json_object_size(b), 4);
+    g.right[1] = g.right[2] = g.right[3] = true;
+    json_object_foreach((json_t *)b, k, v) {
+        char **row = &g.cell[i++ * 4];
+        const json_t *used = json_is_object(v) ? json_object_get(v, "used") : v;
+        const json_t *limit = json_is_object(v) ? json_object_get(v, "limit") : NULL;
+        bool bytes = strstr(k, "bytes") != NULL;
+        row[0] = fm_xstrdup(k);
+        if (json_is_number(used)) {
+            double u = json_number_value(used);
+            row[1] = fm_xstrdup(bytes ? fm__ctl_bytes(buf, CELL, u) : fm__ctl_count(buf, CELL, u));
+        }
+        if (json_is_number(limit)) {
+            double lim = json_number_value(limit);
+            row[2] = fm_xstrdup(bytes ? fm__ctl_bytes(buf, CELL, lim)
+                                      : fm__ctl_count(buf, CELL, lim));
+            if (lim > 0 && json_is_number(used)) {
+                snprintf(buf, sizeof(buf), "%.1f%%", 100.0 * json_number_value(used) / lim);
+                row[3] = fm_xstrdup(buf);
+            }
+        }
+    }
+    fprintf(out, "\nLimits\n");
+    fm__ctl_grid_print(out, &g);
+    fm__ctl_grid_free(&g);
+}
+
 int fm__ctl_status(FILE *out, const json_t *r)
 {
     static const char *const known[] = {
         "version", "uptime_s", "records", "records_per_s", "datagrams", "bytes", "malformed",
         "recv_errors", "kernel_drops", "exporters", "exporters_evicted", "flows_finished",
         "cache", "store", "total", "fits", "ctl", "export", "plugins", "now_ms", "start_ms",
-        "rate_1m", "rate_15m", "hist_publish", "kafka_in", "kafka_collectors", NULL};
+        "rate_1m", "rate_15m", "hist_publish", "kafka_in", "kafka_collectors", "bounds",
+        "capture", NULL};
     uint64_t now = now_of(r), start = ms(r, "start_ms");
     char up[32], iso[FM_TIME_ISO_LEN];
     lines_t l = {0};
@@ -431,6 +473,11 @@ int fm__ctl_status(FILE *out, const json_t *r)
     status_hist_io(&l, r);
     lines_print(out, &l);
     status_plugins(out, r);
+    status_bounds(out, r);
+    if (json_is_array(get(r, "capture")) && json_array_size(get(r, "capture"))) {
+        fprintf(out, "\nPacket capture\n");
+        fm_ctl_format_table(out, get(r, "capture"));
+    }
     if (json_is_object(get(r, "kafka_in"))) {
         fprintf(out, "\nKafka input\n");
         fm_ctl_format_kv(out, get(r, "kafka_in"));

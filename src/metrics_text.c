@@ -127,6 +127,7 @@ static const status_metric_t status_metrics[] = {
     {"export.last_ms", "flowmix_export_last_time_seconds", T_GAUGE, 1e-3,
      "Time of the last export, seconds since the epoch (0: none)."},
     {"plugins", NULL, T_SKIP, 0, NULL}, /* labelled series below */
+    {"bounds", NULL, T_SKIP, 0, NULL},  /* labelled series below */
     {"hist_publish.collector_id", NULL, T_SKIP, 0, NULL},
     {"hist_publish.run", NULL, T_SKIP, 0, NULL},
     {"hist_publish.active", "flowmix_hist_publish_active", T_GAUGE, 0,
@@ -135,6 +136,8 @@ static const status_metric_t status_metrics[] = {
      "Sequence number of the last histogram delta."},
     {"hist_publish.deltas", "flowmix_hist_publish_deltas_total", T_COUNTER, 0,
      "Histogram deltas published to plugins."},
+    {"hist_publish.messages", "flowmix_hist_publish_messages_total", T_COUNTER, 0,
+     "Messages the histogram deltas were split into."},
     {"hist_publish.bytes", "flowmix_hist_publish_bytes_total", T_COUNTER, 0,
      "Bytes of histogram deltas published."},
     {"hist_publish.last_bytes", "flowmix_hist_publish_last_bytes", T_GAUGE, 0,
@@ -369,6 +372,41 @@ static void plugins_render(FILE *o, const json_t *status)
     }
 }
 
+/* status.bounds: {"NAME": {"used": U, "limit": L} or a plain count} as labelled gauges. */
+static void bounds_render(FILE *o, const json_t *status)
+{
+    const json_t *b = json_object_get(status, "bounds");
+    const char *k;
+    json_t *v;
+    static const char *const what[] = {"used", "limit"};
+
+    if (!json_is_object(b)) {
+        return;
+    }
+    for (int w = 0; w < 2; w++) {
+        bool head = false;
+        json_object_foreach((json_t *)b, k, v) {
+            const json_t *x = json_is_object(v) ? json_object_get(v, what[w])
+                              : w == 0          ? v
+                                                : NULL;
+            if (!json_is_number(x)) {
+                continue;
+            }
+            if (!head) {
+                family(o, w ? "flowmix_bound_limit" : "flowmix_bound_used", "gauge",
+                       w ? "Configured or built-in limit of each resource bound."
+                         : "Use of each resource bound (see flowmixd.conf(5) RESOURCE BOUNDS).");
+                head = true;
+            }
+            fprintf(o, "%s{bound=\"", w ? "flowmix_bound_limit" : "flowmix_bound_used");
+            label_value(o, k);
+            fputs("\"} ", o);
+            number(o, json_num(x));
+            fputc('\n', o);
+        }
+    }
+}
+
 /* ---- histograms and mixtures ------------------------------------------------------------- */
 
 static void hist_render(FILE *o, const fm_metrics_hist_t *h, size_t nh)
@@ -501,6 +539,7 @@ char *fm_metrics_render(const json_t *status, const json_t *exporters, const jso
     if (status) {
         status_walk(o, status, "");
         plugins_render(o, status);
+        bounds_render(o, status);
     }
     if (exporters) {
         exporters_render(o, exporters);

@@ -48,7 +48,8 @@ static void test_status(void **state)
     char *t = render("{\"version\":\"1\",\"records\":42,\"records_per_s\":1.5,\"now_ms\":5,"
                      "\"rate_1m\":{\"records\":1.5},\"start_ms\":1500,"
                      "\"cache\":{\"entries\":3},\"store\":{\"ok\":true,\"path\":\"x\"},"
-                     "\"new_thing\":{\"count\":7}}",
+                     "\"new_thing\":{\"count\":7},"
+                     "\"bounds\":{\"exporters\":{\"used\":2,\"limit\":1024},\"recycles\":5}}",
                      NULL, NULL, NULL, 0);
     expect_in(t, "# HELP flowmix_records_total Flow records decoded.\n"
                  "# TYPE flowmix_records_total counter\nflowmix_records_total 42\n");
@@ -56,6 +57,10 @@ static void test_status(void **state)
     expect_in(t, "flowmix_store_up 1\n");
     expect_in(t, "flowmix_start_time_seconds 1.5\n");
     expect_in(t, "# TYPE flowmix_new_thing_count untyped\nflowmix_new_thing_count 7\n");
+    expect_in(t, "# TYPE flowmix_bound_used gauge\nflowmix_bound_used{bound=\"exporters\"} 2\n"
+                 "flowmix_bound_used{bound=\"recycles\"} 5\n");
+    expect_in(t, "# TYPE flowmix_bound_limit gauge\nflowmix_bound_limit{bound=\"exporters\"} 1024\n");
+    assert_null(strstr(t, "flowmix_bounds_"));
     assert_null(strstr(t, "per_s"));
     assert_null(strstr(t, "rate_1m"));
     assert_null(strstr(t, "now"));
