@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -43,8 +44,14 @@ static double cdf_at(const fm_hist_bin_t *b, size_t n, int what, double p)
         tot += what == 0 ? (double)b[i].flows : what == 1 ? (double)b[i].packets
                                                           : (double)b[i].octets;
     }
-    if (n < 2 || tot <= 0 || p < (double)b[0].lo || p > (double)b[n - 1].lo) {
-        return NAN;
+    if (n == 0 || tot <= 0) {
+        return NAN; /* no flows of this class: no distribution */
+    }
+    if (p < (double)b[0].lo) {
+        return 0.0;
+    }
+    if (p >= (double)b[n - 1].lo) {
+        return 100.0; /* at or past the largest value seen: every flow */
     }
     for (size_t i = 0; i < n; i++) {
         acc += what == 0 ? (double)b[i].flows : what == 1 ? (double)b[i].packets
@@ -62,8 +69,19 @@ static double cdf_at(const fm_hist_bin_t *b, size_t n, int what, double p)
     return NAN;
 }
 
+/* A ratio as "%.6f" (or "%.2f" scaled to percent), "-" when undefined (no flows). */
+static const char *num(char *buf, size_t len, double v, bool percent)
+{
+    if (isnan(v)) {
+        return "-";
+    }
+    snprintf(buf, len, percent ? "%.2f%%" : "%.6f", percent ? 100 * v : v);
+    return buf;
+}
+
 static void write_totals(FILE *md, FILE *csv, const fm_histset_t *s)
 {
+    char r1[32], r2[32], r3[32];
     static const char *const names[] = {"All traffic", "TCP-only", "UDP-only", "Other"};
     fprintf(md, "# flowmix summary\n\n| | | |\n| - | -: | -: |\n");
     fprintf(csv, "class,flows,packets,octets,avg_length,avg_size,avg_packet_size\n");
@@ -72,11 +90,13 @@ static void write_totals(FILE *md, FILE *csv, const fm_histset_t *s)
         fprintf(md, "| **%s** | | |\n| Number of flows | %" PRIu64 " | flows |\n"
                     "| Number of packets | %" PRIu64 " | packets |\n"
                     "| Number of bytes | %" PRIu64 " | bytes |\n"
-                    "| Average flow length | %.6f | packets |\n"
-                    "| Average flow size | %.6f | octets |\n"
-                    "| Average packet size | %.6f | bytes |\n",
-                names[c], t.flows, t.packets, t.octets, ratio(t.packets, t.flows),
-                ratio(t.octets, t.flows), ratio(t.octets, t.packets));
+                    "| Average flow length | %s | packets |\n"
+                    "| Average flow size | %s | octets |\n"
+                    "| Average packet size | %s | bytes |\n",
+                names[c], t.flows, t.packets, t.octets,
+                num(r1, sizeof(r1), ratio(t.packets, t.flows), false),
+                num(r2, sizeof(r2), ratio(t.octets, t.flows), false),
+                num(r3, sizeof(r3), ratio(t.octets, t.packets), false));
         fprintf(csv, "%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.6f,%.6f,%.6f\n", fm_class_name(c),
                 t.flows, t.packets, t.octets, ratio(t.packets, t.flows),
                 ratio(t.octets, t.flows), ratio(t.octets, t.packets));
@@ -84,12 +104,17 @@ static void write_totals(FILE *md, FILE *csv, const fm_histset_t *s)
     tot_t all = totals(s, FM_CLASS_ALL), tcp = totals(s, FM_CLASS_TCP),
           udp = totals(s, FM_CLASS_UDP), oth = totals(s, FM_CLASS_OTHER);
     fprintf(md, "\n| | TCP | UDP | Other |\n| :- | -: | -: | -: |\n");
-    fprintf(md, "| Flows | %.2f%% | %.2f%% | %.2f%% |\n", 100 * ratio(tcp.flows, all.flows),
-            100 * ratio(udp.flows, all.flows), 100 * ratio(oth.flows, all.flows));
-    fprintf(md, "| Packets | %.2f%% | %.2f%% | %.2f%% |\n", 100 * ratio(tcp.packets, all.packets),
-            100 * ratio(udp.packets, all.packets), 100 * ratio(oth.packets, all.packets));
-    fprintf(md, "| Octets | %.2f%% | %.2f%% | %.2f%% |\n", 100 * ratio(tcp.octets, all.octets),
-            100 * ratio(udp.octets, all.octets), 100 * ratio(oth.octets, all.octets));
+    fprintf(md, "| Flows | %s | %s | %s |\n", num(r1, sizeof(r1), ratio(tcp.flows, all.flows), true),
+            num(r2, sizeof(r2), ratio(udp.flows, all.flows), true),
+            num(r3, sizeof(r3), ratio(oth.flows, all.flows), true));
+    fprintf(md, "| Packets | %s | %s | %s |\n",
+            num(r1, sizeof(r1), ratio(tcp.packets, all.packets), true),
+            num(r2, sizeof(r2), ratio(udp.packets, all.packets), true),
+            num(r3, sizeof(r3), ratio(oth.packets, all.packets), true));
+    fprintf(md, "| Octets | %s | %s | %s |\n",
+            num(r1, sizeof(r1), ratio(tcp.octets, all.octets), true),
+            num(r2, sizeof(r2), ratio(udp.octets, all.octets), true),
+            num(r3, sizeof(r3), ratio(oth.octets, all.octets), true));
 }
 
 static int write_cdf(FILE *md, FILE *csv, const fm_histset_t *s, int metric)
@@ -118,10 +143,15 @@ static int write_cdf(FILE *md, FILE *csv, const fm_histset_t *s, int metric)
         for (int c = 0; c < 3; c++) {
             for (int w = 0; w < 3; w++) {
                 double v = cdf_at(b[c], (size_t)n[c], w, p);
-                fprintf(md, " %.4f |", v);
-                fprintf(csv, "%s,%s,%.0f,%s,%.4f\n", fm_metric_name(metric),
+                char num[32] = "";
+                if (!isnan(v)) {
+                    snprintf(num, sizeof(num), "%.4f", v);
+                }
+                /* A class without flows has no distribution: "-" in the table, empty in CSV. */
+                fprintf(md, " %s |", *num ? num : "-");
+                fprintf(csv, "%s,%s,%.0f,%s,%s\n", fm_metric_name(metric),
                         fm_class_name(cls[c]), p, w == 0 ? "flows" : w == 1 ? "packets" : "octets",
-                        v);
+                        num);
             }
         }
         fputc('\n', md);

@@ -3,7 +3,8 @@
 # Export snapshots with no data are skipped, with a log line (scheduled) or an error in words
 # (flowmixctl export), instead of a summary of nan; a snapshot carries meta.json: time range
 # (ISO-8601 UTC and ms), flows/packets/octets equal to `flowmixctl --json hist`, collector id,
-# version and the digest of the effective configuration.
+# version and the digest of the effective configuration; summary.md has no nan past the
+# data's largest value.
 . "$(dirname "$0")/lib.sh"
 need python3
 
@@ -47,5 +48,10 @@ assert re.fullmatch(iso, t["from"]) and re.fullmatch(iso, t["to"]), t
 assert 0 < t["from_ms"] <= t["to_ms"], t
 print("meta.json:", json.dumps(m))
 PY
+# summary.md: no nan past the data's largest value (the CDF is 100 % there); a class without
+# flows (other) shows "-".
+grep -qi 'nan' "$exp/latest/summary.md" && fail "nan in summary.md: $(grep -i nan "$exp/latest/summary.md" | head -2)"
+grep -Eq '^\| 16777216 \| 100\.0000 \|' "$exp/latest/summary.md" ||
+    fail "summary.md: the CDF past the largest length is not 100 %: $(grep '^| 16777216' "$exp/latest/summary.md")"
 stop_daemon d
 echo PASS
