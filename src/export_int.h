@@ -11,3 +11,6 @@ int fm__export_summary(const fm_export_req_t *req, const char *root, char *err, 
 int fm__export_plots(const fm_export_req_t *req, const char *root, char *err, size_t errlen);
 /** meta.json in root: time range, flows, collector id, version, config digest. */
 int fm__export_meta(const fm_export_req_t *req, const char *root, char *err, size_t errlen);
+/** The chart title of (class, metric); for duration it says how many flows last 0 ms. */
+void fm__export_plot_title(char *title, size_t len, int cls, int metric,
+                           const fm_hist_bin_t *bins, size_t n);

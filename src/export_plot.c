@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +35,32 @@ static fm_mix_t *find_mix(const fm_export_req_t *req, int cls, int metric, int y
     return NULL;
 }
 
+void fm__export_plot_title(char *title, size_t len, int cls, int metric,
+                           const fm_hist_bin_t *bins, size_t n)
+{
+    snprintf(title, len, "%s flows: %s", fm_class_name(cls), fm_metric_name(metric));
+    if (metric == FM_METRIC_DURATION) {
+        /* Flows of one packet last 0 ms: often most flows, yet off a logarithmic x axis. */
+        uint64_t zero = 0, all = 0;
+        for (size_t i = 0; i < n; i++) {
+            zero += bins[i].lo == 0 ? bins[i].flows : 0;
+            all += bins[i].flows;
+        }
+        if (zero) {
+            size_t k = strlen(title);
+            snprintf(title + k, len - k,
+                     " (%" PRIu64 " of %" PRIu64 " flows, %.1f%%, last 0 ms: not on the log axis)",
+                     zero, all, 100.0 * (double)zero / (double)all);
+        }
+    }
+}
+
 static int plot_one(const fm_export_req_t *req, const char *root, int cls, int metric, char *err,
                     size_t errlen)
 {
     fm_hist_bin_t *bins = NULL;
     long n = fm_hist_bins(fm_histset_cget(req->hist, cls, FM_DIR_UNIFLOW, metric), &bins);
-    char dir[4096], path[4200], title[128];
+    char dir[4096], path[4200], title[256];
     fm_mix_t *mix[3] = {NULL, NULL, NULL};
     int rc = 0;
 
@@ -55,7 +77,7 @@ static int plot_one(const fm_export_req_t *req, const char *root, int cls, int m
     for (int y = 0; y < 3; y++) {
         mix[y] = find_mix(req, cls, metric, y);
     }
-    snprintf(title, sizeof(title), "%s flows: %s", fm_class_name(cls), fm_metric_name(metric));
+    fm__export_plot_title(title, sizeof(title), cls, metric, bins, (size_t)n);
     snprintf(path, sizeof(path), "%s/", dir);
     fm_histplot_t hp = {.bins = bins, .n = (size_t)n, .metric = metric, .title = title};
     for (int y = 0; y < 3; y++) {

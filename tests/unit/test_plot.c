@@ -22,6 +22,7 @@
 #include <cairo.h>
 #include <cmocka.h>
 
+#include "export_int.h"
 #include "plot.h"
 #include "util/err.h"
 
@@ -430,6 +431,20 @@ static void test_cli_helpers(void **state)
     assert_int_equal(fm_plot_out_prefix("", &pre), FM_EINVAL);
 }
 
+/* The duration chart says how many flows last 0 ms (one packet), which the log axis hides. */
+static void test_duration_title(void **state)
+{
+    char t[256];
+    fm_hist_bin_t bins[] = {{0, 1, 60, 60, 600}, {1, 2, 30, 60, 900}, {100, 128, 10, 90, 9000}};
+    fm__export_plot_title(t, sizeof(t), FM_CLASS_TCP, FM_METRIC_DURATION, bins, 3);
+    assert_string_equal(t, "tcp flows: duration (60 of 100 flows, 60.0%, last 0 ms: not on the "
+                           "log axis)");
+    fm__export_plot_title(t, sizeof(t), FM_CLASS_ALL, FM_METRIC_DURATION, bins + 1, 2);
+    assert_string_equal(t, "all flows: duration");
+    fm__export_plot_title(t, sizeof(t), FM_CLASS_UDP, FM_METRIC_LENGTH, bins, 3);
+    assert_string_equal(t, "udp flows: length");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,7 +452,7 @@ int main(void)
         cmocka_unit_test(test_line_break),  cmocka_unit_test(test_nonfinite),
         cmocka_unit_test(test_empty),       cmocka_unit_test(test_huge_ranges),
         cmocka_unit_test(test_bad_utf8),    cmocka_unit_test(test_invalid),
-        cmocka_unit_test(test_cli_helpers),
+        cmocka_unit_test(test_cli_helpers), cmocka_unit_test(test_duration_title),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     fm_plot_cleanup();
