@@ -995,3 +995,16 @@ int fm_plot_write_grid(const fm_plot_t *const *charts, size_t n, int cols, const
     }
     return 0;
 }
+
+double fm_plot_si_unit(double max, const char *unit, char *label, size_t len)
+{
+    static const char *const prefix[] = {"", "k", "M", "G", "T"};
+    double div = 1.0;
+    int p = 0;
+    while (p < 4 && isfinite(max) && max / div >= 1000.0) {
+        div *= 1000.0;
+        p++;
+    }
+    snprintf(label, len, "%s%s", prefix[p], unit);
+    return div;
+}

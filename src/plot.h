@@ -135,3 +135,12 @@ int fm_plot_out_prefix(const char *out, char **prefix);
  * written by any thread; afterwards fm_plot_write() must not be called again.
  */
 void fm_plot_cleanup(void);
+
+/**
+ * An SI prefix for values up to max, so an axis reads 30 Mbit/s rather than 3e+07 bit/s.
+ * @param[in]  max    largest value to show.
+ * @param[in]  unit   the unit without prefix, e.g. "bit/s".
+ * @param[out] label  "<prefix><unit>", e.g. "Mbit/s" (unit alone below 1000).
+ * @return the divisor to apply to the values (1, 1e3, 1e6, 1e9 or 1e12).
+ */
+double fm_plot_si_unit(double max, const char *unit, char *label, size_t len);

@@ -356,7 +356,17 @@ static int draw(const pp_args_t *a, const series_t *s)
     rc = chart(prefix, "packets", title, "packets/s", x, s->nb, s->pps, NULL, NULL, NULL,
                a->formats);
     snprintf(title, sizeof(title), "%s: bits", base);
-    rc |= chart(prefix, "bits", title, "bits/s", x, s->nb, s->bps, NULL, NULL, NULL, a->formats);
+    /* SI units on the axis: "Mbit/s" with 30, not "bits/s" with 3e+07. */
+    double bmax = 0, *bits = fm_xcalloc(s->nb ? s->nb : 1, sizeof(double));
+    for (size_t k = 0; k < s->nb; k++) {
+        bmax = s->bps[k] > bmax ? s->bps[k] : bmax;
+    }
+    double div = fm_plot_si_unit(bmax, "bit/s", yl, sizeof(yl));
+    for (size_t k = 0; k < s->nb; k++) {
+        bits[k] = s->bps[k] / div;
+    }
+    rc |= chart(prefix, "bits", title, yl, x, s->nb, bits, NULL, NULL, NULL, a->formats);
+    free(bits);
     snprintf(title, sizeof(title), "%s: active flows", base);
     rc |= chart(prefix, "flows", title, "active flows", x, s->nb, s->active, NULL, NULL, NULL,
                 a->formats);

@@ -445,6 +445,21 @@ static void test_duration_title(void **state)
     assert_string_equal(t, "udp flows: length");
 }
 
+/* Axes in SI units (the profile's bits chart read 3e+07). */
+static void test_si_unit(void **state)
+{
+    char l[32];
+    assert_true(fm_plot_si_unit(3e7, "bit/s", l, sizeof(l)) == 1e6);
+    assert_string_equal(l, "Mbit/s");
+    assert_true(fm_plot_si_unit(999, "bit/s", l, sizeof(l)) == 1.0);
+    assert_string_equal(l, "bit/s");
+    assert_true(fm_plot_si_unit(2.5e9, "bit/s", l, sizeof(l)) == 1e9);
+    assert_string_equal(l, "Gbit/s");
+    assert_true(fm_plot_si_unit(1e20, "bit/s", l, sizeof(l)) == 1e12);
+    assert_string_equal(l, "Tbit/s");
+    assert_true(fm_plot_si_unit(0, "bit/s", l, sizeof(l)) == 1.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -453,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_empty),       cmocka_unit_test(test_huge_ranges),
         cmocka_unit_test(test_bad_utf8),    cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_cli_helpers), cmocka_unit_test(test_duration_title),
+        cmocka_unit_test(test_si_unit),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     fm_plot_cleanup();
