@@ -526,6 +526,38 @@ static void fits_render(FILE *o, const json_t *fits)
     json_decref(done);
 }
 
+static void capture_labels(FILE *o, const json_t *c)
+{
+    fputs("input=\"", o);
+    label_value(o, json_string_value(json_object_get(c, "name")));
+    fputc('"', o);
+}
+
+/* [input.capture] inputs (daemon_capture.c): one labelled series per counter. */
+static void captures_render(FILE *o, const json_t *status)
+{
+    static const series_t s[] = {
+        {"running", "flowmix_capture_running", "gauge",
+         "1 while the capture input runs (0: its file ended or it failed).", 0},
+        {"packets", "flowmix_capture_packets_total", "counter", "Frames captured.", 0},
+        {"parsed", "flowmix_capture_parsed_packets_total", "counter", "Frames metered.", 0},
+        {"ignored", "flowmix_capture_ignored_packets_total", "counter",
+         "Frames that could not be metered (not IP, non-first fragment, truncated ...).", 0},
+        {"flows", "flowmix_capture_flows_total", "counter", "Flows the meter finished.", 0},
+        {"kernel_drops", "flowmix_capture_kernel_drops_total", "counter",
+         "Packets the kernel dropped (pcap_stats).", 0},
+        {"read_errors", "flowmix_capture_read_errors_total", "counter",
+         "Capture records libpcap could not read.", 0},
+        {"flows_dropped", "flowmix_capture_flows_dropped_total", "counter",
+         "Flows dropped because the loop fell too far behind.", 0},
+    };
+    const json_t *rows = json_object_get(status, "capture");
+
+    if (json_is_array(rows) && json_array_size(rows) > 0) {
+        labelled(o, rows, s, sizeof(s) / sizeof(s[0]), capture_labels);
+    }
+}
+
 char *fm_metrics_render(const json_t *status, const json_t *exporters, const json_t *fits,
                         const fm_metrics_hist_t *h, size_t nh, size_t *len)
 {
@@ -540,6 +572,7 @@ char *fm_metrics_render(const json_t *status, const json_t *exporters, const jso
         status_walk(o, status, "");
         plugins_render(o, status);
         bounds_render(o, status);
+        captures_render(o, status);
     }
     if (exporters) {
         exporters_render(o, exporters);

@@ -3,8 +3,9 @@
 # flowmixd [input.capture] with a capture file (issue 15): the metered flows go through the same
 # cache to the output plugins, flow for flow what `flowmix meter` writes for that file (endpoints,
 # packets and bytes per direction), and `flowmixctl status` shows the input's counters
-# (packets, ignored by reason, flows) and that it finished.  A section without interface or file
-# is refused at start-up with its name.
+# (packets, ignored by reason, flows) and that it finished, as does /metrics (flowmix_capture_*
+# series labelled by input).  A section without interface or file is refused at start-up with
+# its name.
 . "$(dirname "$0")/lib.sh"
 need python3
 cap="$FM_SHARED/data/nfstream/pcaps/skype.pcap"
@@ -13,7 +14,10 @@ plug="$top_builddir/plugins/.libs/csv.so"
 [ -f "$plug" ] || skip "csv plugin not built"
 
 port=$(free_udp_port)
+mport=$(free_tcp_port)
 write_conf "$fm_tmp/d.conf" "$fm_tmp/state" "$port" <<EOC
+[metrics]
+listen = 127.0.0.1:$mport
 [input.capture]
 file = $cap
 [plugin.csv]
@@ -27,6 +31,10 @@ sock="$fm_tmp/state/control.sock"
 wait_for "'$FLOWMIXCTL' -s '$sock' --json status | python3 -c 'import json,sys; c=json.load(sys.stdin)[\"result\"][\"capture\"][0]; sys.exit(c[\"running\"])'" 30 ||
     fail "the capture input did not finish: $("$FLOWMIXCTL" -s "$sock" status)"
 "$FLOWMIXCTL" -s "$sock" --json status > "$fm_tmp/status.json"
+if command -v curl > /dev/null; then
+    wait_for "curl -sf http://127.0.0.1:$mport/metrics | grep -q '^flowmix_capture_packets_total{input=\"capture\"} 3284\$'" 10 ||
+        fail "no capture counters in /metrics: $(curl -s "http://127.0.0.1:$mport/metrics" | grep capture)"
+fi
 "$FLOWMIXCTL" -s "$sock" flush > /dev/null
 stop_daemon d
 python3 - "$fm_tmp/status.json" <<'EOP' || fail "status counters: $(cat "$fm_tmp/status.json")"
