@@ -39,7 +39,7 @@ if [ ! -f Makefile ]; then
     "$src/configure" -q CFLAGS='-O1 -g -fsanitize=thread -fno-omit-frame-pointer' \
         LDFLAGS='-fsanitize=thread' >/dev/null
 fi
-make -j2 flowmixd flowmixctl test_plugin test_ctl test_fit plugins/example.la \
+make -j2 flowmixd flowmixctl flowmix test_plugin test_ctl test_fit plugins/example.la \
     tests/plugins/tp_record.la tests/plugins/tp_badabi.la tests/plugins/tp_nosym.la \
     tests/plugins/tp_nofini.la tests/plugins/tp_abi1.la plugins/csv.la >/dev/null
 
