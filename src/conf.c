@@ -790,6 +790,64 @@ static int long_line(FILE *f)
     return 0;
 }
 
+/* Trim a line in place: leading and trailing blanks, and an inline comment after ']'. */
+static char *trim_header(char *line)
+{
+    char *e;
+    while (*line == ' ' || *line == '\t') {
+        line++;
+    }
+    e = line + strlen(line);
+    while (e > line && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t')) {
+        *--e = '\0';
+    }
+    return line;
+}
+
+/*
+ * Section headers, checked before inih reads the file: inih takes "[daemon" for a key line of
+ * the previous section and merges a repeated section silently, so both are reported here with
+ * the line they are on.
+ */
+static int check_sections(FILE *f, const char *path, char *err, size_t errlen)
+{
+    char line[1024], (*names)[128] = NULL;
+    unsigned *lines = NULL, lineno = 0;
+    size_t n = 0;
+    int rc = 0;
+
+    while (rc == 0 && fgets(line, sizeof(line), f)) {
+        char *l = trim_header(line), *close;
+        lineno++;
+        if (*l != '[') {
+            continue;
+        }
+        close = strchr(l, ']');
+        if (!close || (close[1] && close[1] != ';' && close[1] != '#' && close[1] != ' ')) {
+            snprintf(err, errlen, "%s:%u: malformed section header '%.100s' (expected [NAME])",
+                     path, lineno, l);
+            rc = FM_ECONFIG;
+            break;
+        }
+        *close = '\0';
+        for (size_t i = 0; i < n; i++) {
+            if (!strcasecmp(names[i], l + 1)) {
+                snprintf(err, errlen, "%s:%u: duplicate section [%.100s] (first at line %u)",
+                         path, lineno, l + 1, lines[i]);
+                rc = FM_ECONFIG;
+            }
+        }
+        names = fm_xreallocarray(names, n + 1, sizeof(*names));
+        lines = fm_xreallocarray(lines, n + 1, sizeof(*lines));
+        snprintf(names[n], sizeof(names[n]), "%s", l + 1);
+        lines[n++] = lineno;
+    }
+    free(names);
+    free(lines);
+    rewind(f);
+    return rc;
+}
+
 int fm_config_load(const char *path, fm_config_t **out, char *err, size_t errlen)
 {
     fm_config_t *cfg = fm_xcalloc(1, sizeof(*cfg));
@@ -810,6 +868,9 @@ int fm_config_load(const char *path, fm_config_t **out, char *err, size_t errlen
             snprintf(ctx.msg, sizeof(ctx.msg), "line longer than %d characters (the limit of "
                      "the configuration parser)", LINE_MAX_CHARS);
             ctx.failed = 1;
+        } else if ((rc = check_sections(f, path, err, errlen)) < 0) {
+            fclose(f);
+            goto fail;
         } else {
             line = ini_parse_file(f, on_ini_key, &ctx);
         }

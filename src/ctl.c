@@ -60,6 +60,16 @@ struct client {
     bool finishing; /* final reply queued, waiting for shutdown; no more requests */
     bool closing;   /* uv_close called */
     uint64_t active_ms; /* loop time of the last accept, read or reply (idle timeout) */
+    fm_ctl_reply_t *deferred; /* a reply still to come: later requests wait (order) */
+    bool eof;       /* the client shut its side down while a reply was deferred */
+};
+
+struct fm_ctl_reply {
+    client_t *c;    /* NULL once the client is gone */
+    bool done;      /* finished from inside its own handler: run_handler sends it */
+    int rc;
+    json_t *result;
+    char err[512];
 };
 
 typedef struct {
@@ -92,6 +102,7 @@ struct fm_ctl {
     bool done_called;
     fm_ratelimit_t rl;
     fm_ctl_stats_t st;
+    client_t *current;   /* the client whose handler runs now (fm_ctl_defer) */
 };
 
 int fm_ctl_new(uv_loop_t *loop, const char *path, fm_ctl_t **out)
@@ -205,6 +216,13 @@ static void client_close(client_t *c)
         c->next->prev = c->prev;
     }
     ctl->nclients--;
+    if (c->deferred && c->deferred->done) {
+        json_decref(c->deferred->result); /* finished but never sent */
+        free(c->deferred);
+    } else if (c->deferred) {
+        c->deferred->c = NULL; /* the reply is dropped when its owner finishes it */
+    }
+    c->deferred = NULL;
     uv_read_stop((uv_stream_t *)&c->pipe);
     uv_close((uv_handle_t *)&c->pipe, on_client_closed);
 }
@@ -393,7 +411,26 @@ static void run_handler(client_t *c, const fm_ctl_cmd_t *cmd, const json_t *req)
         send_error(c, err);
         return;
     }
+    ctl->current = c;
     int rc = h->fn(h->ctx, req, &result, err, sizeof(err));
+    ctl->current = NULL;
+    if (rc == FM_CTL_DEFERRED && c->deferred && c->deferred->done) {
+        /* Finished before the handler returned: answer now, as for a direct reply. */
+        fm_ctl_reply_t *r = c->deferred;
+        c->deferred = NULL;
+        rc = r->rc;
+        result = r->result;
+        snprintf(err, sizeof(err), "%s", r->err);
+        free(r);
+    } else if (rc == FM_CTL_DEFERRED && c->deferred) {
+        /* Read no further requests until the reply is sent: replies keep their order. */
+        uv_read_stop((uv_stream_t *)&c->pipe);
+        return;
+    }
+    if (rc == FM_CTL_DEFERRED) {
+        rc = FM_EINVAL; /* a handler that did not call fm_ctl_defer(): a bug, answered */
+        snprintf(err, sizeof(err), "command '%s' deferred without a reply", cmd->name);
+    }
     if (rc < 0) {
         json_decref(result);
         send_error(c, err[0] ? err : fm_strerror(rc));
@@ -447,7 +484,7 @@ static void process_lines(client_t *c)
 {
     size_t start = 0;
 
-    while (!c->closing && !c->finishing) {
+    while (!c->closing && !c->finishing && !c->deferred) {
         char *nl = memchr(c->buf + c->scanned, '\n', c->len - c->scanned);
         if (!nl) {
             c->scanned = c->len;
@@ -507,7 +544,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             handle_line(c, c->buf, c->len);
             c->len = c->scanned = 0;
         }
-        client_finish(c);
+        if (c->deferred) {
+            c->eof = true; /* closed once the deferred reply is sent */
+        } else {
+            client_finish(c);
+        }
         return;
     }
     if (nread < 0) {
@@ -530,7 +571,8 @@ static void on_sweep(uv_timer_t *t)
     uint64_t now = uv_now(ctl->loop);
     for (client_t *c = ctl->clients, *next; c; c = next) {
         next = c->next;
-        if (!c->finishing && now - c->active_ms > ctl->idle_ms) {
+        /* A client waiting for a deferred reply (a commit, an export) is not idle. */
+        if (!c->finishing && !c->deferred && now - c->active_ms > ctl->idle_ms) {
             ctl->st.idle_closed++;
             client_close(c);
         }
@@ -556,7 +598,7 @@ static bool displace(fm_ctl_t *ctl, const client_t *newc)
     client_t *victim = NULL;
     unsigned most = 0;
     for (client_t *c = ctl->clients; c; c = c->next) {
-        if (c == newc || c->finishing || now - c->active_ms < 1000) {
+        if (c == newc || c->finishing || c->deferred || now - c->active_ms < 1000) {
             continue;
         }
         unsigned n = user_clients(ctl, c);
@@ -574,6 +616,66 @@ static bool displace(fm_ctl_t *ctl, const client_t *newc)
     send_error(victim, "too many control clients connected; closing the idlest");
     client_finish(victim);
     return true;
+}
+
+/* ---- deferred replies -------------------------------------------------------------------- */
+
+fm_ctl_reply_t *fm_ctl_defer(fm_ctl_t *ctl)
+{
+    client_t *c = ctl->current;
+    if (!c || c->deferred) {
+        return NULL;
+    }
+    c->deferred = fm_xcalloc(1, sizeof(*c->deferred));
+    c->deferred->c = c;
+    return c->deferred;
+}
+
+void fm_ctl_reply_finish(fm_ctl_reply_t *r, int rc, json_t *result, const char *err)
+{
+    client_t *c = r ? r->c : NULL;
+    size_t len = 0;
+
+    if (c && c->ctl->current == c) {
+        /* Still inside the handler that deferred it: run_handler sends it when it returns
+         * (sending from here would process this client's next lines re-entrantly). */
+        r->done = true;
+        r->rc = rc;
+        r->result = result;
+        snprintf(r->err, sizeof(r->err), "%s", err ? err : "");
+        return;
+    }
+    free(r);
+    if (!c) {
+        json_decref(result); /* the client went away meanwhile */
+        return;
+    }
+    c->deferred = NULL;
+    c->active_ms = uv_now(c->ctl->loop); /* the idle timeout counts from the reply */
+    if (rc < 0) {
+        json_decref(result);
+        send_error(c, err && *err ? err : fm_strerror(rc));
+    } else {
+        char *line = fm_ctl_proto_reply_ok(result, &len);
+        if (line) {
+            send_line(c, line, len);
+        } else {
+            send_error(c, "cannot encode the reply (invalid string or number in the result)");
+        }
+    }
+    if (c->closing || c->finishing) {
+        return;
+    }
+    /* Requests that arrived meanwhile, then reading again (or the close the client asked for). */
+    process_lines(c);
+    if (c->closing || c->finishing || c->deferred) {
+        return;
+    }
+    if (c->eof) {
+        client_finish(c);
+    } else if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) < 0) {
+        client_close(c);
+    }
 }
 
 /* ---- accepting -------------------------------------------------------------------------- */

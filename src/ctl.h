@@ -30,10 +30,34 @@ typedef struct fm_ctl fm_ctl_t;
  *                     ones present.
  * @param[out] result  on success a new reference the server takes (NULL: empty object).
  * @param[out] err     on failure a message for the client (NUL-terminated, may stay empty).
- * @return 0 on success, a negative FM_E* code on failure (then *result, if set, is released).
+ * @return 0 on success, a negative FM_E* code on failure (then *result, if set, is released),
+ *         or FM_CTL_DEFERRED after fm_ctl_defer() (then *result is ignored).
  */
 typedef int (*fm_ctl_handler_fn)(void *ctx, const json_t *req, json_t **result, char *err,
                                  size_t errlen);
+
+/** A handler's return value: the reply comes later, through fm_ctl_reply_finish(). */
+#define FM_CTL_DEFERRED 1
+
+/** A reply to send later (fm_ctl_defer). */
+typedef struct fm_ctl_reply fm_ctl_reply_t;
+
+/**
+ * Inside a handler only: keep the current request's reply open, to be sent by
+ * fm_ctl_reply_finish() from a later callback (a commit, a thread-pool read); the handler then
+ * returns FM_CTL_DEFERRED.  The loop goes on serving everyone else; this client's further
+ * requests wait, so its replies stay in order.
+ * @return the reply (owned by the caller until finished), or NULL outside a handler.
+ */
+fm_ctl_reply_t *fm_ctl_defer(fm_ctl_t *ctl);
+
+/**
+ * Send a deferred reply and release it.  Valid also after the client disconnected or the
+ * server stopped or was freed (then it only releases).
+ * @param[in] rc      0: result is sent (a new reference, taken; NULL: empty object);
+ *                    negative FM_E*: an error reply with err (or fm_strerror(rc)).
+ */
+void fm_ctl_reply_finish(fm_ctl_reply_t *r, int rc, json_t *result, const char *err);
 
 /** Counters since fm_ctl_new(). */
 typedef struct {

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Daemon lifecycle and the flow path.  Start-up order follows STYLE §7: log, config, store,
- * cache/histograms/fits, ingest, control socket, then readiness.  Records from ingest go into
- * the cache; finished flows from the cache update the running histograms and the deltas that the
- * next store commit writes.  Slow work (commits, fits, exports) runs in the thread pool
- * (daemon_jobs.c).  Shutdown reverses start-up, flushes the cache, commits a last time and
- * requires uv_loop_close() to succeed.
+ * The daemon: wiring plus the lifecycle state machine (daemon_int.h).  Start-up order follows
+ * STYLE §7: log, config, store, cache/histograms, fits, plugins, ingest, control socket, then
+ * readiness.  The data path is built once: ingest → decoder → cache (on_records) → finished
+ * flows (on_finished) → running histograms, the committer's window deltas, the publish deltas
+ * and the plugins.  Background work belongs to the modules: the committer (the only SQLite
+ * writer), the fit scheduler and the exporter.  Shutdown drains them through their stop
+ * callbacks and ends with a final commit; uv_loop_close() must then succeed.
  */
 #include "config.h"
 #include "daemon.h"
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
@@ -25,6 +27,7 @@
 #include "daemon_int.h"
 #include "plot.h"
 #include "util/err.h"
+#include "util/detach.h"
 #include "util/fs.h"
 #include "util/mem.h"
 #include "util/time.h"
@@ -63,11 +66,12 @@ static void on_records(void *ctx, const fm_flow_t *flows, size_t n)
     if (d->opts.dump) {
         dump_records(flows, n);
     }
-    d->records_in += n;
+    d->n.records_in += n;
     fm_cache_insert_batch(d->cache, flows, n);
 }
 
-/* Finished flows from the cache → histograms (total + window) and the commit deltas. */
+/* Finished flows from the cache → histograms (total + window), the commit deltas, the publish
+ * deltas and the plugins. */
 static void on_finished(void *ctx, const fm_flow_t *flows, size_t n)
 {
     fm_daemon_t *d = ctx;
@@ -75,23 +79,18 @@ static void on_finished(void *ctx, const fm_flow_t *flows, size_t n)
 
     fm_histwin_add_flows(d->hw, flows, n, now);
     fm_histwin_current(d->hw, &start);
-    fm_histset_add_flows(fm__daemon_win_delta(d, start), flows, n);
+    fm_windelta_add(d->pending, flows, n, start);
     if (fm_plugins_want_hist(d->plugins)) {
-        fm__daemon_pub_add(d, flows, n, start);
+        fm__histx_add(d, flows, n, start);
     }
     fm_plugins_consume(d->plugins, flows, n);
-    d->flows_finished += n;
+    d->n.flows_finished += n;
 }
 
 static void on_window_closed(void *ctx, uint64_t start_ms, uint64_t end_ms, fm_histset_t *closed)
 {
     fm_daemon_t *d = ctx;
-    for (fm__pending_win_t *w = d->pending_wins; w; w = w->next) {
-        if (w->start_ms == start_ms) {
-            w->closed = true;
-            w->end_ms = end_ms;
-        }
-    }
+    fm_windelta_close(d->pending, start_ms, end_ms);
     fm_log_info("hist, window %" PRIu64 "-%" PRIu64 " closed", start_ms, end_ms);
     fm_histset_free(closed); /* its bins are in the store; fits read the total and the DB */
 }
@@ -116,15 +115,16 @@ static void on_new_exporter(void *ctx, const fm_ingest_exporter_t *e)
 /* Sample the counters behind the 1- and 15-minute rates of `status` (rate.h). */
 static void update_rate(fm_daemon_t *d, uint64_t now)
 {
+    fm__daemon_counts_t *c = &d->n;
     fm_ingest_stats_t is;
     fm_ingest_stats(d->ingest, &is);
-    uint64_t v[FM__RATE_COUNT] = {d->records_in, is.datagrams, d->flows_finished,
+    uint64_t v[FM__RATE_COUNT] = {c->records_in, is.datagrams, c->flows_finished,
                                   is.kernel_drops};
-    if (!d->rates) {
-        d->rates = fm_rate_new(FM__RATE_COUNT, FM__RATE_SPAN_MS, TICK_MS);
+    if (!c->rates) {
+        c->rates = fm_rate_new(FM__RATE_COUNT, FM__RATE_SPAN_MS, TICK_MS);
     }
-    fm_rate_sample(d->rates, now, v);
-    d->records_per_s = fm_rate_get(d->rates, FM__RATE_RECORDS, 60000);
+    fm_rate_sample(c->rates, now, v);
+    c->records_per_s = fm_rate_get(c->rates, FM__RATE_RECORDS, 60000);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -137,35 +137,11 @@ static void on_tick(uv_timer_t *t)
     fm_histwin_tick(d->hw, now);
     fm_plugins_tick(d->plugins, now);
     update_rate(d, now);
-    fm__daemon_metrics_publish(d);
     snprintf(status, sizeof(status), "STATUS=%.0f records/s, %" PRIu64 " flows finished",
-             d->records_per_s, d->flows_finished);
+             d->n.records_per_s, d->n.flows_finished);
     notify(status);
-    if (d->watchdog) {
+    if (d->n.watchdog) {
         notify("WATCHDOG=1");
-    }
-}
-
-static void on_commit_timer(uv_timer_t *t)
-{
-    fm__daemon_publish(t->data, false);
-    fm__daemon_commit(t->data);
-}
-
-static void on_fit_timer(uv_timer_t *t)
-{
-    fm__daemon_fit_all(t->data);
-}
-
-static void on_export_timer(uv_timer_t *t)
-{
-    fm_daemon_t *d = t->data;
-    char err[256];
-    int rc = fm__daemon_export(d, err, sizeof(err));
-    if (rc == FM_EAGAIN) {
-        fm_log_notice("export, scheduled snapshot skipped: %s", err);
-    } else if (rc < 0) {
-        fm_log_warn("export, scheduled export not started: %s", err);
     }
 }
 
@@ -173,23 +149,151 @@ void fm__daemon_flush(fm_daemon_t *d)
 {
     fm_cache_flush(d->cache);
     fm_plugins_flush(d->plugins); /* after the cache: its flows are queued first */
-    fm__daemon_publish(d, true); /* their histogram deltas, then a flush once those are queued */
+    fm__histx_publish(d, true); /* their histogram deltas, then a flush once those are queued */
 }
 
-static void start_timers(fm_daemon_t *d)
+/* ---- committer, fit and export hooks ------------------------------------------------------ */
+
+static void commit_tick(void *ctx)
 {
-    const fm_config_t *c = d->cfg;
-    uv_timer_start(&d->t_tick, on_tick, TICK_MS, TICK_MS);
-    uv_timer_start(&d->t_commit, on_commit_timer, c->commit_interval_ms, c->commit_interval_ms);
-    uv_timer_stop(&d->t_fit);
-    if (c->fit_interval_ms) {
-        uv_timer_start(&d->t_fit, on_fit_timer, c->fit_interval_ms, c->fit_interval_ms);
+    fm__histx_publish(ctx, false);
+}
+
+static size_t commit_counters(void *ctx, fm_store_counter_t *out, size_t max)
+{
+    fm_daemon_t *d = ctx;
+    fm_cache_stats_t cs;
+    fm_ingest_stats_t is = {0};
+
+    fm_cache_stats(d->cache, &cs);
+    if (d->ingest) {
+        fm_ingest_stats(d->ingest, &is);
     }
-    uv_timer_stop(&d->t_export);
-    if (c->export_interval_ms) {
-        uv_timer_start(&d->t_export, on_export_timer, c->export_interval_ms,
-                       c->export_interval_ms);
+    const fm_store_counter_t c[] = {
+        {"records", d->n.records_in},       {"flows_finished", d->n.flows_finished},
+        {"datagrams", is.datagrams},        {"malformed", is.malformed},
+        {"cache_evicted", cs.evicted},      {"merges", cs.merges},
+        {"biflow_pairs", cs.biflow_pairs},  {"merge_conflicts", cs.merge_conflicts},
+    };
+    size_t n = sizeof(c) / sizeof(c[0]);
+    n = n < max ? n : max;
+    memcpy(out, c, n * sizeof(c[0]));
+    return n;
+}
+
+static void *commit_mark(void *ctx)
+{
+    return fm__histx_mark(ctx);
+}
+
+static void commit_confirm(void *ctx, void *mark, bool ok, bool final)
+{
+    fm__histx_confirm(ctx, mark, ok, final);
+}
+
+static bool commit_busy(void *ctx)
+{
+    return fm__histx_kafka_busy(ctx);
+}
+
+static size_t commit_marks(void *ctx, fm_store_mark_t **out)
+{
+    return fm__histx_kafka_dirty(ctx, out);
+}
+
+static void commit_durable(void *ctx, const fm_store_mark_t *marks, size_t n)
+{
+    fm__histx_kafka_durable(ctx, marks, n);
+}
+
+static void on_fit_result(void *ctx, const fm_fitsched_job_t *job)
+{
+    fm_daemon_t *d = ctx;
+    fm_committer_add_fit(d->committer, job->job.name, 0, job->created_ms, job->json,
+                         job->res.loglik, job->res.iterations, job->res.seconds);
+}
+
+/* meta.json's facts known only here: oldest window, collector id, configuration digest.  The
+ * oldest window comes from a read-only connection opened for it (an export is rare; the
+ * writer belongs to the committer). */
+static void export_meta(fm_daemon_t *d, fm_export_req_t *ex)
+{
+    fm_store_window_t *w = NULL;
+    fm_store_t *reader = NULL;
+    size_t n = 0;
+    char *text = NULL, digest[32];
+    size_t len = 0;
+
+    if (fm_store_open_readonly(d->cfg->store_path, &reader, NULL, 0) == 0 &&
+        fm_store_list_windows(reader, &w, &n) == 0 && n > 0) {
+        ex->first_ms = w[0].start_ms; /* listed oldest first */
     }
+    free(w);
+    fm_store_close(reader);
+    ex->collector_id = d->cfg->collector_id ? fm_xstrdup(d->cfg->collector_id) : NULL;
+    FILE *f = open_memstream(&text, &len);
+    if (f) {
+        fm_config_print(d->cfg, f); /* the effective configuration, defaults included */
+        fclose(f);
+        snprintf(digest, sizeof(digest), "xxh3:%016llx",
+                 (unsigned long long)XXH3_64bits(text, len));
+        ex->config_digest = fm_xstrdup(digest);
+    }
+    free(text);
+}
+
+/* The exporter's snapshot: copies of the total histograms and the uniflow fit results. */
+static int export_snapshot(void *ctx, fm_export_req_t *req, char *err, size_t errlen)
+{
+    fm_daemon_t *d = ctx;
+    size_t n = fm_fitsched_count(d->fits);
+    uint64_t flows = 0;
+    int rc;
+
+    fm_hist_totals(fm_histset_get(fm_histwin_total(d->hw), FM_CLASS_ALL, FM_DIR_UNIFLOW,
+                                  FM_METRIC_LENGTH), &flows, NULL, NULL);
+    if (flows == 0) {
+        /* A snapshot of nothing would only say nan: skip it, and say so. */
+        snprintf(err, errlen, "no flows in the histograms yet: nothing to export");
+        return FM_EAGAIN;
+    }
+    export_meta(d, req);
+
+    if ((rc = fm_histset_clone(fm_histwin_total(d->hw), &req->hist)) < 0) {
+        snprintf(err, errlen, "cannot copy histograms: %s", fm_strerror(rc));
+        return rc;
+    }
+    req->fits = fm_xcalloc(n ? n : 1, sizeof(*req->fits));
+    for (size_t i = 0; i < n; i++) {
+        const fm_fitsched_job_t *fs = fm_fitsched_get(d->fits, i);
+        if (!fs->json || fs->job.direction != FM_DIR_UNIFLOW) {
+            continue;
+        }
+        fm_export_fit_t *f = &req->fits[req->nfits++];
+        f->cls = fs->job.cls;
+        f->metric = fs->job.metric;
+        f->y = fs->job.y;
+        f->U = fs->job.U;
+        f->L = fs->job.L;
+        f->P = fs->job.P;
+        f->max_iter = fs->job.max_iter;
+        f->json = fm_xstrdup(fs->json);
+    }
+    return 0;
+}
+
+static void committer_conf_from(const fm_config_t *c, fm_committer_conf_t *cc)
+{
+    cc->interval_ms = c->commit_interval_ms;
+    cc->retention_ms = c->retention_ms;
+}
+
+static void exporter_conf_from(const fm_config_t *c, fm_exporter_conf_t *ec)
+{
+    ec->dir = c->export_dir;
+    ec->keep = c->export_keep;
+    ec->plots = c->export_plots;
+    ec->interval_ms = c->export_interval_ms;
 }
 
 static void apply_log_target(const fm_config_t *cfg, bool foreground)
@@ -228,13 +332,13 @@ static void cache_conf_from(const fm_config_t *c, fm_cache_conf_t *cc)
 }
 
 /* Reload the statistics a previous run committed, so a restart does not reset them. */
-static int resume_from_store(fm_daemon_t *d, char *err, size_t errlen)
+static int resume_from_store(fm_daemon_t *d, fm_store_t *store, char *err, size_t errlen)
 {
     uint64_t start;
     fm_histset_t *cur = fm_histwin_current(d->hw, &start);
-    int rc = fm_store_load_total(d->store, fm_histwin_total(d->hw));
+    int rc = fm_store_load_total(store, fm_histwin_total(d->hw));
     if (rc == 0) {
-        rc = fm_store_load_window(d->store, start, cur);
+        rc = fm_store_load_window(store, start, cur);
     }
     if (rc < 0) {
         snprintf(err, errlen, "cannot load statistics from %s: %s", d->cfg->store_path,
@@ -250,21 +354,77 @@ static int resume_from_store(fm_daemon_t *d, char *err, size_t errlen)
     return 0;
 }
 
+/* Store, histograms and the modules that write the store.  The writer goes to the committer;
+ * ctl queries open their own read-only connection (daemon_ctl.c). */
+static int open_store(fm_daemon_t *d, char *err, size_t errlen)
+{
+    const fm_config_t *c = d->cfg;
+    fm_committer_hooks_t hooks = {.ctx = d, .tick = commit_tick, .counters = commit_counters,
+                                  .mark = commit_mark, .confirm = commit_confirm,
+                                  .busy = commit_busy, .marks = commit_marks,
+                                  .durable = commit_durable};
+    fm_committer_conf_t cc;
+    fm_store_t *store;
+    size_t restored;
+    int rc;
+
+    if ((rc = fm_fs_check_writable(c->state_dir)) < 0 ||
+        (rc = fm_fs_mkdirs(c->state_dir, 0750)) < 0) {
+        snprintf(err, errlen, "cannot create state directory %s: %s", c->state_dir,
+                 fm_strerror(rc));
+        return rc;
+    }
+    if ((rc = fm_store_open(c->store_path, &store, err, errlen)) < 0) {
+        return rc;
+    }
+    if ((rc = fm_histwin_new((unsigned)c->bin_exp, c->window_ms, on_window_closed, d,
+                             &d->hw)) < 0 ||
+        (rc = fm_windelta_new((unsigned)c->bin_exp, c->window_ms, &d->pending)) < 0) {
+        snprintf(err, errlen, "cannot allocate histograms: %s", fm_strerror(rc));
+        fm_store_close(store);
+        return rc;
+    }
+    fm_histwin_tick(d->hw, fm_time_wall_ms());
+    if ((rc = resume_from_store(d, store, err, errlen)) < 0 ||
+        (rc = fm_fitsched_new(&d->loop, c->fits, c->nfits, c->fit_interval_ms,
+                              fm_histwin_total(d->hw), on_fit_result, d, &d->fits)) < 0) {
+        fm_store_close(store);
+        return rc;
+    }
+    restored = fm_fitsched_restore(d->fits, store);
+    if (restored) {
+        fm_log_notice("fit, %zu fit result(s) restored from %s", restored, c->store_path);
+    }
+    /* [input.kafka] reads its high-water marks from the store before the committer owns it. */
+    if ((rc = fm__histx_new(d, store, err, errlen)) < 0) {
+        fm_store_close(store);
+        return rc;
+    }
+    committer_conf_from(c, &cc);
+    if ((rc = fm_committer_new(&d->loop, store, d->pending, &cc, &hooks, &d->committer)) < 0) {
+        snprintf(err, errlen, "committer: %s", fm_strerror(rc));
+        fm_store_close(store);
+        return rc;
+    }
+    return 0;
+}
+
 static int open_modules(fm_daemon_t *d, char *err, size_t errlen)
 {
     fm_config_t *c = d->cfg;
     fm_cache_conf_t cc;
+    fm_exporter_conf_t ec;
     fm_ingest_conf_t ic = {.udp = c->udp, .rcvbuf = c->rcvbuf,
                            .max_exporters = (uint32_t)c->max_exporters,
                            .new_exporter = on_new_exporter, .new_exporter_ctx = d};
     int rc;
 
-    if ((rc = fm_fs_mkdirs(c->state_dir, 0750)) < 0) {
-        snprintf(err, errlen, "cannot create state directory %s: %s", c->state_dir,
-                 fm_strerror(rc));
+    if ((rc = open_store(d, err, errlen)) < 0) {
         return rc;
     }
-    if ((rc = fm_store_open(c->store_path, &d->store, err, errlen)) < 0) {
+    exporter_conf_from(c, &ec);
+    if ((rc = fm_exporter_new(&d->loop, &ec, export_snapshot, d, &d->exporter)) < 0) {
+        snprintf(err, errlen, "exporter: %s", fm_strerror(rc));
         return rc;
     }
     cache_conf_from(c, &cc);
@@ -273,16 +433,6 @@ static int open_modules(fm_daemon_t *d, char *err, size_t errlen)
                  c->cache_memory, fm_strerror(rc));
         return rc;
     }
-    if ((rc = fm_histwin_new((unsigned)c->bin_exp, c->window_ms, on_window_closed, d,
-                             &d->hw)) < 0) {
-        snprintf(err, errlen, "cannot allocate histograms: %s", fm_strerror(rc));
-        return rc;
-    }
-    fm_histwin_tick(d->hw, fm_time_wall_ms());
-    if ((rc = resume_from_store(d, err, errlen)) < 0) {
-        return rc;
-    }
-    fm__daemon_fits_init(d);
     /* Plugins before ingest: the first finished flow must find them loaded. */
     if ((rc = fm_plugins_new(c->plugins, c->nplugins, c->plugin_dir, &d->plugins, err,
                              errlen)) < 0) {
@@ -291,8 +441,7 @@ static int open_modules(fm_daemon_t *d, char *err, size_t errlen)
     if (c->nplugins) {
         fm_log_notice("plugin, %zu output plugin(s) loaded", fm_plugins_count(d->plugins));
     }
-    if ((rc = fm__daemon_kafka_in_open(d, err, errlen)) < 0 ||
-        (rc = fm__daemon_capture_start(d, err, errlen)) < 0) {
+    if ((rc = fm__daemon_capture_start(d, err, errlen)) < 0) {
         return rc;
     }
     fm_decode_conf_default(&ic.decode);
@@ -302,10 +451,19 @@ static int open_modules(fm_daemon_t *d, char *err, size_t errlen)
         (rc = fm_ingest_start(d->ingest, err, errlen)) < 0) {
         return rc;
     }
-    if ((rc = fm__daemon_ctl_start(d, err, errlen)) < 0) {
+    return d->opts.control_start ? d->opts.control_start(d, err, errlen) : 0;
+}
+
+/* Timers of the modules and the daemon's tick. */
+static int start_timers(fm_daemon_t *d)
+{
+    int rc;
+    if ((rc = uv_timer_start(&d->tick, on_tick, TICK_MS, TICK_MS)) < 0 ||
+        (rc = fm_committer_start(d->committer)) < 0 || (rc = fm_fitsched_start(d->fits)) < 0 ||
+        (rc = fm_exporter_start(d->exporter)) < 0) {
         return rc;
     }
-    return fm__daemon_metrics_start(d, err, errlen);
+    return 0;
 }
 
 static bool same_str(const char *a, const char *b)
@@ -352,6 +510,8 @@ int fm__daemon_reload(fm_daemon_t *d, char *err, size_t errlen)
 {
     fm_config_t *n, *o = d->cfg;
     fm_cache_conf_t cc;
+    fm_committer_conf_t kc;
+    fm_exporter_conf_t ec;
     int rc = fm_config_load(d->opts.config_path, &n, err, errlen);
 
     if (rc < 0) {
@@ -379,11 +539,15 @@ int fm__daemon_reload(fm_daemon_t *d, char *err, size_t errlen)
     fm__daemon_capture_reload(n, o);
     free(n->collector_id);
     n->collector_id = fm_xstrdup(o->collector_id);
+    if (d->opts.debug) {
+        n->log_level = LOG_DEBUG; /* -d holds for the whole run */
+    }
     fm_log_set_level(n->log_level);
     cache_conf_from(n, &cc);
     cc.memory_mib = o->cache_memory;
     fm_cache_set_conf(d->cache, &cc);
     fm_histwin_set_window(d->hw, n->window_ms);
+    fm_windelta_set_window(d->pending, n->window_ms);
     /* Keep what must not change without a restart, take everything else. */
     free(n->udp);
     n->udp = fm_xstrdup(o->udp);
@@ -396,72 +560,139 @@ int fm__daemon_reload(fm_daemon_t *d, char *err, size_t errlen)
     n->store_path = fm_xstrdup(o->store_path);
     free(n->ctl_socket);
     n->ctl_socket = fm_xstrdup(o->ctl_socket);
-    fm__daemon_fits_fini(d);
     d->cfg = n;
     fm_config_free(o);
-    fm__daemon_fits_init(d);
-    start_timers(d);
+    committer_conf_from(n, &kc);
+    exporter_conf_from(n, &ec);
+    if ((rc = fm_fitsched_reconfigure(d->fits, n->fits, n->nfits, n->fit_interval_ms)) < 0 ||
+        (rc = fm_committer_reconfigure(d->committer, &kc)) < 0 ||
+        (rc = fm_exporter_reconfigure(d->exporter, &ec)) < 0) {
+        fm_log_err("config, reload: cannot restart a timer: %s", uv_strerror(rc));
+    }
     fm_log_notice("config, reloaded %s: %zu fit jobs, fit interval %" PRIu64
                   " s, export interval %" PRIu64 " s", d->opts.config_path ? d->opts.config_path
-                  : "(defaults)", d->cfg->nfits, d->cfg->fit_interval_ms / 1000,
-                  d->cfg->export_interval_ms / 1000);
+                  : "(defaults)", n->nfits, n->fit_interval_ms / 1000,
+                  n->export_interval_ms / 1000);
     return 0;
 }
+
+/* A directory the daemon creates files in: writable, or creatable. */
+static int check_dir(const char *what, const char *path, char *err, size_t errlen)
+{
+    int rc = fm_fs_check_writable(path);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s %s: not writable: %s", what, path, fm_strerror(rc));
+    }
+    return rc;
+}
+
+/* The directory part of a file path ("." when it has none). */
+static void dir_of(const char *file, char *out, size_t len)
+{
+    const char *slash = strrchr(file, '/');
+    if (!slash) {
+        snprintf(out, len, ".");
+    } else {
+        snprintf(out, len, "%.*s", slash == file ? 1 : (int)(slash - file), file);
+    }
+}
+
+int fm_daemon_check(const fm_config_t *cfg, char *err, size_t errlen)
+{
+    char dir[4096];
+    int rc;
+
+    dir_of(cfg->store_path, dir, sizeof(dir));
+    if ((rc = check_dir("state directory", cfg->state_dir, err, errlen)) < 0 ||
+        (rc = check_dir("[store] path directory", dir, err, errlen)) < 0) {
+        return rc;
+    }
+    dir_of(cfg->ctl_socket, dir, sizeof(dir));
+    if ((rc = check_dir("[control] socket directory", dir, err, errlen)) < 0 ||
+        (rc = fm_ingest_check(cfg->udp, err, errlen)) < 0 ||
+        (rc = fm_plugins_check(cfg->plugins, cfg->nplugins, cfg->plugin_dir, err, errlen)) < 0) {
+        return rc;
+    }
+#ifndef HAVE_RDKAFKA
+    if (cfg->kafka_in.enabled) {
+        snprintf(err, errlen, "[input.kafka]: this flowmixd was built without librdkafka");
+        return FM_ECONFIG;
+    }
+#endif
+    return 0;
+}
+
+/* ---- the state machine -------------------------------------------------------------------- */
 
 static void on_closed(uv_handle_t *h)
 {
     (void)h;
 }
 
-static void ingest_stopped(void *arg)
+/* CLOSING, after the final commit: close the daemon's own handles; the loop then ends. */
+static void on_committed(void *arg, int rc)
 {
-    (void)arg;
+    fm_daemon_t *d = arg;
+    if (rc < 0) {
+        d->life.exit_status = 1; /* logged by the committer: statistics were lost */
+    }
+    for (size_t i = 0; i < 3; i++) {
+        uv_close((uv_handle_t *)&d->sig[i], on_closed);
+    }
 }
 
-static void ctl_stopped(void *arg)
+static void enter_closing(fm_daemon_t *d)
 {
-    (void)arg;
+    d->life.state = FM__DAEMON_CLOSING;
+    if (d->committer) {
+        fm_committer_stop(d->committer, on_committed, d);
+    } else {
+        on_committed(d, 0);
+    }
 }
 
-/* Runs once the last store job has returned: close every remaining handle. */
-static void finish_shutdown(fm_daemon_t *d)
+/* One module of DRAINING has stopped; the last one moves on to CLOSING. */
+static void drained_one(void *arg)
 {
-    uv_close((uv_handle_t *)&d->t_tick, on_closed);
-    uv_close((uv_handle_t *)&d->t_commit, on_closed);
-    uv_close((uv_handle_t *)&d->t_fit, on_closed);
-    uv_close((uv_handle_t *)&d->t_export, on_closed);
-    uv_close((uv_handle_t *)&d->sig_term, on_closed);
-    uv_close((uv_handle_t *)&d->sig_int, on_closed);
-    uv_close((uv_handle_t *)&d->sig_hup, on_closed);
+    fm_daemon_t *d = arg;
+    if (--d->life.draining == 0) {
+        enter_closing(d);
+    }
 }
 
 static void begin_shutdown(fm_daemon_t *d, const char *why)
 {
-    if (d->stopping) {
+    if (d->life.state >= FM__DAEMON_DRAINING) {
         return;
     }
-    d->stopping = true;
+    d->life.state = FM__DAEMON_DRAINING;
     notify("STOPPING=1");
     fm_log_notice("daemon, %s: shutting down", why);
-    uv_timer_stop(&d->t_fit);
-    uv_timer_stop(&d->t_export);
-    uv_timer_stop(&d->t_tick);
-    uv_timer_stop(&d->t_commit);
+    d->life.draining = 1; /* held until every stop below is issued */
+    uv_close((uv_handle_t *)&d->tick, on_closed);
     if (d->ingest) {
-        fm_ingest_stop(d->ingest, ingest_stopped, d);
+        d->life.draining++;
+        fm_ingest_stop(d->ingest, drained_one, d);
     }
-    if (d->ctl) {
-        fm_ctl_stop(d->ctl, ctl_stopped, d);
+    if (d->opts.control_stop) {
+        d->life.draining++;
+        d->opts.control_stop(d, drained_one, d);
     }
-    fm__daemon_kafka_in_stop(d); /* no deltas applied after the final commit is taken */
-    fm__daemon_capture_stop(d);  /* their open flows reach the cache before its flush */
+    fm__histx_stop(d); /* no deltas applied after the final commit is taken */
+    fm__daemon_capture_stop(d); /* their open flows reach the cache before its flush */
     if (d->cache) {
-        fm_cache_flush(d->cache);
+        fm_cache_flush(d->cache); /* every cached flow into the deltas the final commit takes */
     }
-    fm__daemon_publish(d, false); /* its job ends before the loop: fm_plugins_free drains it */
-    /* The final commit is synchronous from here: the loop ends once the store job is done. */
-    fm__daemon_commit(d);
-    finish_shutdown(d);
+    fm__histx_publish(d, false); /* its job ends before the loop: fm_plugins_free drains it */
+    if (d->fits) {
+        d->life.draining++;
+        fm_fitsched_stop(d->fits, drained_one, d); /* their results go into the final commit */
+    }
+    if (d->exporter) {
+        d->life.draining++;
+        fm_exporter_stop(d->exporter, drained_one, d);
+    }
+    drained_one(d);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -470,6 +701,9 @@ static void on_signal(uv_signal_t *s, int signum)
     char err[512];
 
     if (signum == SIGHUP) {
+        if (d->life.state != FM__DAEMON_RUNNING) {
+            return;
+        }
         notify("RELOADING=1");
         if (fm__daemon_reload(d, err, sizeof(err)) < 0) {
             fm_log_err("config, reload failed, keeping the running configuration: %s", err);
@@ -480,47 +714,39 @@ static void on_signal(uv_signal_t *s, int signum)
     begin_shutdown(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
-static void start_signals(fm_daemon_t *d)
+static int start_signals(fm_daemon_t *d)
 {
-    uv_signal_init(&d->loop, &d->sig_term);
-    uv_signal_init(&d->loop, &d->sig_int);
-    uv_signal_init(&d->loop, &d->sig_hup);
-    d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
-    uv_signal_start(&d->sig_term, on_signal, SIGTERM);
-    uv_signal_start(&d->sig_int, on_signal, SIGINT);
-    uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
+    static const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
+    int rc;
+    for (size_t i = 0; i < 3; i++) {
+        if ((rc = uv_signal_init(&d->loop, &d->sig[i])) < 0) {
+            return rc;
+        }
+        d->sig[i].data = d;
+        if ((rc = uv_signal_start(&d->sig[i], on_signal, signums[i])) < 0) {
+            return rc;
+        }
+    }
     signal(SIGPIPE, SIG_IGN); /* a vanished ctl client must not kill us */
-}
-
-static void init_timers(fm_daemon_t *d)
-{
-    uv_timer_init(&d->loop, &d->t_tick);
-    uv_timer_init(&d->loop, &d->t_commit);
-    uv_timer_init(&d->loop, &d->t_fit);
-    uv_timer_init(&d->loop, &d->t_export);
-    d->t_tick.data = d->t_commit.data = d->t_fit.data = d->t_export.data = d;
+    return 0;
 }
 
 static void free_modules(fm_daemon_t *d)
 {
-    fm__daemon_fits_fini(d);
-    while (d->pending_wins) {
-        fm__pending_win_t *w = d->pending_wins;
-        d->pending_wins = w->next;
-        fm_histset_free(w->delta);
-        free(w);
-    }
-    fm__daemon_metrics_free(d);
-    fm_ctl_free(d->ctl);
     fm_ingest_free(d->ingest);
-    fm__daemon_pub_fini(d);
     /* The cache was flushed into the plugin queues at shutdown: drain and flush them now. */
     fm_plugins_free(d->plugins);
-    fm__daemon_kafka_in_free(d); /* after the last commit job, which commits its offsets */
+    fm__histx_free(d); /* after the last commit job, which commits its offsets */
+    fm_exporter_free(d->exporter);
+    fm_fitsched_free(d->fits);
+    fm_committer_free(d->committer);
+    if (d->opts.control_free) {
+        d->opts.control_free(d);
+    }
+    fm_windelta_free(d->pending);
     fm_cache_free(d->cache);
     fm_histwin_free(d->hw);
-    fm_rate_free(d->rates);
-    fm_store_close(d->store);
+    fm_rate_free(d->n.rates);
     fm_config_free(d->cfg);
 }
 
@@ -528,32 +754,51 @@ int fm_daemon_main(fm_config_t *cfg, const fm_daemon_opts_t *opts)
 {
     fm_daemon_t *d = fm_xcalloc(1, sizeof(*d));
     char err[512], where[256];
-    int rc, status;
+    int rc, status, detach_fd = -1;
 
     d->cfg = cfg;
     d->opts = *opts;
-    d->start_ms = fm_time_wall_ms();
-    fm_ratelimit_init(&d->rl_store, 3, 60000);
+    d->n.start_ms = fm_time_wall_ms();
     apply_log_target(cfg, opts->foreground);
     gsl_set_error_handler_off(); /* GSL errors are statuses we check, never aborts */
-    if (!opts->foreground && !getenv("NOTIFY_SOCKET") && daemon(1, 0) < 0) {
-        fm_log_err("daemon, cannot detach: %s", strerror(errno));
+    /* Detach first (a fork keeps no threads), but let the parent exit only with the result of
+     * opening sockets, database and plugins.  Under systemd (NOTIFY_SOCKET) never: it tracks
+     * the process it started and waits for READY=1. */
+    if (!opts->foreground && !getenv("NOTIFY_SOCKET") &&
+        (rc = fm_detach_begin(&detach_fd)) < 0) {
+        fm_log_err("daemon, cannot detach: %s", fm_strerror(rc));
+        fprintf(stderr, "flowmixd: cannot detach: %s\n", fm_strerror(rc));
         return 1;
     }
-    uv_loop_init(&d->loop);
-    init_timers(d);
-    start_signals(d);
+    if ((rc = uv_loop_init(&d->loop)) < 0) {
+        snprintf(err, sizeof(err), "cannot create the event loop: %s", uv_strerror(rc));
+        fm_log_err("daemon, %s", err);
+        fm_detach_finish(detach_fd, rc, err);
+        return 1;
+    }
+    if ((rc = uv_timer_init(&d->loop, &d->tick)) < 0 || (rc = start_signals(d)) < 0) {
+        /* Before any module exists: nothing to drain, and the process is about to end. */
+        snprintf(err, sizeof(err), "signals and timers: %s", uv_strerror(rc));
+        fm_log_err("daemon, start-up failed: %s", err);
+        fm_detach_finish(detach_fd, rc, err);
+        return 1;
+    }
+    d->tick.data = d;
     rc = open_modules(d, err, sizeof(err));
+    if (rc == 0 && (rc = start_timers(d)) < 0) {
+        snprintf(err, sizeof(err), "cannot start timers: %s", uv_strerror(rc));
+    }
+    fm_detach_finish(detach_fd, rc, err);
     if (rc < 0) {
         fm_log_err("daemon, start-up failed: %s", err);
-        d->exit_status = 1;
+        d->life.exit_status = 1;
         begin_shutdown(d, "start-up failed");
     } else {
 #ifdef HAVE_SYSTEMD
         uint64_t usec;
-        d->watchdog = sd_watchdog_enabled(0, &usec) > 0;
+        d->n.watchdog = sd_watchdog_enabled(0, &usec) > 0;
 #endif
-        start_timers(d);
+        d->life.state = FM__DAEMON_RUNNING;
         fm_ingest_describe(d->ingest, where, sizeof(where));
         fm_log_notice("daemon, flowmixd %s ready: UDP %s, control %s, state %s",
                       PACKAGE_VERSION, where, cfg->ctl_socket, cfg->state_dir);
@@ -563,9 +808,9 @@ int fm_daemon_main(fm_config_t *cfg, const fm_daemon_opts_t *opts)
     rc = uv_loop_close(&d->loop);
     if (rc != 0) {
         fm_log_err("daemon, event loop still had open handles at exit (a bug)");
-        d->exit_status = 1;
+        d->life.exit_status = 1;
     }
-    status = d->exit_status;
+    status = d->life.exit_status;
     if (status == 0) {
         fm_log_notice("daemon, clean shutdown");
     }

@@ -24,10 +24,10 @@ static void on_capture_flows(void *ctx, const fm_flow_t *flows, size_t n)
 {
     fm_daemon_t *d = ctx;
 
-    if (d->stopping && !d->cache) {
+    if (d->life.state >= FM__DAEMON_CLOSING && !d->cache) {
         return;
     }
-    d->records_in += n;
+    d->n.records_in += n;
     fm_cache_insert_batch(d->cache, flows, n);
 }
 
@@ -38,8 +38,8 @@ int fm__daemon_capture_start(fm_daemon_t *d, char *err, size_t errlen)
     if (!c->ncaptures) {
         return 0;
     }
-    d->captures = calloc(c->ncaptures, sizeof *d->captures);
-    if (!d->captures) {
+    d->cap.inputs = calloc(c->ncaptures, sizeof *d->cap.inputs);
+    if (!d->cap.inputs) {
         return FM_ENOMEM;
     }
     for (size_t i = 0; i < c->ncaptures; i++) {
@@ -53,12 +53,12 @@ int fm__daemon_capture_start(fm_daemon_t *d, char *err, size_t errlen)
         ic.meter.accounting_mode = (int)s->accounting_mode;
         ic.meter.dissections = (uint8_t)s->dissections;
         fm_cache_set_timeouts(d->cache, ic.exporter, s->active_ms, s->idle_ms);
-        int rc = fm_capture_input_start(&d->loop, &ic, on_capture_flows, d, &d->captures[i],
+        int rc = fm_capture_input_start(&d->loop, &ic, on_capture_flows, d, &d->cap.inputs[i],
                                         err, errlen);
         if (rc < 0) {
             return rc;
         }
-        d->ncaptures = i + 1;
+        d->cap.n = i + 1;
         fm_log_notice("capture, [input.%s] metering %s %s", s->name,
                       s->interface ? "interface" : "file", s->interface ? s->interface : s->file);
     }
@@ -67,21 +67,21 @@ int fm__daemon_capture_start(fm_daemon_t *d, char *err, size_t errlen)
 
 void fm__daemon_capture_stop(fm_daemon_t *d)
 {
-    for (size_t i = 0; i < d->ncaptures; i++) {
-        fm_capture_input_stop(d->captures[i]); /* its last flows go into the cache now */
+    for (size_t i = 0; i < d->cap.n; i++) {
+        fm_capture_input_stop(d->cap.inputs[i]); /* its last flows go into the cache now */
     }
-    free(d->captures);
-    d->captures = NULL;
-    d->ncaptures = 0;
+    free(d->cap.inputs);
+    d->cap.inputs = NULL;
+    d->cap.n = 0;
 }
 
 json_t *fm__daemon_capture_json(fm_daemon_t *d)
 {
     json_t *a = json_array();
 
-    for (size_t i = 0; i < d->ncaptures; i++) {
+    for (size_t i = 0; i < d->cap.n; i++) {
         fm_capture_input_stats_t st;
-        fm_capture_input_stats(d->captures[i], &st);
+        fm_capture_input_stats(d->cap.inputs[i], &st);
         json_t *ign = json_object();
         for (int k = 0; k < 5; k++) {
             json_object_set_new(ign, fm_meter_ignore_names[k],
@@ -89,7 +89,7 @@ json_t *fm__daemon_capture_json(fm_daemon_t *d)
         }
         json_array_append_new(
             a, json_pack("{ss sb sI sI sI so sI sI sI sI ss}", "name",
-                         fm_capture_input_name(d->captures[i]), "running", st.running,
+                         fm_capture_input_name(d->cap.inputs[i]), "running", st.running,
                          "packets", (json_int_t)st.packets, "parsed", (json_int_t)st.parsed,
                          "ignored", (json_int_t)st.ignored, "ignored_by", ign, "flows",
                          (json_int_t)st.flows, "kernel_drops", (json_int_t)st.kernel_drops,

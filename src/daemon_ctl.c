@@ -6,234 +6,35 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon_ctl.h"
 #include "daemon_int.h"
+#include "daemon_metrics.h"
 #include "util/err.h"
+#include "util/mem.h"
 #include "util/time.h"
 
 #define HANDLER(name) \
     static int name(void *ctx, const json_t *req, json_t **result, char *err, size_t errlen)
 
-static json_t *cache_json(fm_daemon_t *d)
-{
-    fm_cache_stats_t cs;
-    fm_cache_stats(d->cache, &cs);
-    json_t *j = json_pack("{sI sI sI sI sI sI sI sI sI sI sI}", "entries", (json_int_t)cs.entries,
-                     "capacity", (json_int_t)cs.capacity, "bytes", (json_int_t)cs.bytes,
-                     "bytes_per_entry", (json_int_t)cs.bytes_per_entry, "inserts",
-                     (json_int_t)cs.inserts, "merges", (json_int_t)cs.merges, "biflow_pairs",
-                     (json_int_t)cs.biflow_pairs, "merge_conflicts",
-                     (json_int_t)cs.merge_conflicts, "expired", (json_int_t)cs.expired,
-                     "evicted", (json_int_t)cs.evicted, "emitted", (json_int_t)cs.emitted);
-    json_object_update_new(j, json_pack("{sI sI sI sI sI}", "sources", (json_int_t)cs.sources,
-                                        "max_sources", (json_int_t)cs.max_sources,
-                                        "sources_freed", (json_int_t)cs.sources_freed,
-                                        "sources_evicted", (json_int_t)cs.sources_evicted,
-                                        "source_bytes", (json_int_t)cs.source_bytes));
-    return j;
-}
-
-static json_t *store_json(fm_daemon_t *d)
-{
-    return json_pack("{ss sb sI sI sI sf ss}", "path", d->cfg->store_path, "ok",
-                     !d->store_failing, "commits", (json_int_t)d->commits, "commit_failures",
-                     (json_int_t)d->commit_failures, "last_commit_ms",
-                     (json_int_t)d->last_commit_ms, "last_commit_seconds",
-                     d->last_commit_seconds, "error", d->store_failing ? d->store_error : "");
-}
-
-/* Per-second rates over the last window_ms (exactly 0 once a counter has stopped moving). */
-static json_t *rates_json(fm_daemon_t *d, uint64_t window_ms)
-{
-    static const char *const names[FM__RATE_COUNT] = {"records", "datagrams", "flows", "drops"};
-    json_t *o = json_object();
-    for (int i = 0; i < FM__RATE_COUNT; i++) {
-        double r = d->rates ? fm_rate_get(d->rates, (size_t)i, window_ms) : 0.0;
-        json_object_set_new(o, names[i], json_real(r));
-    }
-    return o;
-}
-
-typedef struct {
-    uint64_t total, max, recycles, clamped;
-} tmpl_use_t;
-
-static void tmpl_use(void *ctx, const fm_ingest_exporter_t *e)
-{
-    tmpl_use_t *u = ctx;
-    u->total += e->stats.templates;
-    u->max = e->stats.templates > u->max ? e->stats.templates : u->max;
-    u->recycles += e->stats.session_recycles;
-    u->clamped += e->stats.time_clamped;
-}
-
-static json_t *bound(uint64_t used, uint64_t limit)
-{
-    return json_pack("{sI sI}", "used", (json_int_t)used, "limit", (json_int_t)limit);
-}
-
-/* Issue 20: every resource a hostile exporter or client could make the daemon hold, with its
- * limit (flowmixd.conf(5) documents them). */
-static json_t *bounds_json(fm_daemon_t *d, const fm_ingest_stats_t *is)
-{
-    fm_cache_stats_t cs;
-    fm_ctl_stats_t cst;
-    tmpl_use_t u = {0};
-    fm_cache_stats(d->cache, &cs);
-    fm_ctl_stats(d->ctl, &cst);
-    fm_ingest_foreach(d->ingest, tmpl_use, &u);
-    json_t *b = json_object();
-    json_object_set_new(b, "exporters", bound(is->exporters, d->cfg->max_exporters));
-    json_object_set_new(b, "templates_per_exporter", bound(u.max, d->cfg->max_templates));
-    json_object_set_new(b, "templates_total", json_integer((json_int_t)u.total));
-    json_object_set_new(b, "libfixbuf_recycles", json_integer((json_int_t)u.recycles));
-    json_object_set_new(b, "records_time_clamped", json_integer((json_int_t)u.clamped));
-    json_object_set_new(b, "cache_sources", bound(cs.sources, cs.max_sources));
-    json_object_set_new(b, "cache_entries", bound(cs.entries, cs.capacity));
-    json_object_set_new(b, "ctl_clients", bound(cst.clients, cst.max_clients));
-    char wal[4096];
-    struct stat sb;
-    snprintf(wal, sizeof(wal), "%s-wal", d->cfg->store_path);
-    json_object_set_new(b, "wal_bytes", bound(stat(wal, &sb) == 0 ? (uint64_t)sb.st_size : 0,
-                                              FM_STORE_WAL_LIMIT));
-    return b;
-}
-
-json_t *fm__daemon_status_json(fm_daemon_t *d)
-{
-    json_t *result;
-    fm_ingest_stats_t is;
-    uint64_t now = fm_time_wall_ms(), flows = 0, packets = 0, octets = 0;
-
-    fm_ingest_stats(d->ingest, &is);
-    fm_hist_totals(fm_histset_get(fm_histwin_total(d->hw), FM_CLASS_ALL, FM_DIR_UNIFLOW,
-                                  FM_METRIC_LENGTH), &flows, &packets, &octets);
-    result = json_pack(
-        "{ss sI sI sf sI sI sI sI sI sI sI sI so so s{sI sI sI} s{sI sI sI}}", "version",
-        PACKAGE_VERSION, "uptime_s", (json_int_t)((now - d->start_ms) / 1000), "records",
-        (json_int_t)d->records_in, "records_per_s", d->records_per_s, "datagrams",
-        (json_int_t)is.datagrams, "bytes", (json_int_t)is.bytes, "malformed",
-        (json_int_t)is.malformed, "recv_errors", (json_int_t)is.recv_errors, "kernel_drops",
-        (json_int_t)is.kernel_drops, "exporters", (json_int_t)is.exporters, "exporters_evicted",
-        (json_int_t)is.exporters_evicted, "flows_finished", (json_int_t)d->flows_finished,
-        "cache", cache_json(d), "store", store_json(d), "total", "flows", (json_int_t)flows,
-        "packets", (json_int_t)packets, "octets", (json_int_t)octets, "fits", "jobs",
-        (json_int_t)d->nfits, "running", (json_int_t)d->fits_running, "interval_s",
-        (json_int_t)(d->cfg->fit_interval_ms / 1000));
-    json_object_set_new(result, "now_ms", json_integer((json_int_t)now));
-    json_object_set_new(result, "start_ms", json_integer((json_int_t)d->start_ms));
-    json_object_set_new(result, "rate_1m", rates_json(d, 60000));
-    json_object_set_new(result, "rate_15m", rates_json(d, FM__RATE_SPAN_MS));
-    fm_ctl_stats_t cst;
-    fm_ctl_stats(d->ctl, &cst);
-    json_object_set_new(result, "bounds", bounds_json(d, &is));
-    json_object_set_new(result, "ctl",
-                        json_pack("{sI sI sI sI sI sI sI}", "clients", (json_int_t)cst.clients,
-                                  "requests", (json_int_t)cst.requests, "errors",
-                                  (json_int_t)cst.errors, "oversized", (json_int_t)cst.oversized,
-                                  "slow_disconnects", (json_int_t)cst.slow_disconnects, "denied",
-                                  (json_int_t)cst.denied, "refused", (json_int_t)cst.refused));
-    json_object_update_new(json_object_get(result, "ctl"),
-                           json_pack("{sI sI sI sI}", "max_clients", (json_int_t)cst.max_clients,
-                                     "displaced", (json_int_t)cst.displaced, "idle_closed",
-                                     (json_int_t)cst.idle_closed, "idle_timeout_s",
-                                     (json_int_t)(FM_CTL_DEFAULT_IDLE_MS / 1000)));
-    json_object_set_new(result, "export",
-                        json_pack("{ss sI sI sI ss sI}", "dir", d->cfg->export_dir, "exports",
-                                  (json_int_t)d->exports, "failures",
-                                  (json_int_t)d->export_failures, "interval_s",
-                                  (json_int_t)(d->cfg->export_interval_ms / 1000), "last",
-                                  d->last_export, "last_ms", (json_int_t)d->last_export_ms));
-    json_object_set_new(result, "plugins", fm_plugins_stats_json(d->plugins));
-    json_object_set_new(result, "hist_publish", fm__daemon_pub_json(d));
-    fm__daemon_kafka_status(d, result);
-    json_object_set_new(result, "capture", fm__daemon_capture_json(d));
-    return result;
-}
-
 HANDLER(cmd_status)
 {
+    (void)req, (void)err, (void)errlen;
     *result = fm__daemon_status_json(ctx);
     return *result ? 0 : FM_ENOMEM;
 }
 
-/* The [exporter.NAME] whose address is the exporter's, or NULL. */
-static const char *exporter_name(const fm_config_t *cfg, const char *address)
-{
-    uint8_t a[16], b[16];
-    if (fm_flow_addr_parse(address, b, NULL) < 0) {
-        return NULL;
-    }
-    for (size_t i = 0; i < cfg->nexporters; i++) {
-        if (fm_flow_addr_parse(cfg->exporters[i].address, a, NULL) == 0 && !memcmp(a, b, 16)) {
-            return cfg->exporters[i].name;
-        }
-    }
-    return NULL;
-}
-
-static void exporter_json(void *ctx, const fm_ingest_exporter_t *e)
-{
-    fm_daemon_t *d = ((void **)ctx)[0];
-    json_t *arr = ((void **)ctx)[1];
-    const fm_decode_stats_t *s = &e->stats;
-    const char *name = exporter_name(d->cfg, e->address);
-    json_t *o = json_pack(
-        "{sI ss sI sI sI sI sI sI sI sI sI sI sI sI sI}", "id", (json_int_t)e->id, "address",
-        e->address, "port", (json_int_t)e->port, "version", (json_int_t)s->last_version,
-        "datagrams", (json_int_t)s->datagrams, "records", (json_int_t)s->records, "bytes",
-        (json_int_t)s->bytes, "malformed", (json_int_t)s->malformed, "unknown_template",
-        (json_int_t)s->unknown_template, "seq_gaps", (json_int_t)s->seq_gaps, "seq_lost",
-        (json_int_t)s->seq_lost, "templates", (json_int_t)s->templates, "options_records",
-        (json_int_t)s->options_records, "first_seen_ms", (json_int_t)e->first_seen_ms,
-        "last_seen_ms", (json_int_t)e->last_seen_ms);
-    json_object_set_new(o, "name", name ? json_string(name) : json_null());
-    json_object_set_new(o, "libfixbuf_recycles", json_integer((json_int_t)s->session_recycles));
-    json_object_set_new(o, "time_clamped", json_integer((json_int_t)s->time_clamped));
-    json_array_append_new(arr, o);
-}
-
-json_t *fm__daemon_exporters_json(fm_daemon_t *d)
-{
-    json_t *arr = json_array();
-    void *both[2] = {d, arr};
-    fm_ingest_foreach(d->ingest, exporter_json, both);
-    return json_pack("{so sI}", "exporters", arr, "now_ms", (json_int_t)fm_time_wall_ms());
-}
-
 HANDLER(cmd_exporters)
 {
+    (void)req, (void)err, (void)errlen;
     *result = fm__daemon_exporters_json(ctx);
-    return 0;
-}
-
-HANDLER(cmd_windows)
-{
-    fm_daemon_t *d = ctx;
-    fm_store_window_t *w = NULL;
-    size_t n = 0;
-    int rc = fm_store_list_windows(d->store, &w, &n);
-    if (rc < 0) {
-        snprintf(err, errlen, "cannot list windows: %s", fm_strerror(rc));
-        return rc;
-    }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_array_append_new(arr, json_pack("{sI sI sb sI}", "start_ms",
-                                             (json_int_t)w[i].start_ms, "end_ms",
-                                             (json_int_t)w[i].end_ms, "closed", w[i].closed,
-                                             "flows", (json_int_t)w[i].flows));
-    }
-    free(w);
-    *result = json_pack("{so sI sI}", "windows", arr, "window_s",
-                        (json_int_t)(d->cfg->window_ms / 1000), "now_ms",
-                        (json_int_t)fm_time_wall_ms());
     return 0;
 }
 
@@ -274,87 +75,235 @@ static json_t *bins_json(const fm_hist_bin_t *b, size_t n, uint64_t tot[3])
     return arr;
 }
 
-/*
- * A stored window named by `latest` (the newest), `-N` (N-th newest, -1 = latest), an ISO-8601
- * time (the window starting then, else the one containing it) or a start in epoch ms.
- */
-static int resolve_window(fm_daemon_t *d, const char *win, uint64_t *start, char *err,
-                          size_t errlen)
-{
-    fm_store_window_t *w = NULL;
-    size_t n = 0;
-    uint64_t t = 0;
-    long back = 0;
-    char *end, iso[FM_TIME_ISO_LEN], a[FM_TIME_ISO_LEN], b[FM_TIME_ISO_LEN];
-    int rc;
+/* ---- store reads: off the loop, on the read-only connection, one at a time -------------- */
 
+/* Reads of the database (`windows`, `hist --window START`) run in the thread pool on the
+ * read-only WAL connection, so they never wait for the committer nor block the loop; a FIFO
+ * keeps one job per connection at a time.  Replies are deferred until the read is done. */
+typedef struct read_job {
+    uv_work_t req;
+    fm__ctlcmd_t *q;
+    fm_ctl_reply_t *reply;
+    bool windows;              /* else hist bins of one window */
+    int cls, metric, dir;
+    char win[80];              /* the window as named in the request */
+    long back;                 /* parse_window: N-th newest, or 0: by time t */
+    uint64_t t, start;
+    uint64_t window_s, bin_exp;
+    fm_store_window_t *w;
+    fm_hist_bin_t *bins;
+    size_t n;
+    int rc;
+    char err[256];
+    struct read_job *next;
+} read_job_t;
+
+struct fm__ctlcmd {
+    fm_daemon_t *d;
+    fm__dmetrics_t *metrics;   /* [metrics], NULL when off */
+    unsigned stopping;         /* stop callbacks outstanding (ctl socket, metrics) */
+    void (*stop_done)(void *arg);
+    void *stop_arg;
+    fm_store_t *reader;        /* owned */
+    read_job_t *head, *tail;   /* queued; head runs when running is set */
+    bool running;
+};
+
+/* Parse a window name on the loop: `latest` (back 1), `-N` (back N), an ISO-8601 time or a
+ * start in epoch ms (back 0, *t).  @return 0 or FM_EINVAL with the message in err. */
+static int parse_window(const char *win, long *back, uint64_t *t, char *err, size_t errlen)
+{
+    char *end;
+    *back = 0;
+    *t = 0;
     if (!strcmp(win, "latest")) {
-        back = 1;
+        *back = 1;
     } else if (win[0] == '-') {
         errno = 0;
-        back = strtol(win + 1, &end, 10);
-        if (*end || end == win + 1 || !isdigit((unsigned char)win[1]) || errno || back < 1) {
-            back = -1;
+        *back = strtol(win + 1, &end, 10);
+        if (*end || end == win + 1 || !isdigit((unsigned char)win[1]) || errno || *back < 1) {
+            *back = -1;
         }
-    } else if (fm_time_parse_iso(win, &t) < 0) {
+    } else if (fm_time_parse_iso(win, t) < 0) {
         /* digits only and below 2^63 (the store's total row is -1: never a window) */
         errno = 0;
-        t = strtoull(win, &end, 10);
+        *t = strtoull(win, &end, 10);
         if (*end || end == win || !isdigit((unsigned char)*win) || errno ||
-            t > (uint64_t)INT64_MAX) {
-            back = -1;
+            *t > (uint64_t)INT64_MAX) {
+            *back = -1;
         }
     }
-    if (back < 0) {
+    if (*back < 0) {
         snprintf(err, errlen, "window must be total, current, latest, -N (N-th newest), an "
                               "ISO-8601 time such as 2026-11-30T17:00Z or a start in ms; "
                               "got '%.64s'", win);
         return FM_EINVAL;
     }
-    if ((rc = fm_store_list_windows(d->store, &w, &n)) < 0) {
-        snprintf(err, errlen, "cannot list windows: %s", fm_strerror(rc));
-        return rc;
+    return 0;
+}
+
+/* In the job: the stored window a parsed name means (listed oldest first). */
+static int resolve_window(read_job_t *j, const fm_store_window_t *w, size_t n)
+{
+    char iso[FM_TIME_ISO_LEN], a[FM_TIME_ISO_LEN], b[FM_TIME_ISO_LEN];
+    if (j->back > 0 && (size_t)j->back <= n) {
+        j->start = w[n - (size_t)j->back].start_ms;
+        return 0;
     }
-    rc = FM_ENOENT;
-    if (back > 0 && (size_t)back <= n) {
-        *start = w[n - (size_t)back].start_ms; /* listed oldest first */
-        rc = 0;
-    }
-    for (size_t i = 0; back == 0 && i < n && rc < 0; i++) {
-        if (w[i].start_ms == t) {
-            *start = t;
-            rc = 0;
+    for (size_t i = 0; j->back == 0 && i < n; i++) {
+        if (w[i].start_ms == j->t) {
+            j->start = j->t;
+            return 0;
         }
     }
-    for (size_t i = 0; back == 0 && i < n && rc < 0; i++) {
-        if (w[i].start_ms <= t && t < w[i].end_ms) {
-            *start = w[i].start_ms;
-            rc = 0;
+    for (size_t i = 0; j->back == 0 && i < n; i++) {
+        if (w[i].start_ms <= j->t && j->t < w[i].end_ms) {
+            j->start = w[i].start_ms;
+            return 0;
         }
     }
-    if (rc < 0 && n == 0) {
-        snprintf(err, errlen, "no windows stored yet (the first is written at the first commit)");
-    } else if (rc < 0 && back > 0) {
-        snprintf(err, errlen, "no window %s: only %zu stored", win, n);
-    } else if (rc < 0) {
-        snprintf(err, errlen, "no window starting at %s; stored windows start from %s to %s "
-                              "(see 'flowmixctl windows')",
-                 fm_time_format_iso(iso, sizeof(iso), t),
+    if (n == 0) {
+        snprintf(j->err, sizeof(j->err),
+                 "no windows stored yet (the first is written at the first commit)");
+    } else if (j->back > 0) {
+        snprintf(j->err, sizeof(j->err), "no window %s: only %zu stored", j->win, n);
+    } else {
+        snprintf(j->err, sizeof(j->err), "no window starting at %s; stored windows start from "
+                 "%s to %s (see 'flowmixctl windows')", fm_time_format_iso(iso, sizeof(iso), j->t),
                  fm_time_format_iso(a, sizeof(a), w[0].start_ms),
                  fm_time_format_iso(b, sizeof(b), w[n - 1].start_ms));
     }
-    free(w);
-    return rc;
+    return FM_ENOENT;
 }
 
-/* window: "total" (default), "current", or a stored window (see resolve_window). */
+static void read_work(uv_work_t *req)
+{
+    read_job_t *j = req->data;
+    fm_store_t *s = j->q->reader;
+    char iso[FM_TIME_ISO_LEN];
+
+    j->rc = fm_store_list_windows(s, &j->w, &j->n);
+    if (j->rc < 0) {
+        snprintf(j->err, sizeof(j->err), "cannot list windows: %s", fm_strerror(j->rc));
+        return;
+    }
+    if (j->windows || (j->rc = resolve_window(j, j->w, j->n)) < 0) {
+        return;
+    }
+    j->rc = fm_store_hist_bins(s, (int64_t)j->start, j->cls, j->dir, j->metric, &j->bins, &j->n);
+    if (j->rc < 0) {
+        snprintf(j->err, sizeof(j->err), "cannot read the window starting at %s: %s",
+                 fm_time_format_iso(iso, sizeof(iso), j->start), fm_strerror(j->rc));
+    }
+}
+
+static json_t *windows_result(read_job_t *j)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < j->n; i++) {
+        json_array_append_new(arr, json_pack("{sI sI sb sI}", "start_ms",
+                                             (json_int_t)j->w[i].start_ms, "end_ms",
+                                             (json_int_t)j->w[i].end_ms, "closed", j->w[i].closed,
+                                             "flows", (json_int_t)j->w[i].flows));
+    }
+    return json_pack("{so sI sI}", "windows", arr, "window_s", (json_int_t)j->window_s, "now_ms",
+                     (json_int_t)fm_time_wall_ms());
+}
+
+static json_t *bins_json(const fm_hist_bin_t *b, size_t n, uint64_t tot[3]);
+
+static json_t *hist_result(int cls, int metric, int dir, const char *win, uint64_t start,
+                           uint64_t bin_exp, const fm_hist_bin_t *bins, size_t n)
+{
+    uint64_t tot[3];
+    json_t *arr = bins_json(bins, n, tot);
+    return json_pack("{ss ss ss ss sI sI so sI sI sI}", "class", fm_class_name(cls), "metric",
+                     fm_metric_name(metric), "direction", fm_dir_name(dir), "window", win,
+                     "window_start_ms", (json_int_t)start, "bin_exp", (json_int_t)bin_exp,
+                     "bins", arr, "flows", (json_int_t)tot[0], "packets", (json_int_t)tot[1],
+                     "octets", (json_int_t)tot[2]);
+}
+
+static void read_next(fm__ctlcmd_t *q);
+
+static void read_after(uv_work_t *req, int status)
+{
+    read_job_t *j = req->data;
+    fm__ctlcmd_t *q = j->q;
+
+    if (status < 0 && j->rc == 0) {
+        j->rc = status;
+        snprintf(j->err, sizeof(j->err), "%s", uv_strerror(status));
+    }
+    if (j->rc < 0) {
+        fm_ctl_reply_finish(j->reply, j->rc, NULL, j->err);
+    } else if (j->windows) {
+        fm_ctl_reply_finish(j->reply, 0, windows_result(j), NULL);
+    } else {
+        fm_ctl_reply_finish(j->reply, 0, hist_result(j->cls, j->metric, j->dir, j->win, j->start,
+                                                     j->bin_exp, j->bins, j->n), NULL);
+    }
+    q->head = j->next;
+    if (!q->head) {
+        q->tail = NULL;
+    }
+    q->running = false;
+    free(j->w);
+    free(j->bins);
+    free(j);
+    read_next(q);
+}
+
+static void read_next(fm__ctlcmd_t *q)
+{
+    read_job_t *j = q->head;
+    int rc;
+    if (q->running || !j) {
+        return;
+    }
+    q->running = true;
+    if ((rc = uv_queue_work(&q->d->loop, &j->req, read_work, read_after)) < 0) {
+        j->rc = rc;
+        snprintf(j->err, sizeof(j->err), "cannot queue the read: %s", uv_strerror(rc));
+        read_after(&j->req, 0);
+    }
+}
+
+/* Queue a read for the request being handled; its reply is deferred until the read is done. */
+static int queue_read(fm_daemon_t *d, read_job_t *j)
+{
+    fm__ctlcmd_t *q = d->cmds;
+    j->q = q;
+    j->req.data = j;
+    j->window_s = d->cfg->window_ms / 1000;
+    j->bin_exp = d->cfg->bin_exp;
+    j->reply = fm_ctl_defer(d->ctl);
+    if (q->tail) {
+        q->tail->next = j;
+    } else {
+        q->head = j;
+    }
+    q->tail = j;
+    read_next(q);
+    return FM_CTL_DEFERRED;
+}
+
+HANDLER(cmd_windows)
+{
+    (void)req, (void)result, (void)err, (void)errlen;
+    read_job_t *j = fm_xcalloc(1, sizeof(*j));
+    j->windows = true;
+    return queue_read(ctx, j);
+}
+
+/* window: "total" (default), "current", or a stored window (parse_window, resolve_window). */
 HANDLER(cmd_hist)
 {
     fm_daemon_t *d = ctx;
     int cls, metric, dir, rc;
     fm_hist_bin_t *bins = NULL;
     size_t n = 0;
-    uint64_t tot[3], start = 0;
+    uint64_t start = 0;
     const char *win = str_arg(req, "window", "total");
 
     if ((rc = hist_args(req, &cls, &metric, &dir, err, errlen)) < 0) {
@@ -369,53 +318,28 @@ HANDLER(cmd_hist)
         }
         n = (size_t)nb;
     } else {
-        if ((rc = resolve_window(d, win, &start, err, errlen)) < 0) {
+        long back;
+        uint64_t t;
+        if ((rc = parse_window(win, &back, &t, err, errlen)) < 0) {
             return rc;
         }
-        rc = fm_store_hist_bins(d->store, (int64_t)start, cls, dir, metric, &bins, &n);
-        if (rc < 0) {
-            char iso[FM_TIME_ISO_LEN];
-            snprintf(err, errlen, "cannot read the window starting at %s: %s",
-                     fm_time_format_iso(iso, sizeof(iso), start), fm_strerror(rc));
-            return rc;
-        }
+        read_job_t *j = fm_xcalloc(1, sizeof(*j));
+        j->cls = cls;
+        j->metric = metric;
+        j->dir = dir;
+        j->back = back;
+        j->t = t;
+        snprintf(j->win, sizeof(j->win), "%s", win);
+        return queue_read(d, j);
     }
-    json_t *arr = bins_json(bins, n, tot);
+    *result = hist_result(cls, metric, dir, win, start, d->cfg->bin_exp, bins, n);
     free(bins);
-    *result = json_pack("{ss ss ss ss sI sI so sI sI sI}", "class", fm_class_name(cls), "metric",
-                        fm_metric_name(metric), "direction", fm_dir_name(dir), "window", win,
-                        "window_start_ms", (json_int_t)start, "bin_exp",
-                        (json_int_t)d->cfg->bin_exp, "bins", arr, "flows", (json_int_t)tot[0],
-                        "packets", (json_int_t)tot[1], "octets", (json_int_t)tot[2]);
     return 0;
-}
-
-static json_t *fit_json(const fm__fitstate_t *fs)
-{
-    static const char *const ys[] = {"flows", "packets", "octets"};
-    json_t *model = fs->json ? json_loads(fs->json, 0, NULL) : NULL;
-    return json_pack("{ss ss ss ss ss sI sI sI sI sf sI sf sI sb so}", "job", fs->job.name, "class",
-                     fm_class_name(fs->job.cls), "metric", fm_metric_name(fs->job.metric),
-                     "direction", fm_dir_name(fs->job.direction), "y", ys[fs->job.y], "U",
-                     (json_int_t)fs->job.U, "L", (json_int_t)fs->job.L, "P",
-                     (json_int_t)fs->job.P, "created_ms",
-                     (json_int_t)fs->created_ms, "loglik", fs->mix ? fs->res.loglik : 0.0,
-                     "iterations", (json_int_t)fs->res.iterations, "seconds", fs->res.seconds,
-                     "runs", (json_int_t)fs->runs, "running", fs->running, "model",
-                     model ? model : json_null());
-}
-
-json_t *fm__daemon_fits_json(fm_daemon_t *d)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; i < d->nfits; i++) {
-        json_array_append_new(arr, fit_json(&d->fits[i]));
-    }
-    return json_pack("{so sI}", "fits", arr, "now_ms", (json_int_t)fm_time_wall_ms());
 }
 
 HANDLER(cmd_fits)
 {
+    (void)req, (void)err, (void)errlen;
     *result = fm__daemon_fits_json(ctx);
     return 0;
 }
@@ -424,56 +348,110 @@ HANDLER(cmd_model)
 {
     fm_daemon_t *d = ctx;
     const char *job = str_arg(req, "job", NULL);
+    const fm_fitsched_job_t *fs;
     if (!job) {
         snprintf(err, errlen, "model needs a job name (see 'fits')");
         return FM_EINVAL;
     }
-    for (size_t i = 0; i < d->nfits; i++) {
-        if (!strcmp(d->fits[i].job.name, job)) {
-            if (!d->fits[i].mix) {
-                snprintf(err, errlen, "job %s has no result yet", job);
-                return FM_EAGAIN;
-            }
-            *result = fit_json(&d->fits[i]);
-            json_object_set_new(*result, "now_ms", json_integer((json_int_t)fm_time_wall_ms()));
-            return 0;
-        }
+    if (!(fs = fm_fitsched_find(d->fits, job))) {
+        snprintf(err, errlen, "no fit job named '%s'", job);
+        return FM_ENOENT;
     }
-    snprintf(err, errlen, "no fit job named '%s'", job);
-    return FM_ENOENT;
+    if (!fs->mix) {
+        snprintf(err, errlen, "job %s has no result yet", job);
+        return FM_EAGAIN;
+    }
+    *result = fm__daemon_fit_json(fs);
+    json_object_set_new(*result, "now_ms", json_integer((json_int_t)fm_time_wall_ms()));
+    return 0;
 }
 
 HANDLER(cmd_fit)
 {
     fm_daemon_t *d = ctx;
-    const char *job = str_arg(req, "job", NULL);
-    int started = 0, rc;
-
-    if (job) {
-        if ((rc = fm__daemon_fit_one(d, job, err, errlen)) < 0) {
-            return rc;
-        }
-        started = 1;
-    } else {
-        unsigned before = d->fits_running;
-        fm__daemon_fit_all(d);
-        started = (int)(d->fits_running - before);
+    unsigned started = 0;
+    int rc = fm_fitsched_run(d->fits, str_arg(req, "job", NULL), &started, err, errlen);
+    if (rc < 0) {
+        return rc;
     }
-    *result = json_pack("{si}", "started", started);
+    *result = json_pack("{si}", "started", (int)started);
     return 0;
 }
 
+/* A deferred reply waiting for a commit or an export (their callbacks never run inside the
+ * call that starts them, but fm_ctl_reply_finish copes either way). */
+typedef struct {
+    fm_daemon_t *d;
+    fm_ctl_reply_t *reply;
+    uint64_t flushed;
+} waiting_t;
+
+static void flush_committed(void *arg, int rc)
+{
+    waiting_t *w = arg;
+    char err[384];
+    if (rc < 0) {
+        fm_committer_stats_t st;
+        fm_committer_stats(w->d->committer, &st);
+        snprintf(err, sizeof(err), "flushed %" PRIu64 " flows into the histograms, but the "
+                 "commit failed (kept in memory, retried): %s", w->flushed, st.error);
+        fm_ctl_reply_finish(w->reply, rc, NULL, err);
+    } else {
+        fm_ctl_reply_finish(w->reply, 0, json_pack("{sI sb}", "flushed",
+                                                   (json_int_t)w->flushed, "committed", 1),
+                            NULL);
+    }
+    free(w);
+}
+
+/* Expire the cache, then reply once a commit holding those flows has finished. */
 HANDLER(cmd_flush)
 {
     fm_daemon_t *d = ctx;
     fm_cache_stats_t before, after;
+    waiting_t *w = fm_xcalloc(1, sizeof(*w));
+    int rc;
+    (void)req, (void)result;
+
     fm_cache_stats(d->cache, &before);
     fm__daemon_flush(d);
     fm_cache_stats(d->cache, &after);
-    /* Flushed flows are in the histograms now; commit so the database agrees. */
-    fm__daemon_commit(d);
-    *result = json_pack("{sI}", "flushed", (json_int_t)(after.emitted - before.emitted));
-    return 0;
+    w->d = d;
+    w->flushed = after.emitted - before.emitted;
+    w->reply = fm_ctl_defer(d->ctl);
+    if ((rc = fm_committer_commit(d->committer, flush_committed, w)) < 0) {
+        snprintf(err, errlen, "shutting down: the final commit will hold the flushed flows");
+        fm_ctl_reply_finish(w->reply, rc, NULL, err);
+        free(w);
+    }
+    return FM_CTL_DEFERRED;
+}
+
+static void export_written(void *arg, int rc, const char *path_or_err)
+{
+    waiting_t *w = arg;
+    fm_ctl_reply_finish(w->reply, rc,
+                        rc < 0 ? NULL : json_pack("{ss ss}", "dir", w->d->cfg->export_dir,
+                                                  "path", path_or_err),
+                        path_or_err);
+    free(w);
+}
+
+/* Reply once the snapshot exists (or failed). */
+HANDLER(cmd_export)
+{
+    fm_daemon_t *d = ctx;
+    waiting_t *w = fm_xcalloc(1, sizeof(*w));
+    int rc;
+    (void)req, (void)result;
+
+    w->d = d;
+    if ((rc = fm_exporter_run(d->exporter, export_written, w, err, errlen)) < 0) {
+        free(w);
+        return rc;
+    }
+    w->reply = fm_ctl_defer(d->ctl);
+    return FM_CTL_DEFERRED;
 }
 
 HANDLER(cmd_reload)
@@ -484,22 +462,11 @@ HANDLER(cmd_reload)
         fm_log_err("config, reload failed, keeping the running configuration: %s", err);
         return rc;
     }
-    *result = json_pack("{sI}", "fit_jobs", (json_int_t)d->nfits);
+    *result = json_pack("{sI}", "fit_jobs", (json_int_t)fm_fitsched_count(d->fits));
     return 0;
 }
 
-HANDLER(cmd_export)
-{
-    fm_daemon_t *d = ctx;
-    int rc = fm__daemon_export(d, err, errlen);
-    if (rc < 0) {
-        return rc;
-    }
-    *result = json_pack("{ss}", "dir", d->cfg->export_dir);
-    return 0;
-}
-
-int fm__daemon_ctl_start(fm_daemon_t *d, char *err, size_t errlen)
+int fm_daemon_ctl_start(fm_daemon_t *d, char *err, size_t errlen)
 {
     static const struct {
         const char *name;
@@ -510,7 +477,14 @@ int fm__daemon_ctl_start(fm_daemon_t *d, char *err, size_t errlen)
         {"fit", cmd_fit},       {"flush", cmd_flush},         {"reload", cmd_reload},
         {"export", cmd_export},
     };
-    int rc = fm_ctl_new(&d->loop, d->cfg->ctl_socket, &d->ctl);
+    int rc;
+
+    d->cmds = fm_xcalloc(1, sizeof(*d->cmds));
+    d->cmds->d = d;
+    if ((rc = fm_store_open_readonly(d->cfg->store_path, &d->cmds->reader, err, errlen)) < 0) {
+        return rc;
+    }
+    rc = fm_ctl_new(&d->loop, d->cfg->ctl_socket, &d->ctl);
     if (rc < 0) {
         snprintf(err, errlen, "control socket %s: %s", d->cfg->ctl_socket, fm_strerror(rc));
         return rc;
@@ -523,6 +497,47 @@ int fm__daemon_ctl_start(fm_daemon_t *d, char *err, size_t errlen)
     }
     if ((rc = fm_ctl_start(d->ctl)) < 0) {
         snprintf(err, errlen, "control socket %s: %s", d->cfg->ctl_socket, fm_strerror(rc));
+        return rc;
     }
-    return rc;
+    return fm__dmetrics_start(d, &d->cmds->metrics, err, errlen);
+}
+
+static void stopped_one(void *arg)
+{
+    fm__ctlcmd_t *q = arg;
+    if (--q->stopping == 0 && q->stop_done) {
+        q->stop_done(q->stop_arg);
+    }
+}
+
+void fm_daemon_ctl_stop(fm_daemon_t *d, void (*done)(void *arg), void *arg)
+{
+    fm__ctlcmd_t *q = d->cmds;
+    if (!q) {
+        done(arg);
+        return;
+    }
+    q->stop_done = done;
+    q->stop_arg = arg;
+    q->stopping = 3; /* the socket, the metrics timer and this call */
+    if (d->ctl) {
+        fm_ctl_stop(d->ctl, stopped_one, q);
+    } else {
+        stopped_one(q);
+    }
+    fm__dmetrics_stop(q->metrics, stopped_one, q);
+    stopped_one(q);
+}
+
+void fm_daemon_ctl_free(fm_daemon_t *d)
+{
+    fm_ctl_free(d->ctl);
+    d->ctl = NULL;
+    if (d->cmds) {
+        assert(!d->cmds->head); /* the loop ran every queued read to its end */
+        fm__dmetrics_free(d->cmds->metrics);
+        fm_store_close(d->cmds->reader);
+        free(d->cmds);
+        d->cmds = NULL;
+    }
 }

@@ -24,40 +24,36 @@
 #include "kafka_in.h"
 #endif
 #include "util/err.h"
+#include "windelta.h"
 #include "util/mem.h"
 #include "util/time.h"
 
 /* ---- collector: publishing ---- */
 
-void fm__daemon_pub_add(fm_daemon_t *d, const fm_flow_t *flows, size_t n, uint64_t start_ms)
+struct fm__histx {
+    fm_windelta_t *pub;        /* deltas to publish, one per window */
+    uint64_t seq, deltas, messages, bytes, last_bytes, failures;
+#ifdef HAVE_RDKAFKA
+    fm_kafka_in_t *kin;        /* [input.kafka] consumer, NULL when not configured */
+#endif
+};
+
+static int kafka_in_open(fm_daemon_t *d, fm_store_t *store, char *err, size_t errlen);
+
+int fm__histx_new(fm_daemon_t *d, fm_store_t *store, char *err, size_t errlen)
 {
-    fm__pub_win_t **pp = &d->pub_wins;
-    for (; *pp && (*pp)->start_ms != start_ms; pp = &(*pp)->next) {
+    int rc;
+    d->hx = fm_xcalloc(1, sizeof(*d->hx));
+    if ((rc = fm_windelta_new((unsigned)d->cfg->bin_exp, d->cfg->window_ms, &d->hx->pub)) < 0) {
+        snprintf(err, errlen, "publish deltas: %s", fm_strerror(rc));
+        return rc;
     }
-    if (!*pp) {
-        fm__pub_win_t *w = fm_xcalloc(1, sizeof(*w));
-        w->start_ms = start_ms;
-        w->end_ms = start_ms + d->cfg->window_ms;
-        if (fm_histset_new((unsigned)d->cfg->bin_exp, &w->delta) < 0) {
-            abort(); /* a few KiB: fatal like any fm_x* allocation */
-        }
-        *pp = w;
-    }
-    fm_histset_add_flows((*pp)->delta, flows, n);
+    return kafka_in_open(d, store, err, errlen);
 }
 
-static bool set_empty(const fm_histset_t *s)
+void fm__histx_add(fm_daemon_t *d, const fm_flow_t *flows, size_t n, uint64_t start_ms)
 {
-    for (int c = 0; c < FM_CLASS_COUNT; c++) {
-        for (int dir = 0; dir < FM_DIR_COUNT; dir++) {
-            for (int m = 0; m < FM_METRIC_COUNT; m++) {
-                if (fm_hist_count(fm_histset_cget(s, c, dir, m))) {
-                    return false;
-                }
-            }
-        }
-    }
-    return true;
+    fm_windelta_add(d->hx->pub, flows, n, start_ms);
 }
 
 /* Encoding a busy window's delta takes milliseconds to a second (bench/kafka), so it runs in
@@ -66,7 +62,7 @@ static bool set_empty(const fm_histset_t *s)
 typedef struct {
     uv_work_t req;
     fm_daemon_t *d;
-    fm__pub_win_t *wins;       /* owned by the job */
+    fm_windelta_win_t *wins;   /* owned by the job */
     fm_histdelta_meta_t meta;  /* collector, run, bin_exp; seq of the first window */
     fm_histdelta_enc_t enc;
     size_t max_bytes;          /* 0: no limit */
@@ -83,7 +79,7 @@ static void publish_work(uv_work_t *req)
 {
     pub_job_t *j = req->data;
     size_t i = 0;
-    for (fm__pub_win_t *w = j->wins; w; w = w->next, i++) {
+    for (fm_windelta_win_t *w = j->wins; w; w = w->next, i++) {
         fm_histdelta_meta_t m = j->meta;
         m.seq = j->meta.seq + i;
         m.window_start_ms = w->start_ms;
@@ -97,70 +93,58 @@ static void publish_after(uv_work_t *req, int status)
 {
     pub_job_t *j = req->data;
     fm_daemon_t *d = j->d;
+    fm__histx_t *hx = d->hx;
     size_t i = 0;
-    for (fm__pub_win_t *w = j->wins, *next; w; w = next, i++) {
-        next = w->next;
+    for (fm_windelta_win_t *w = j->wins; w; w = w->next, i++) {
         if (status == 0 && j->out[i].rc == 0) {
             for (size_t k = 0; k < j->out[i].nparts; k++) {
                 const fm_histdelta_part_t *p = &j->out[i].parts[k];
                 fm_plugins_hist(d->plugins, p->data, p->len, w->start_ms);
-                d->pub_messages++;
-                d->pub_bytes += p->len;
-                d->pub_last_bytes = p->len;
+                hx->messages++;
+                hx->bytes += p->len;
+                hx->last_bytes = p->len;
             }
-            d->pub_deltas++;
+            hx->deltas++;
         } else {
             /* its seq stays unused: aggregators only see a gap */
-            d->pub_failures++;
+            hx->failures++;
             fm_log_err("hist, cannot encode the delta of window %" PRIu64 ": %s; not published",
                        w->start_ms, fm_strerror(status ? status : j->out[i].rc));
         }
         fm_histdelta_parts_free(j->out[i].parts, j->out[i].nparts);
-        fm_histset_free(w->delta);
-        free(w);
     }
     if (j->flush) {
         fm_plugins_flush(d->plugins);
     }
+    fm_windelta_list_free(j->wins);
     free(j->out);
     free(j);
 }
 
-void fm__daemon_publish(fm_daemon_t *d, bool flush)
+void fm__histx_publish(fm_daemon_t *d, bool flush)
 {
+    fm__histx_t *hx = d->hx;
     pub_job_t *j;
-    fm__pub_win_t *keep = NULL, **tail = &keep;
-    size_t n = 0;
+    fm_windelta_win_t *wins = hx ? fm_windelta_take(hx->pub) : NULL;
+    size_t n = fm_windelta_list_len(wins);
+    int rc;
 
-    /* Take the non-empty windows; each gets the next sequence number, in order. */
-    while (d->pub_wins) {
-        fm__pub_win_t *w = d->pub_wins;
-        d->pub_wins = w->next;
-        w->next = NULL;
-        if (set_empty(w->delta)) {
-            fm_histset_free(w->delta);
-            free(w);
-        } else {
-            *tail = w;
-            tail = &w->next;
-            n++;
-        }
-    }
     if (!n) {
         if (flush) {
             fm_plugins_flush(d->plugins);
         }
         return;
     }
+    /* Each non-empty window gets the next sequence number, in order. */
     j = fm_xcalloc(1, sizeof(*j));
     j->req.data = j;
     j->d = d;
-    j->wins = keep;
+    j->wins = wins;
     j->flush = flush;
     j->n = n;
     j->out = fm_xcalloc(n, sizeof(*j->out));
-    j->meta.run = d->start_ms;
-    j->meta.seq = d->pub_seq + 1;
+    j->meta.run = d->n.start_ms;
+    j->meta.seq = hx->seq + 1;
     j->meta.bin_exp = (unsigned)d->cfg->bin_exp;
     uint64_t max_bytes;
     bool json;
@@ -168,27 +152,24 @@ void fm__daemon_publish(fm_daemon_t *d, bool flush)
     j->enc = json ? FM_HISTDELTA_JSON : FM_HISTDELTA_BINARY;
     j->max_bytes = (size_t)max_bytes;
     snprintf(j->meta.collector, sizeof(j->meta.collector), "%s", d->cfg->collector_id);
-    d->pub_seq += n;
-    uv_queue_work(&d->loop, &j->req, publish_work, publish_after);
-}
-
-void fm__daemon_pub_fini(fm_daemon_t *d)
-{
-    while (d->pub_wins) {
-        fm__pub_win_t *w = d->pub_wins;
-        d->pub_wins = w->next;
-        fm_histset_free(w->delta);
-        free(w);
+    hx->seq += n;
+    if ((rc = uv_queue_work(&d->loop, &j->req, publish_work, publish_after)) < 0) {
+        /* Encode on the loop instead: slower for this once, but nothing is lost. */
+        fm_log_warn("hist, cannot queue delta encoding (%s); encoding on the loop",
+                    uv_strerror(rc));
+        publish_work(&j->req);
+        publish_after(&j->req, 0);
     }
 }
 
-json_t *fm__daemon_pub_json(fm_daemon_t *d)
+json_t *fm__histx_pub_json(fm_daemon_t *d)
 {
+    fm__histx_t *hx = d->hx;
     return json_pack("{ss sb sI sI sI sI sI sI sI}", "collector_id", d->cfg->collector_id,
-                     "active", fm_plugins_want_hist(d->plugins), "run", (json_int_t)d->start_ms,
-                     "seq", (json_int_t)d->pub_seq, "deltas", (json_int_t)d->pub_deltas,
-                     "messages", (json_int_t)d->pub_messages, "bytes", (json_int_t)d->pub_bytes, "last_bytes",
-                     (json_int_t)d->pub_last_bytes, "failures", (json_int_t)d->pub_failures);
+                     "active", fm_plugins_want_hist(d->plugins), "run", (json_int_t)d->n.start_ms,
+                     "seq", (json_int_t)hx->seq, "deltas", (json_int_t)hx->deltas, "messages",
+                     (json_int_t)hx->messages, "bytes", (json_int_t)hx->bytes, "last_bytes",
+                     (json_int_t)hx->last_bytes, "failures", (json_int_t)hx->failures);
 }
 
 /* ---- aggregator: applying ---- */
@@ -216,7 +197,7 @@ static void add_bins(void *ctx, const fm_histdelta_meta_t *m, const fm_histdelta
     fm_histwin_tick(d->hw, fm_time_wall_ms()); /* the part may be of a window just begun */
     fm_histset_t *cur = fm_histwin_current(d->hw, &cur_start);
     fm_histset_t *tot = fm_histwin_total(d->hw);
-    fm_histset_t *pend = fm__daemon_win_delta(d, m->window_start_ms);
+    fm_histset_t *pend = fm_windelta_get(d->pending, m->window_start_ms);
     bool in_cur = cur_start == m->window_start_ms;
 
     for (size_t i = 0; i < n; i++) {
@@ -234,7 +215,7 @@ static void add_bins(void *ctx, const fm_histdelta_meta_t *m, const fm_histdelta
 }
 #endif
 
-int fm__daemon_kafka_in_open(fm_daemon_t *d, char *err, size_t errlen)
+static int kafka_in_open(fm_daemon_t *d, fm_store_t *store, char *err, size_t errlen)
 {
     if (!d->cfg->kafka_in.enabled) {
         return 0;
@@ -243,16 +224,16 @@ int fm__daemon_kafka_in_open(fm_daemon_t *d, char *err, size_t errlen)
     static const fm_kafka_in_ops_t ops = {check_part, add_bins};
     fm_store_mark_t *marks = NULL;
     size_t nmarks = 0;
-    int rc = d->store ? fm_store_load_marks(d->store, &marks, &nmarks) : 0;
+    int rc = fm_store_load_marks(store, &marks, &nmarks);
     if (rc < 0) {
         snprintf(err, errlen, "[input.kafka] cannot read the high-water marks from %s: %s",
-                 d->cfg->store_path, fm_store_errmsg(d->store));
+                 d->cfg->store_path, fm_store_errmsg(store));
         return rc;
     }
     rc = fm_kafka_in_new(&d->loop, &d->cfg->kafka_in, (unsigned)d->cfg->bin_exp, &ops, d, marks,
-                         nmarks, &d->kin, err, errlen);
+                         nmarks, &d->hx->kin, err, errlen);
     free(marks);
-    if (rc == 0 && (rc = fm_kafka_in_start(d->kin)) < 0) {
+    if (rc == 0 && (rc = fm_kafka_in_start(d->hx->kin)) < 0) {
         snprintf(err, errlen, "[input.kafka] cannot start polling: %s", fm_strerror(rc));
     }
     if (rc == 0) {
@@ -262,89 +243,111 @@ int fm__daemon_kafka_in_open(fm_daemon_t *d, char *err, size_t errlen)
     }
     return rc;
 #else
+    (void)store;
     snprintf(err, errlen, "[input.kafka]: this flowmixd was built without librdkafka");
     return FM_ECONFIG;
 #endif
 }
 
-void fm__daemon_kafka_in_stop(fm_daemon_t *d)
+void fm__histx_stop(fm_daemon_t *d)
 {
 #ifdef HAVE_RDKAFKA
-    if (d->kin) {
-        fm_kafka_in_stop(d->kin, NULL, NULL); /* its timer closes with the other handles */
+    if (d->hx && d->hx->kin) {
+        fm_kafka_in_stop(d->hx->kin, NULL, NULL); /* its timer closes with the other handles */
     }
-#endif
-}
-
-void fm__daemon_kafka_in_free(fm_daemon_t *d)
-{
-#ifdef HAVE_RDKAFKA
-    fm_kafka_in_free(d->kin);
-    d->kin = NULL;
-#endif
-}
-
-void *fm__daemon_kafka_mark(fm_daemon_t *d)
-{
-#ifdef HAVE_RDKAFKA
-    return d->kin ? fm_kafka_in_mark(d->kin) : NULL;
 #else
+    (void)d;
+#endif
+}
+
+void fm__histx_free(fm_daemon_t *d)
+{
+    if (!d->hx) {
+        return;
+    }
+#ifdef HAVE_RDKAFKA
+    fm_kafka_in_free(d->hx->kin); /* after the last commit job, which commits its offsets */
+#endif
+    fm_windelta_free(d->hx->pub);
+    free(d->hx);
+    d->hx = NULL;
+}
+
+void *fm__histx_mark(fm_daemon_t *d)
+{
+#ifdef HAVE_RDKAFKA
+    return d->hx && d->hx->kin ? fm_kafka_in_mark(d->hx->kin) : NULL;
+#else
+    (void)d;
     return NULL;
 #endif
 }
 
-void fm__daemon_kafka_commit(fm_daemon_t *d, void *mark, bool ok)
+void fm__histx_confirm(fm_daemon_t *d, void *mark, bool ok, bool final)
 {
 #ifdef HAVE_RDKAFKA
-    if (ok && d->kin) {
-        fm_kafka_in_commit(d->kin, mark, d->stopping); /* at shutdown, before the consumer goes */
+    if (ok && d->hx && d->hx->kin) {
+        fm_kafka_in_commit(d->hx->kin, mark, final); /* at shutdown, before the consumer goes */
     } else {
         fm_kafka_in_mark_free(mark);
     }
+#else
+    (void)d, (void)mark, (void)ok, (void)final;
 #endif
 }
 
-bool fm__daemon_kafka_busy(fm_daemon_t *d)
+bool fm__histx_kafka_busy(fm_daemon_t *d)
 {
 #ifdef HAVE_RDKAFKA
-    return fm_kafka_in_busy(d->kin);
+    return d->hx && d->hx->kin && fm_kafka_in_busy(d->hx->kin);
 #else
+    (void)d;
     return false;
 #endif
 }
 
-size_t fm__daemon_kafka_dirty(fm_daemon_t *d, fm_store_mark_t **out)
+size_t fm__histx_kafka_dirty(fm_daemon_t *d, fm_store_mark_t **out)
 {
     *out = NULL;
 #ifdef HAVE_RDKAFKA
-    size_t n = fm_kafka_in_dirty(d->kin, out);
+    if (!d->hx || !d->hx->kin) {
+        return 0;
+    }
+    size_t n = fm_kafka_in_dirty(d->hx->kin, out);
     for (size_t i = 0; i < n; i++) { /* each mark is written with its window's transaction */
-        fm__daemon_win_delta(d, (*out)[i].window_start_ms);
+        fm_windelta_keep(d->pending, (*out)[i].window_start_ms);
     }
     return n;
 #else
+    (void)d;
     return 0;
 #endif
 }
 
-void fm__daemon_kafka_durable(fm_daemon_t *d, const fm_store_mark_t *marks, size_t n)
+void fm__histx_kafka_durable(fm_daemon_t *d, const fm_store_mark_t *marks, size_t n)
 {
 #ifdef HAVE_RDKAFKA
-    fm_kafka_in_durable(d->kin, marks, n);
+    if (d->hx && d->hx->kin) {
+        fm_kafka_in_durable(d->hx->kin, marks, n);
+    }
+#else
+    (void)d, (void)marks, (void)n;
 #endif
 }
 
-void fm__daemon_kafka_status(fm_daemon_t *d, json_t *result)
+void fm__histx_kafka_status(fm_daemon_t *d, json_t *result)
 {
 #ifdef HAVE_RDKAFKA
-    if (d->kin) {
-        json_t *k = fm_kafka_in_stats_json(d->kin);
+    if (d->hx && d->hx->kin) {
+        json_t *k = fm_kafka_in_stats_json(d->hx->kin);
         /* top level, so `flowmixctl status` prints it as a table, one line per collector */
         json_object_set(result, "kafka_collectors", json_object_get(k, "collectors"));
         json_object_del(k, "collectors");
         json_object_set_new(result, "kafka_in", k);
         return;
     }
+#else
+    (void)d;
 #endif
     json_object_set_new(result, "kafka_in", json_null());
 }

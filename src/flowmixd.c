@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "daemon_ctl.h"
 #include "log.h"
 #include "util/err.h"
 
@@ -58,7 +59,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'c': path = optarg; break;
         case 'f': opts.foreground = true; break;
-        case 'd': debug = true; break;
+        case 'd': debug = opts.debug = true; break;
         case OPT_CHECK: check = true; break;
         case OPT_DUMP: opts.dump = true; break;
         case OPT_PRINT: print = true; break;
@@ -90,6 +91,10 @@ int main(int argc, char **argv)
     if (check || print) {
         if (print) {
             fm_config_print(cfg, stdout);
+        } else if ((rc = fm_daemon_check(cfg, err, sizeof(err))) < 0) {
+            fprintf(stderr, "flowmixd: %s: %s\n", path ? path : "(defaults)", err);
+            fm_config_free(cfg);
+            return 1;
         } else {
             printf("flowmixd: configuration %s is valid\n", path ? path : "(defaults)");
         }
@@ -97,5 +102,8 @@ int main(int argc, char **argv)
         return 0;
     }
     opts.config_path = path;
+    opts.control_start = fm_daemon_ctl_start;
+    opts.control_stop = fm_daemon_ctl_stop;
+    opts.control_free = fm_daemon_ctl_free;
     return fm_daemon_main(cfg, &opts);
 }

@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "log.h"
@@ -501,4 +503,54 @@ void fm_ingest_describe(const fm_ingest_t *ing, char *buf, size_t len)
                                 ing->socks[i].bind.ss_family == AF_INET6 ? "]" : "",
                                 ing->socks[i].port);
     }
+}
+
+/* Whether the port is free: bind a throw-away socket the way bind_one() will (no reuse). */
+static int probe_bind(const struct sockaddr_storage *ss, const char *tok, char *err,
+                      size_t errlen)
+{
+    int fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
+    int rc = 0;
+
+    if (fd < 0) {
+        /* No IPv6 on this host: start-up falls back to IPv4 for a wildcard address. */
+        return errno == EAFNOSUPPORT ? 0 : -errno;
+    }
+    if (bind(fd, (const struct sockaddr *)ss, len) < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "[listen] udp: cannot bind %s: %s", tok, strerror(errno));
+    }
+    close(fd);
+    return rc;
+}
+
+int fm_ingest_check(const char *udp, char *err, size_t errlen)
+{
+    char *list = fm_xstrdup(udp ? udp : ""), *save = NULL, *tok;
+    size_t n = 0;
+    int rc = 0;
+
+    for (tok = strtok_r(list, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
+        struct sockaddr_storage ss;
+        while (*tok == ' ') {
+            tok++;
+        }
+        if (++n > MAX_SOCKETS) {
+            snprintf(err, errlen, "[listen] udp: more than %d endpoints", MAX_SOCKETS);
+            rc = FM_EINVAL;
+        } else if (fm_ingest_parse_endpoint(tok, &ss) < 0) {
+            snprintf(err, errlen, "[listen] udp: '%s' is not ADDR:PORT or [ADDR]:PORT", tok);
+            rc = FM_EINVAL;
+        } else {
+            rc = probe_bind(&ss, tok, err, errlen);
+        }
+    }
+    if (rc == 0 && n == 0) {
+        snprintf(err, errlen, "[listen] udp: no endpoint given");
+        rc = FM_EINVAL;
+    }
+    free(list);
+    return rc;
 }

@@ -68,5 +68,14 @@ void fm_ingest_foreach(fm_ingest_t *ing, void (*fn)(void *ctx, const fm_ingest_e
                        void *ctx);
 /** The local ports actually bound (for logs), written as "ADDR:PORT, …". */
 void fm_ingest_describe(const fm_ingest_t *ing, char *buf, size_t len);
+/**
+ * The start-up checks of a [listen] udp list that need no lasting side effect (flowmixd
+ * --check-config): every endpoint parses and its port can be bound now (a throw-away socket,
+ * closed again).
+ * @param[out] err  "[listen] udp: ..." naming the endpoint on failure.
+ * @return 0, FM_EINVAL (syntax, none, too many) or a negative errno from socket/bind
+ *         (-EADDRINUSE: another process has the port).
+ */
+int fm_ingest_check(const char *udp, char *err, size_t errlen);
 /** Parse "ADDR:PORT" / "[V6]:PORT" into a sockaddr.  @return 0 or FM_EINVAL. */
 int fm_ingest_parse_endpoint(const char *text, struct sockaddr_storage *ss);

@@ -826,3 +826,26 @@ void fm_plugins_free(fm_plugins_t *p)
     free(p->inst);
     free(p);
 }
+
+int fm_plugins_check(const fm_config_plugin_t *cfgs, size_t n, const char *plugin_dir, char *err,
+                     size_t errlen)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const fm_config_plugin_t *c = &cfgs[i];
+        instance_t in = {0};
+        const char **keys = fm_xcalloc(c->nkeys + 1, sizeof(char *));
+        const char **values = fm_xcalloc(c->nkeys + 1, sizeof(char *));
+        size_t nk;
+
+        in.name = fm_xstrdup(c->name);
+        in.file = resolve_path(c, plugin_dir);
+        if ((rc = loader_keys(&in, c, keys, values, &nk, err, errlen)) == 0) {
+            rc = open_plugin(&in, err, errlen);
+        }
+        stop_one(&in); /* never initialised: only unloads */
+        free(keys);
+        free(values);
+    }
+    return rc;
+}

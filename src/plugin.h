@@ -42,6 +42,16 @@ int fm_plugins_new(const fm_config_plugin_t *cfgs, size_t n, const char *plugin_
                    fm_plugins_t **out, char *err, size_t errlen);
 
 /**
+ * The start-up checks of fm_plugins_new() that call nothing in a plugin (flowmixd
+ * --check-config): the loader's keys (queue, overflow), the file exists, dlopen resolves it and
+ * its descriptor passes every check.  The plugin's own keys are checked only by its init, which
+ * may have side effects (connections, files), so they are not checked here.
+ * @return 0, FM_ECONFIG or FM_EPLUGIN with "plugin NAME: FILE: reason" in err.
+ */
+int fm_plugins_check(const fm_config_plugin_t *cfgs, size_t n, const char *plugin_dir, char *err,
+                     size_t errlen);
+
+/**
  * Queue a batch of finished flows for every plugin (loop thread).  Copies the flows; returns
  * without waiting unless a plugin is configured `overflow = block` and its queue is full.
  * @param[in] p  plugin set, or NULL (no-op)

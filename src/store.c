@@ -410,12 +410,16 @@ static int load_bin_exp(fm_store_t *s)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : FM_ESTORE;
 }
 
-static int configure(fm_store_t *s)
+static int configure(fm_store_t *s, bool readonly)
 {
     int rc;
     sqlite3_extended_result_codes(s->db, 1);
     if (sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS) != SQLITE_OK) {
         return db_fail(s, sqlite3_errcode(s->db), "busy_timeout");
+    }
+    if (readonly) {
+        /* The writer made the schema and WAL mode, which the file keeps. */
+        return (rc = prepare_all(s)) < 0 ? rc : load_bin_exp(s);
     }
     if ((rc = set_wal(s)) < 0 ||
         (rc = exec(s, "PRAGMA synchronous = NORMAL", "synchronous=NORMAL")) < 0 ||
@@ -427,7 +431,8 @@ static int configure(fm_store_t *s)
     return 0;
 }
 
-int fm_store_open(const char *path, fm_store_t **out, char *err, size_t errlen)
+static int open_store(const char *path, bool readonly, fm_store_t **out, char *err,
+                      size_t errlen)
 {
     if (!path || !out) {
         copy_err(err, errlen, "invalid arguments");
@@ -435,7 +440,8 @@ int fm_store_open(const char *path, fm_store_t **out, char *err, size_t errlen)
     }
     *out = NULL;
     fm_store_t *s = fm_xcalloc(1, sizeof(*s));
-    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
     if (rc != SQLITE_OK) {
         if (s->db) {
             db_fail(s, rc, path);
@@ -443,7 +449,7 @@ int fm_store_open(const char *path, fm_store_t **out, char *err, size_t errlen)
             snprintf(s->msg, sizeof(s->msg), "%s: %s", path, sqlite3_errstr(rc));
         }
         rc = FM_ESTORE;
-    } else if ((rc = configure(s)) < 0) {
+    } else if ((rc = configure(s, readonly)) < 0) {
         char m[sizeof(s->msg)];
         snprintf(m, sizeof(m), "%s", s->msg);
         snprintf(s->msg, sizeof(s->msg), "%s: %.400s", path, m);
@@ -455,6 +461,16 @@ int fm_store_open(const char *path, fm_store_t **out, char *err, size_t errlen)
     }
     *out = s;
     return 0;
+}
+
+int fm_store_open(const char *path, fm_store_t **out, char *err, size_t errlen)
+{
+    return open_store(path, false, out, err, errlen);
+}
+
+int fm_store_open_readonly(const char *path, fm_store_t **out, char *err, size_t errlen)
+{
+    return open_store(path, true, out, err, errlen);
 }
 
 void fm_store_close(fm_store_t *s)

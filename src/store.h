@@ -93,6 +93,14 @@ typedef struct {
  */
 int fm_store_open(const char *path, fm_store_t **out, char *err, size_t errlen);
 
+/**
+ * Open an existing database read-only (a second connection beside the writer: in WAL mode its
+ * reads see the last committed state and never wait for, or block, the writer).  Only the
+ * query functions may be used on it.
+ * @return as fm_store_open(); FM_ESTORE also when the file or its schema does not exist yet.
+ */
+int fm_store_open_readonly(const char *path, fm_store_t **out, char *err, size_t errlen);
+
 /** Finalise the statements and close the connection.  NULL is a no-op. */
 void fm_store_close(fm_store_t *s);
 

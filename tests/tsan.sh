@@ -11,6 +11,9 @@
 #                  GSL fits and export snapshots, results applied on the loop thread
 #   614-daemon-capture.sh  flowmixd with an [input.capture] thread metering a capture file,
 #                  its flows handed to the loop through a uv_async handle
+#   test_daemon_modules  committer, fit scheduler and exporter jobs on a real loop
+#   072-ctl-during-commit.sh  ctl reads on the read-only connection in the thread pool while
+#                  the committer writes on its own (commits slowed to 1 s)
 #   212-bad-plugins.sh  (TSAN_FULL=1 only) the real flowmixd with good, failing and slow
 #                  plugins under v5 traffic; about 55 s under TSan, as every daemon start
 #                  prefaults its 256 MiB cache through TSan's memset
@@ -39,7 +42,8 @@ if [ ! -f Makefile ]; then
     "$src/configure" -q CFLAGS='-O1 -g -fsanitize=thread -fno-omit-frame-pointer' \
         LDFLAGS='-fsanitize=thread' >/dev/null
 fi
-make -j2 flowmixd flowmixctl flowmix test_plugin test_ctl test_fit plugins/example.la \
+make -j2 flowmixd flowmixctl flowmix test_plugin test_ctl test_fit test_daemon_modules \
+    plugins/example.la \
     tests/plugins/tp_record.la tests/plugins/tp_badabi.la tests/plugins/tp_nosym.la \
     tests/plugins/tp_nofini.la tests/plugins/tp_abi1.la plugins/csv.la >/dev/null
 
@@ -78,15 +82,17 @@ run() {
 run test_plugin ./test_plugin
 run test_ctl ./test_ctl
 run test_fit ./test_fit
+run test_daemon_modules ./test_daemon_modules
 FM_KEEP=1 run 060-export sh "$src/tests/integration/060-export.sh"
 FM_KEEP=1 run 614-daemon-capture sh "$src/tests/integration/614-daemon-capture.sh"
+FM_KEEP=1 run 072-ctl-during-commit sh "$src/tests/integration/072-ctl-during-commit.sh"
 rm -f "$b/212-bad-plugins.log"
 if [ "${TSAN_FULL:-0}" = 1 ]; then
     FM_KEEP=1 run 212-bad-plugins sh "$src/tests/integration/212-bad-plugins.sh"
 fi
 # The daemons' own stderr (where TSan writes) is in the kept temporary directories.
-for d in $(sed -n 's/^kept //p' "$b"/060-export.log "$b"/212-bad-plugins.log \
-             "$b"/614-daemon-capture.log 2>/dev/null); do
+for d in $(sed -n 's/^kept //p' "$b"/060-export.log "$b"/072-ctl-during-commit.log \
+    "$b"/212-bad-plugins.log "$b"/614-daemon-capture.log 2>/dev/null); do
     if grep -l 'ThreadSanitizer' "$d"/*.log "$d"/*/*.log 2>/dev/null; then
         echo "FAIL: ThreadSanitizer report from a flowmixd in $d"
         grep -h -A30 'WARNING: ThreadSanitizer' "$d"/*.log "$d"/*/*.log 2>/dev/null | head -60

@@ -4,8 +4,11 @@
 #include "util/fs.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/err.h"
 
@@ -30,4 +33,33 @@ int fm_fs_mkdirs(const char *path, mode_t mode)
         return -errno;
     }
     return 0;
+}
+
+int fm_fs_check_writable(const char *path)
+{
+    char buf[PATH_MAX];
+    struct stat st;
+
+    if (snprintf(buf, sizeof(buf), "%s", path && *path ? path : ".") >= (int)sizeof(buf)) {
+        return -ENAMETOOLONG;
+    }
+    /* Walk up to the first component that exists: that one must be a writable directory. */
+    while (stat(buf, &st) < 0) {
+        char *slash;
+        if (errno != ENOENT || !strcmp(buf, ".") || !strcmp(buf, "/")) {
+            return -errno;
+        }
+        slash = strrchr(buf, '/');
+        if (!slash) {
+            snprintf(buf, sizeof(buf), ".");
+        } else if (slash == buf) {
+            buf[1] = '\0';
+        } else {
+            *slash = '\0';
+        }
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return -ENOTDIR;
+    }
+    return access(buf, W_OK | X_OK) == 0 ? 0 : -errno;
 }

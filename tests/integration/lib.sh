@@ -74,13 +74,29 @@ stop_daemon() {
 }
 
 # Write a daemon config for tests: $1 file, $2 state dir, $3 UDP port; extra lines on stdin.
+# A section repeated in the extra lines would be an error (flowmixd.conf(5)), so the keys set
+# here go into the extra lines' [daemon], [listen] and [control] when they have them; the extra
+# lines' own keys come after and win.
 write_conf() {
-    {
-        printf '[daemon]\nstate_dir = %s\nlog_level = info\n' "$2"
-        printf '[listen]\nudp = 127.0.0.1:%s\n' "$3"
-        printf '[control]\nsocket = %s/control.sock\n' "$2"
-        cat
-    } > "$1"
+    awk -v sd="$2" -v port="$3" '
+        BEGIN {
+            add["daemon"] = "state_dir = " sd "\nlog_level = info"
+            add["listen"] = "udp = 127.0.0.1:" port
+            add["control"] = "socket = " sd "/control.sock"
+            order[1] = "daemon"; order[2] = "listen"; order[3] = "control"
+        }
+        { lines[++n] = $0 }
+        /^[ \t]*\[(daemon|listen|control)\]/ { s = $0; sub(/^[ \t]*\[/, "", s); sub(/\].*/, "", s); has[s] = 1 }
+        END {
+            for (i = 1; i <= 3; i++) if (!has[order[i]]) print "[" order[i] "]\n" add[order[i]]
+            for (i = 1; i <= n; i++) {
+                print lines[i]
+                s = lines[i]
+                if (s ~ /^[ \t]*\[(daemon|listen|control)\]/) {
+                    sub(/^[ \t]*\[/, "", s); sub(/\].*/, "", s); print add[s]
+                }
+            }
+        }' > "$1"
 }
 
 # Run a command that must fail: exit status $1 and a stderr line matching the grep pattern $2

@@ -43,6 +43,9 @@ typedef struct {
     char dir[64], path[128];
     int done_calls;
     size_t big_n; /* exporters in the `exporters` reply */
+    uv_timer_t later;         /* finishes the deferred `reload` replies */
+    fm_ctl_reply_t *pending[8];
+    size_t npending;
 } srv_t;
 
 static int h_status(void *ctx, const json_t *req, json_t **result, char *err, size_t errlen)
@@ -108,6 +111,34 @@ static int h_fit(void *ctx, const json_t *req, json_t **result, char *err, size_
     return 0;
 }
 
+/* Deferred replies (fm_ctl_defer): `reload` answers 50 ms later from a timer, `fits` finishes
+ * its deferred reply before the handler even returns. */
+static void on_later(uv_timer_t *t)
+{
+    srv_t *s = t->data;
+    for (size_t i = 0; i < s->npending; i++) {
+        fm_ctl_reply_finish(s->pending[i], 0, json_pack("{si}", "late", (int)i), NULL);
+    }
+    s->npending = 0;
+}
+
+static int h_reload(void *ctx, const json_t *req, json_t **result, char *err, size_t errlen)
+{
+    srv_t *s = ctx;
+    assert_true(s->npending < 8);
+    s->pending[s->npending++] = fm_ctl_defer(s->ctl);
+    assert_null(fm_ctl_defer(s->ctl)); /* one per request */
+    uv_timer_start(&s->later, on_later, 50, 0);
+    return FM_CTL_DEFERRED;
+}
+
+static int h_fits(void *ctx, const json_t *req, json_t **result, char *err, size_t errlen)
+{
+    srv_t *s = ctx;
+    fm_ctl_reply_finish(fm_ctl_defer(s->ctl), FM_EAGAIN, NULL, "finished early");
+    return FM_CTL_DEFERRED;
+}
+
 static void on_done(void *arg)
 {
     ((srv_t *)arg)->done_calls++;
@@ -118,6 +149,8 @@ static void on_stop(uv_async_t *a)
     srv_t *s = a->data;
     fm_ctl_stop(s->ctl, on_done, s);
     fm_ctl_stop(s->ctl, on_done, s); /* idempotent */
+    on_later(&s->later); /* replies to clients that are gone: only released */
+    uv_close((uv_handle_t *)&s->later, NULL);
     uv_close((uv_handle_t *)a, NULL);
 }
 
@@ -136,7 +169,7 @@ static srv_t *srv_start(size_t max_queued, unsigned max_clients, size_t big_n)
         fm_ctl_handler_fn fn;
     } hs[] = {{"status", h_status}, {"hist", h_hist},   {"exporters", h_exporters},
               {"model", h_model},   {"flush", h_flush}, {"windows", h_windows},
-              {"fit", h_fit}};
+              {"fit", h_fit},         {"reload", h_reload}, {"fits", h_fits}};
     srv_t *s = calloc(1, sizeof(*s));
     snprintf(s->dir, sizeof(s->dir), "/tmp/fm-test-ctl.XXXXXX");
     assert_non_null(mkdtemp(s->dir));
@@ -150,6 +183,8 @@ static srv_t *srv_start(size_t max_queued, unsigned max_clients, size_t big_n)
         assert_int_equal(fm_ctl_register(s->ctl, hs[i].name, hs[i].fn, s), 0);
     }
     assert_int_equal(fm_ctl_start(s->ctl), 0);
+    uv_timer_init(&s->loop, &s->later);
+    s->later.data = s;
     uv_async_init(&s->loop, &s->stop, on_stop);
     s->stop.data = s;
     assert_int_equal(uv_thread_create(&s->thread, run_loop, s), 0);
@@ -538,6 +573,43 @@ static void test_partial_and_pipelined(void **state)
     free(line);
     assert_null(cli_line(c)); /* then the server closes */
     cli_close(c);
+    srv_stop(s);
+}
+
+/* A deferred reply keeps its client's replies in order, does not hold up other clients, and
+ * a client that shuts down its side still gets it. */
+static void test_deferred(void **state)
+{
+    srv_t *s = srv_start(0, 0, 0);
+    cli_t *a = cli_open(s), *b = cli_open(s);
+    const char *two = "{\"cmd\":\"reload\"}\n{\"cmd\":\"ping\"}\n";
+    char *line;
+    json_t *r;
+
+    cli_send(a, two, strlen(two));
+    usleep(10000);
+    r = cli_call(b, "{\"cmd\":\"ping\"}"); /* answered while a's reply is pending */
+    assert_true(reply_ok(r));
+    json_decref(r);
+    line = cli_line(a);
+    assert_non_null(strstr(line, "\"late\":0"));
+    free(line);
+    line = cli_line(a);
+    assert_string_equal(line, "{\"ok\":true,\"result\":{}}");
+    free(line);
+    expect_error(b, "{\"cmd\":\"fits\"}", "finished early");
+    /* The request, then EOF: the reply still comes, then the server closes. */
+    cli_send(a, "{\"cmd\":\"reload\"}\n", 17);
+    shutdown(a->fd, SHUT_WR);
+    line = cli_line(a);
+    assert_non_null(strstr(line, "late"));
+    free(line);
+    assert_null(cli_line(a));
+    /* A client that leaves before its reply: the reply is released, nothing is written. */
+    cli_send(b, "{\"cmd\":\"reload\"}\n", 17);
+    cli_close(b);
+    cli_close(a);
+    usleep(100000);
     srv_stop(s);
 }
 
@@ -965,6 +1037,7 @@ int main(void)
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_requests),
         cmocka_unit_test(test_partial_and_pipelined),
+        cmocka_unit_test(test_deferred),
         cmocka_unit_test(test_oversized),
         cmocka_unit_test(test_vanishing_clients),
         cmocka_unit_test(test_slow_client),
