@@ -34,7 +34,10 @@ typedef struct {
     const char *def;
     uint64_t max;      /* for numbers: largest accepted value (0 = no limit) */
     const char *help;
+    bool reload;       /* RELOADS: a reload applies it; otherwise a change needs a restart */
 } key_def_t;
+
+#define RELOADS true
 
 #define OFF(f) offsetof(fm_config_t, f)
 
@@ -44,7 +47,7 @@ static const key_def_t keys[] = {
      "Directory for the database, control socket and exports.  Empty: $STATE_DIRECTORY\n"
      "(set by systemd's StateDirectory=) or ./var when run by hand."},
     {"daemon", "log_level", K_LOGLEVEL, OFF(log_level), "notice", 0,
-     "error, warning, notice, info or debug."},
+     "error, warning, notice, info or debug.", RELOADS},
     {"daemon", "log_target", K_STR, OFF(log_target), "auto", 0,
      "auto (journal under systemd, else stderr), stderr, syslog or journal."},
     {"daemon", "log_time", K_STR, OFF(log_time), "utc", 0,
@@ -79,13 +82,13 @@ static const key_def_t keys[] = {
      "each; a source is freed when its last flow has left, beyond the limit the one with the\n"
      "fewest flows is evicted (its flows written out early)."},
     {"cache", "active_timeout", K_DURATION, OFF(active_ms), "300", 0,
-     "Exporters' active timeout: records this long may continue in a later record."},
+     "Exporters' active timeout: records this long may continue in a later record.", RELOADS},
     {"cache", "inactive_timeout", K_DURATION, OFF(inactive_ms), "15", 0,
-     "Exporters' inactive timeout: the largest gap inside one flow."},
+     "Exporters' inactive timeout: the largest gap inside one flow.", RELOADS},
     {"cache", "export_delay", K_DURATION, OFF(export_delay_ms), "5", 0,
-     "Extra wait beyond the inactive timeout for records still in flight."},
+     "Extra wait beyond the inactive timeout for records still in flight.", RELOADS},
     {"cache", "biflow", K_BOOL, OFF(biflow), "yes", 0,
-     "Pair the two directions of a conversation into one biflow."},
+     "Pair the two directions of a conversation into one biflow.", RELOADS},
     {"cache", "merge", K_STR, OFF(cache_merge), "flow-models", 0,
      "Rules that join records split by the active timeout: flow-models (its merge tool: only\n"
      "records that lasted the active timeout continue) or ft-profiler (FlowTest's profiler:\n"
@@ -93,25 +96,26 @@ static const key_def_t keys[] = {
     {"hist", "bin_exp", K_UINT, OFF(bin_exp), "12", 63,
      "flow-models bin exponent: exact bins below 2^bin_exp, 2^(bin_exp-1) bins per octave above."},
     {"hist", "window", K_DURATION, OFF(window_ms), "1h", 0,
-     "Length of the tumbling histogram windows, aligned to the wall clock."},
+     "Length of the tumbling histogram windows, aligned to the wall clock.", RELOADS},
     {"fit", "interval", K_DURATION, OFF(fit_interval_ms), "15m", 0,
-     "How often the [fit.NAME] jobs run (0 disables scheduled fits)."},
+     "How often the [fit.NAME] jobs run (0 disables scheduled fits).", RELOADS},
     {"fit", "defaults", K_BOOL, OFF(fit_defaults), "yes", 0,
-     "Without [fit.NAME] sections, run the agh_2015 jobs (all/tcp/udp x length/size x y)."},
+     "Without [fit.NAME] sections, run the agh_2015 jobs (all/tcp/udp x length/size x y).",
+     RELOADS},
     {"store", "path", K_STR, OFF(store_path), "", 0,
      "SQLite database.  Empty: STATE_DIR/flowmix.db."},
     {"store", "commit_interval", K_DURATION, OFF(commit_interval_ms), "10s", 0,
-     "Histogram deltas are committed this often; a crash loses at most this much."},
+     "Histogram deltas are committed this often; a crash loses at most this much.", RELOADS},
     {"store", "retention", K_DURATION, OFF(retention_ms), "30d", 0,
-     "Closed windows older than this are pruned (0 keeps everything)."},
+     "Closed windows older than this are pruned (0 keeps everything).", RELOADS},
     {"export", "dir", K_STR, OFF(export_dir), "", 0,
-     "Where model snapshots are written.  Empty: STATE_DIR/export."},
+     "Where model snapshots are written.  Empty: STATE_DIR/export.", RELOADS},
     {"export", "interval", K_DURATION, OFF(export_interval_ms), "1h", 0,
-     "How often a snapshot is written (0 disables scheduled exports)."},
+     "How often a snapshot is written (0 disables scheduled exports).", RELOADS},
     {"export", "keep", K_UINT, OFF(export_keep), "24", 100000,
-     "Snapshots kept; older ones are removed."},
+     "Snapshots kept; older ones are removed.", RELOADS},
     {"export", "plots", K_BOOL, OFF(export_plots), "yes", 0,
-     "Draw SVG and PNG plots into each snapshot."},
+     "Draw SVG and PNG plots into each snapshot.", RELOADS},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -992,6 +996,134 @@ void fm_config_print_defaults(FILE *out)
                  "#[input.capture]\n#interface = eth0\n#file = /path/to/capture.pcap\n"
                  "#bpf = tcp or udp\n#idle_timeout = 120\n#active_timeout = 1800\n"
                  "#accounting_mode = 0\n#dissections = 0\n");
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return !strcmp(a ? a : "", b ? b : "");
+}
+
+static bool key_same(const key_def_t *k, const fm_config_t *a, const fm_config_t *b)
+{
+    const char *pa = (const char *)a + k->offset, *pb = (const char *)b + k->offset;
+    switch (k->type) {
+    case K_STR: return same_str(*(char *const *)pa, *(char *const *)pb);
+    case K_BOOL: return *(const bool *)pa == *(const bool *)pb;
+    case K_LOGLEVEL: return *(const int *)pa == *(const int *)pb;
+    default: return *(const uint64_t *)pa == *(const uint64_t *)pb;
+    }
+}
+
+static bool plugins_same(const fm_config_t *a, const fm_config_t *b)
+{
+    if (a->nplugins != b->nplugins) {
+        return false;
+    }
+    for (size_t i = 0; i < a->nplugins; i++) {
+        const fm_config_plugin_t *p = &a->plugins[i], *q = &b->plugins[i];
+        if (!same_str(p->name, q->name) || !same_str(p->path, q->path) || p->nkeys != q->nkeys) {
+            return false;
+        }
+        for (size_t k = 0; k < p->nkeys; k++) {
+            if (!same_str(p->keys[k], q->keys[k]) || !same_str(p->values[k], q->values[k])) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static bool kafka_in_same(const fm_config_kafka_in_t *a, const fm_config_kafka_in_t *b)
+{
+    if (a->enabled != b->enabled || !same_str(a->brokers, b->brokers) ||
+        !same_str(a->topic, b->topic) || !same_str(a->group, b->group) ||
+        a->nprops != b->nprops) {
+        return false;
+    }
+    for (size_t i = 0; i < a->nprops; i++) {
+        if (!same_str(a->keys[i], b->keys[i]) || !same_str(a->values[i], b->values[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* [exporter.NAME] sections apply to exporters first seen after the reload. */
+static bool exporters_same(const fm_config_t *a, const fm_config_t *b)
+{
+    if (a->nexporters != b->nexporters) {
+        return false;
+    }
+    for (size_t i = 0; i < a->nexporters; i++) {
+        const fm_config_exporter_t *p = &a->exporters[i], *q = &b->exporters[i];
+        if (!same_str(p->name, q->name) || !same_str(p->address, q->address) ||
+            p->active_ms != q->active_ms || p->inactive_ms != q->inactive_ms) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void add_name(char **list, size_t *n, const char *name)
+{
+    size_t len = *list ? strlen(*list) : 0;
+    *list = fm_xreallocarray(*list, len + strlen(name) + 3, 1);
+    snprintf(*list + len, strlen(name) + 3, "%s%s", len ? ", " : "", name);
+    (*n)++;
+}
+
+size_t fm_config_reload_diff(const fm_config_t *run, const fm_config_t *next, char **applied,
+                             char **restart)
+{
+    size_t nr = 0, na = 0;
+    char name[160];
+
+    *applied = *restart = NULL;
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (!key_same(&keys[i], run, next)) {
+            snprintf(name, sizeof(name), "[%s] %s", keys[i].section, keys[i].key);
+            add_name(keys[i].reload ? applied : restart, keys[i].reload ? &na : &nr, name);
+        }
+    }
+    if (!plugins_same(run, next)) {
+        add_name(restart, &nr, "[plugin.*]");
+    }
+    if (!kafka_in_same(&run->kafka_in, &next->kafka_in)) {
+        add_name(restart, &nr, "[input.kafka]");
+    }
+    if (!exporters_same(run, next)) {
+        add_name(restart, &nr, "[exporter.*] (for exporters already seen)");
+    }
+    return nr;
+}
+
+void fm_config_keep_running(fm_config_t *next, fm_config_t *run)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        char *pn = (char *)next + keys[i].offset, *pr = (char *)run + keys[i].offset;
+        if (keys[i].reload) {
+            continue;
+        }
+        switch (keys[i].type) {
+        case K_STR:
+            free(*(char **)pn);
+            *(char **)pn = fm_xstrdup(*(char **)pr ? *(char **)pr : "");
+            break;
+        case K_BOOL: *(bool *)pn = *(bool *)pr; break;
+        case K_LOGLEVEL: *(int *)pn = *(int *)pr; break;
+        default: *(uint64_t *)pn = *(uint64_t *)pr; break;
+        }
+    }
+    /* Loaded once: the running sections stay, and describe what runs. */
+    fm_config_plugin_t *p = next->plugins;
+    size_t np = next->nplugins;
+    next->plugins = run->plugins;
+    next->nplugins = run->nplugins;
+    run->plugins = p;
+    run->nplugins = np;
+    fm_config_kafka_in_t k = next->kafka_in;
+    next->kafka_in = run->kafka_in;
+    run->kafka_in = k;
 }
 
 void fm_config_print(const fm_config_t *cfg, FILE *out)

@@ -129,6 +129,23 @@ typedef struct fm_config {
 int fm_config_load(const char *path, fm_config_t **out, char *err, size_t errlen);
 void fm_config_free(fm_config_t *cfg);
 
+/**
+ * What a reload from run to next changes, by the key table's reloadable column.
+ * @param[out] applied  "[section] key, ..." of changed keys a reload applies (malloc'd or NULL).
+ * @param[out] restart  the same for changed keys (and [plugin.*], [input.kafka],
+ *                      [exporter.*] sections) that take effect only after a restart.
+ * @return the number of restart-only changes.
+ */
+size_t fm_config_reload_diff(const fm_config_t *run, const fm_config_t *next, char **applied,
+                             char **restart);
+
+/**
+ * Make next describe what keeps running after a reload: every restart-only key takes run's
+ * value, and the [plugin.NAME] and [input.kafka] sections are swapped with run's (so freeing
+ * run frees next's unused ones).
+ */
+void fm_config_keep_running(fm_config_t *next, fm_config_t *run);
+
 /** Write every key with its default value and help text, as an INI file (etc/flowmixd.conf). */
 void fm_config_print_defaults(FILE *out);
 /** Write the effective configuration (after defaults) as INI. */

@@ -466,100 +466,35 @@ static int start_timers(fm_daemon_t *d)
     return 0;
 }
 
-static bool same_str(const char *a, const char *b)
-{
-    return !strcmp(a ? a : "", b ? b : "");
-}
-
-/* Plugins are loaded once: compare their sections so a reload can say when a restart is due. */
-static bool plugins_same(const fm_config_t *a, const fm_config_t *b)
-{
-    if (a->nplugins != b->nplugins || !same_str(a->plugin_dir, b->plugin_dir)) {
-        return false;
-    }
-    for (size_t i = 0; i < a->nplugins; i++) {
-        const fm_config_plugin_t *p = &a->plugins[i], *q = &b->plugins[i];
-        if (!same_str(p->name, q->name) || !same_str(p->path, q->path) || p->nkeys != q->nkeys) {
-            return false;
-        }
-        for (size_t k = 0; k < p->nkeys; k++) {
-            if (!same_str(p->keys[k], q->keys[k]) || !same_str(p->values[k], q->values[k])) {
-                return false;
-            }
-        }
-    }
-    return true;
-}
-
-static bool kafka_in_same(const fm_config_kafka_in_t *a, const fm_config_kafka_in_t *b)
-{
-    if (a->enabled != b->enabled || !same_str(a->brokers, b->brokers) ||
-        !same_str(a->topic, b->topic) || !same_str(a->group, b->group) ||
-        a->nprops != b->nprops) {
-        return false;
-    }
-    for (size_t i = 0; i < a->nprops; i++) {
-        if (!same_str(a->keys[i], b->keys[i]) || !same_str(a->values[i], b->values[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
-int fm__daemon_reload(fm_daemon_t *d, char *err, size_t errlen)
+int fm__daemon_reload(fm_daemon_t *d, char **restart, char *err, size_t errlen)
 {
     fm_config_t *n, *o = d->cfg;
     fm_cache_conf_t cc;
     fm_committer_conf_t kc;
     fm_exporter_conf_t ec;
+    char *applied = NULL;
     int rc = fm_config_load(d->opts.config_path, &n, err, errlen);
 
+    *restart = NULL;
     if (rc < 0) {
         return rc; /* the caller logs it; the old configuration stays */
     }
-    if (strcmp(n->udp, o->udp) || n->rcvbuf != o->rcvbuf || n->cache_memory != o->cache_memory ||
-        strcmp(n->store_path, o->store_path) || strcmp(n->ctl_socket, o->ctl_socket) ||
-        n->bin_exp != o->bin_exp || strcmp(n->cache_merge, o->cache_merge)) {
-        fm_log_warn("config, reload: changes to [listen], [cache] memory and merge, "
-                    "[hist] bin_exp, "
-                    "[store] path or [control] socket take effect only after a restart");
-    }
-    if (!plugins_same(n, o)) {
-        fm_log_warn("config, reload: [plugin.*] changes take effect only after a restart; "
-                    "the loaded plugins keep running");
-    }
-    /* A collector's deltas must keep one id per run, and the consumer is created once. */
-    if (strcmp(n->collector_id, o->collector_id) || !kafka_in_same(&n->kafka_in, &o->kafka_in)) {
-        fm_log_warn("config, reload: changes to [daemon] collector_id and [input.kafka] take "
-                    "effect only after a restart");
-    }
-    fm_config_kafka_in_t kin = n->kafka_in;
-    n->kafka_in = o->kafka_in;
-    o->kafka_in = kin;
-    fm__daemon_capture_reload(n, o);
-    free(n->collector_id);
-    n->collector_id = fm_xstrdup(o->collector_id);
     if (d->opts.debug) {
         n->log_level = LOG_DEBUG; /* -d holds for the whole run */
     }
+    /* The key table says what a reload applies; everything else is named and kept. */
+    if (fm_config_reload_diff(o, n, &applied, restart)) {
+        fm_log_warn("config, reload: changes to %s take effect only after a restart; the "
+                    "running values stay", *restart);
+    }
+    fm_config_keep_running(n, o);
+    fm__daemon_capture_reload(n, o);
     fm_log_set_level(n->log_level);
     cache_conf_from(n, &cc);
-    cc.memory_mib = o->cache_memory;
     fm_cache_set_conf(d->cache, &cc);
     fm_histwin_set_window(d->hw, n->window_ms);
     fm_windelta_set_window(d->pending, n->window_ms);
-    /* Keep what must not change without a restart, take everything else. */
-    free(n->udp);
-    n->udp = fm_xstrdup(o->udp);
-    n->rcvbuf = o->rcvbuf;
-    n->cache_memory = o->cache_memory;
-    n->bin_exp = o->bin_exp;
-    free(n->cache_merge);
-    n->cache_merge = fm_xstrdup(o->cache_merge);
-    free(n->store_path);
-    n->store_path = fm_xstrdup(o->store_path);
-    free(n->ctl_socket);
-    n->ctl_socket = fm_xstrdup(o->ctl_socket);
+    fm__histx_set_window(d, n->window_ms);
     d->cfg = n;
     fm_config_free(o);
     committer_conf_from(n, &kc);
@@ -569,10 +504,10 @@ int fm__daemon_reload(fm_daemon_t *d, char *err, size_t errlen)
         (rc = fm_exporter_reconfigure(d->exporter, &ec)) < 0) {
         fm_log_err("config, reload: cannot restart a timer: %s", uv_strerror(rc));
     }
-    fm_log_notice("config, reloaded %s: %zu fit jobs, fit interval %" PRIu64
-                  " s, export interval %" PRIu64 " s", d->opts.config_path ? d->opts.config_path
-                  : "(defaults)", n->nfits, n->fit_interval_ms / 1000,
-                  n->export_interval_ms / 1000);
+    fm_log_notice("config, reloaded %s: %zu fit jobs; applied: %s",
+                  d->opts.config_path ? d->opts.config_path : "(defaults)", n->nfits,
+                  applied ? applied : "no key changed");
+    free(applied);
     return 0;
 }
 
@@ -705,9 +640,11 @@ static void on_signal(uv_signal_t *s, int signum)
             return;
         }
         notify("RELOADING=1");
-        if (fm__daemon_reload(d, err, sizeof(err)) < 0) {
+        char *restart = NULL;
+        if (fm__daemon_reload(d, &restart, err, sizeof(err)) < 0) {
             fm_log_err("config, reload failed, keeping the running configuration: %s", err);
         }
+        free(restart);
         notify("READY=1");
         return;
     }

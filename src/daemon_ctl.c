@@ -457,12 +457,21 @@ HANDLER(cmd_export)
 HANDLER(cmd_reload)
 {
     fm_daemon_t *d = ctx;
-    int rc = fm__daemon_reload(d, err, errlen);
+    char *restart = NULL;
+    int rc = fm__daemon_reload(d, &restart, err, errlen);
+    (void)req;
     if (rc < 0) {
         fm_log_err("config, reload failed, keeping the running configuration: %s", err);
         return rc;
     }
-    *result = json_pack("{sI}", "fit_jobs", (json_int_t)fm_fitsched_count(d->fits));
+    /* Restart-only changes by name, so the operator knows what did not take effect. */
+    json_t *names = json_array();
+    for (char *p = restart, *save = NULL, *tok; p && (tok = strtok_r(p, ",", &save)); p = save) {
+        json_array_append_new(names, json_string(tok + (*tok == ' ')));
+    }
+    free(restart);
+    *result = json_pack("{sI so}", "fit_jobs", (json_int_t)fm_fitsched_count(d->fits),
+                        "restart_needed", names);
     return 0;
 }
 

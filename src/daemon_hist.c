@@ -51,6 +51,13 @@ int fm__histx_new(fm_daemon_t *d, fm_store_t *store, char *err, size_t errlen)
     return kafka_in_open(d, store, err, errlen);
 }
 
+void fm__histx_set_window(fm_daemon_t *d, uint64_t window_ms)
+{
+    if (d->hx) {
+        fm_windelta_set_window(d->hx->pub, window_ms);
+    }
+}
+
 void fm__histx_add(fm_daemon_t *d, const fm_flow_t *flows, size_t n, uint64_t start_ms)
 {
     fm_windelta_add(d->hx->pub, flows, n, start_ms);

@@ -102,6 +102,7 @@ void fm__histx_add(fm_daemon_t *d, const fm_flow_t *flows, size_t n, uint64_t st
  * flush the plugins after that. */
 void fm__histx_publish(fm_daemon_t *d, bool flush);
 void fm__histx_stop(fm_daemon_t *d);
+void fm__histx_set_window(fm_daemon_t *d, uint64_t window_ms);
 void fm__histx_free(fm_daemon_t *d);
 json_t *fm__histx_pub_json(fm_daemon_t *d);
 /* status: "kafka_in" (null unless [input.kafka]) and "kafka_collectors" (per collector) */
@@ -133,6 +134,8 @@ json_t *fm__daemon_fits_json(fm_daemon_t *d);
 json_t *fm__daemon_fit_json(const fm_fitsched_job_t *fs);
 
 /* daemon.c: what the control commands (daemon_ctl.c, a layer above) may call */
-int fm__daemon_reload(fm_daemon_t *d, char *err, size_t errlen);
+/* Re-read the configuration and apply what the key table marks reloadable; *restart gets the
+ * changed restart-only keys ("[section] key, ...", malloc'd, NULL if none; also logged). */
+int fm__daemon_reload(fm_daemon_t *d, char **restart, char *err, size_t errlen);
 /* Expire every cached flow into the histograms and plugins now. */
 void fm__daemon_flush(fm_daemon_t *d);
