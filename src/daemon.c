@@ -490,6 +490,7 @@ int fm__daemon_reload(fm_daemon_t *d, char **restart, char *err, size_t errlen)
     fm_config_keep_running(n, o);
     fm__daemon_capture_reload(n, o);
     fm_log_set_level(n->log_level);
+    fm_log_set_local_time(!strcmp(n->log_time, "local"));
     cache_conf_from(n, &cc);
     fm_cache_set_conf(d->cache, &cc);
     fm_histwin_set_window(d->hw, n->window_ms);

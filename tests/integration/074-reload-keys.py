@@ -27,6 +27,7 @@ FLOWMIXCTL = os.path.join(top_b, "flowmixctl")
 OTHER = {
     ("daemon", "log_level"): "debug",
     ("daemon", "log_target"): "stderr",
+    ("daemon", "log_time"): "local",
     ("daemon", "plugin_dir"): "/nonexistent/plugins",
     ("daemon", "collector_id"): "another-collector",
     ("daemon", "state_dir"): "{tmp}/state2",
