@@ -62,6 +62,7 @@ struct fm_ingest {
     size_t nbuckets;
     size_t nexporters;
     uint32_t next_id;
+    uint64_t next_trim_ms;
     uint64_t seed;
     fm_ingest_stats_t st;
     fm_ratelimit_t rl_err;
@@ -248,6 +249,23 @@ static exporter_t *lookup_exporter(fm_ingest_t *ing, const struct sockaddr *sa, 
     return e;
 }
 
+/* Exporters idle this long give back their decoders' rebuildable buffers (fm_decoder_trim):
+ * a collector seeing a new exporter every few seconds otherwise keeps ~100 kB for each until
+ * max_exporters evicts it (bench/soak.sh).  Checked at most once per period. */
+#define TRIM_IDLE_MS 10000
+
+static void trim_idle(fm_ingest_t *ing, uint64_t now)
+{
+    ing->next_trim_ms = now + TRIM_IDLE_MS;
+    for (size_t b = 0; b < ing->nbuckets; b++) {
+        for (exporter_t *e = ing->buckets[b]; e; e = e->next) {
+            if (now - e->info.last_seen_ms > TRIM_IDLE_MS) {
+                fm_decoder_trim(e->dec);
+            }
+        }
+    }
+}
+
 static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
     sock_t *s = handle->data;
@@ -291,6 +309,9 @@ static void recv_cb(uv_udp_t *handle, ssize_t nread, const uv_buf_t *buf,
         ing->st.malformed++;
         fm_log_rl(&ing->rl_bad, LOG_WARNING, "ingest, exporter %s port %u, datagram of %zd "
                   "bytes rejected: %s", e->info.address, e->info.port, nread, fm_strerror(rc));
+    }
+    if (now >= ing->next_trim_ms) {
+        trim_idle(ing, now);
     }
 }
 

@@ -53,6 +53,13 @@ int fm_decoder_new(const fm_decode_conf_t *conf, uint32_t exporter_id, fm_decode
     return 0;
 }
 
+void fm_decoder_trim(fm_decoder_t *d)
+{
+    if (d) {
+        fm__ipfix_trim(d);
+    }
+}
+
 void fm_decoder_free(fm_decoder_t *d)
 {
     if (!d) {

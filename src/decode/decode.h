@@ -64,6 +64,13 @@ void fm_decode_conf_default(fm_decode_conf_t *conf);
  */
 int fm_decoder_new(const fm_decode_conf_t *conf, uint32_t exporter_id, fm_decoder_t **out);
 
+/**
+ * Free what an idle decoder can rebuild on its next datagram: the libfixbuf session and the
+ * 64 KiB message buffers of IPFIX (~100 kB resident).  Templates (their compiled plans),
+ * sequence numbers and sampling state stay.  NULL does nothing.
+ */
+void fm_decoder_trim(fm_decoder_t *d);
+
 /** Free a decoder and all its template state.  NULL does nothing. */
 void fm_decoder_free(fm_decoder_t *d);
 

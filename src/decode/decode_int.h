@@ -231,6 +231,7 @@ int fm__decode_v5(fm_decoder_t *d, const uint8_t *buf, size_t len);
 int fm__decode_v9(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t recv_ms);
 int fm__decode_ipfix(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t recv_ms);
 void fm__ipfix_free(fm_decoder_t *d);
+void fm__ipfix_trim(fm_decoder_t *d);
 /* The reference path: libfixbuf transcodes msg (a checked message) through x's session;
  * each record's fm__raw_t goes to fn.  @return 0 or FM_EFORMAT (libfixbuf objected). */
 struct fm__ipfix *fm__ipfix_ref_new(void);

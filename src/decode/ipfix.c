@@ -153,6 +153,18 @@ void fm__ipfix_ref_free(struct fm__ipfix *x)
     session_free(x);
 }
 
+void fm__ipfix_trim(fm_decoder_t *d)
+{
+    /* Safe at any time between datagrams: data is decoded by the plans in our table, and a
+     * new session learns each template again when the exporter refreshes it (as after a
+     * recycle).  Not while checking: the reference path reads through this session. */
+    if (d->ipfix && !d->check) {
+        session_free(d->ipfix);
+        d->ipfix = NULL;
+        d->fix_dead = 0;
+    }
+}
+
 void fm__ipfix_free(fm_decoder_t *d)
 {
     session_free(d->ipfix);

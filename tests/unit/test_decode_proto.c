@@ -634,6 +634,27 @@ static void test_future_record(void **state)
     assert_int_equal(fm_decoder_stats(dec)->time_clamped, 1);
 }
 
+/* fm_decoder_trim() between datagrams (an idle exporter): its templates still decode. */
+static void test_trim(void **state)
+{
+    (void)state;
+    t_buf_t b;
+    tb_ipfix(&b, (uint32_t)(NOW / 1000), 0, 1);
+    ipfix_template(&b, 300, tmpl_a, 5);
+    assert_int_equal(feed(&b, NOW), 0);
+    fm_decoder_trim(dec);
+    fm_decoder_trim(dec);
+    tb_ipfix(&b, (uint32_t)(NOW / 1000), 1, 1);
+    data_a(&b, 300, 21);
+    assert_int_equal(feed(&b, NOW), 0);
+    assert_int_equal(t_nrec, 1);
+    assert_int_equal(t_recs[0].packets, 21);
+    tb_ipfix(&b, (uint32_t)(NOW / 1000), 2, 1);
+    ipfix_template(&b, 301, tmpl_b, 6); /* a new template after a trim is learnt again */
+    assert_int_equal(feed(&b, NOW), 0);
+    assert_int_equal(fm_decoder_stats(dec)->templates, 2);
+}
+
 static int read_seed(const char *name, uint8_t *buf, size_t cap, size_t *len)
 {
     const char *dir = getenv("top_srcdir");
@@ -913,7 +934,7 @@ int main(void)
         T(test_template_timeout), T(test_seq_wrap), T(test_seq_gap_v5),
         T(test_seq_gap_v9),   T(test_seq_gap_ipfix), T(test_exporter_restart),
         T(test_uptime_wrap),  T(test_limits),       T(test_enterprise_varlen),
-        T(test_template_churn_recycle), T(test_uptime_skew), T(test_future_record),
+        T(test_template_churn_recycle), T(test_trim), T(test_uptime_skew), T(test_future_record),
         T(test_softflowd),    T(test_ipfix_set_metadata), T(test_ipfix_uptime_no_init),
         T(test_ipfix_delta_us), T(test_ipfix_set_options_first), T(test_ipfix_set_times),
     };
