@@ -30,6 +30,19 @@ RECORDS=${RECORDS:-2000000}
 ROUNDS=${ROUNDS:-3}
 COLLECTORS=${COLLECTORS:-"flowmixd nfcapd nfacctd"}
 . "$(dirname "$0")/lib.sh"
+# Interrupted (SIGTERM, Ctrl-C): no collector may outlive the script.  They inherit the fd of
+# `flock /tmp/fm-bench.lock`, so an orphaned nfacctd (it ignores SIGTERM) would hold the
+# benchmark lock for everybody.
+cost_cleanup() {
+    if [ -n "$npid" ]; then
+        pkill -KILL -P "$npid" 2>/dev/null || true
+        kill -KILL "$npid" 2>/dev/null || true
+        npid=""
+    fi
+    bench_cleanup
+}
+trap cost_cleanup EXIT
+trap 'exit 1' INT TERM HUP
 # a loaded machine can keep the daemon from answering within flowmixctl's default 10 s
 status() { "$B/flowmixctl" -t 60 -s "$dsock" status | sed -n "s/^$1 *: *//p"; }
 TIME=/usr/bin/time
