@@ -51,7 +51,9 @@ int fm_exporter_reconfigure(fm_exporter_t *ex, const fm_exporter_conf_t *conf);
 /**
  * Write a snapshot now; done (may be NULL) runs once it is written or failed.
  * @return 0 (done will run), FM_EBUSY (an export is running), FM_EINVAL (stopping) or the
- *         snapshot callback's error (message in err); on error done never runs.
+ *         snapshot callback's error (message in err; the daemon's returns FM_EAGAIN while the
+ *         histograms are empty, which the timer logs as a skipped snapshot); on error done
+ *         never runs.
  */
 int fm_exporter_run(fm_exporter_t *ex, fm_exporter_done_fn done, void *arg, char *err,
                     size_t errlen);
