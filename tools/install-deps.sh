@@ -9,7 +9,7 @@ BUILD="build-essential autoconf automake libtool pkg-config
   libxxhash-dev zlib1g-dev libsystemd-dev libcairo2-dev scdoc librdkafka-dev
   libpcap-dev libndpi-dev libmicrohttpd-dev"
 TEST="libcmocka-dev sqlite3 softflowd nfdump libfixbuf-tools python3 python3-numpy
-  python3-scipy python3-pandas python3-scapy libxml2-utils systemd prometheus"
+  python3-scipy python3-pandas python3-scapy libxml2-utils systemd prometheus tcpreplay iproute2"
 # Debian packages (.ci/run: dpkg-buildpackage, lintian).
 PKG="debhelper dh-autoreconf dpkg-dev lintian"
 # Fuzzing only (`make fuzz`, fuzz/run.sh): clang with its libFuzzer and sanitizer runtimes.
