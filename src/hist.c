@@ -280,9 +280,21 @@ void fm_hist_add(fm_hist_t *h, uint64_t x, uint64_t packets, uint64_t octets)
     add_to(h, s, 1, packets, octets);
 }
 
+/* A bin kept in the hash map: its cell moves when a later op of the batch grows the map. */
+static inline bool in_map(const fm_hist_t *h, uint64_t x)
+{
+    return x && nbits(h->b, 63u - (unsigned)__builtin_clzll(x)) > MAX_DIRECT_BITS;
+}
+
+static char map_later; /* cells[i] of an op whose map cell is looked up when it is added */
+
 void fm__hist_add_batch(const fm__hist_op_t *ops, size_t n, void **cells)
 {
     for (size_t i = 0; i < n; i++) {
+        if (in_map(ops[i].h, ops[i].x)) {
+            cells[i] = &map_later;
+            continue;
+        }
         sums_t *c = cell(ops[i].h, ops[i].x);
         cells[i] = c;
         if (c) {
@@ -290,11 +302,12 @@ void fm__hist_add_batch(const fm__hist_op_t *ops, size_t n, void **cells)
         }
     }
     for (size_t i = 0; i < n; i++) {
-        if (!cells[i]) {
+        sums_t *c = cells[i] == &map_later ? cell(ops[i].h, ops[i].x) : cells[i];
+        if (!c) {
             ops[i].h->overflows++; /* out of memory for a new chunk */
             continue;
         }
-        add_to(ops[i].h, cells[i], 1, ops[i].packets, ops[i].octets);
+        add_to(ops[i].h, c, 1, ops[i].packets, ops[i].octets);
     }
 }
 
