@@ -6,7 +6,8 @@
 # socket every 20 ms over one connection (pingtime.py, no process start in the timing).  Every
 # ping during the apply must answer in < 50 ms.  The machine may be loaded by other work, so the
 # same pings are first timed with the aggregator idle: the bound is 50 ms above that anchor's
-# worst.  The daemon's own longest slice on the loop (max_slice_ms) is printed too.
+# worst.  The daemon's own longest slice on the loop (max_slice_ms) is printed too.  Under
+# ASan/UBSan (CI's sanitizer stage) timings mean nothing: the figures are printed, not judged.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/kafkalib.sh"
 BENCH="$top_builddir/bench/kafka"
@@ -38,7 +39,10 @@ touch "$fm_tmp/stop2"
 wait $pinger || fail "pinger (busy)"
 [ "$(field agg "s['kafka_in']['bins_added']")" = "$bins" ] || fail "bins added != $bins"
 
-python3 - "$fm_tmp/idle" "$fm_tmp/busy" "$(field agg "s['kafka_in']['max_slice_ms']")" <<'EOP' ||
+sanitized=0
+ldd "$FLOWMIXD" 2>/dev/null | grep -q -e libasan -e libubsan && sanitized=1
+python3 - "$fm_tmp/idle" "$fm_tmp/busy" "$(field agg "s['kafka_in']['max_slice_ms']")" \
+    "$sanitized" <<'EOP' ||
 import sys
 idle = [float(x) for x in open(sys.argv[1])]
 busy = [float(x) for x in open(sys.argv[2])]
@@ -51,6 +55,9 @@ print("ping idle: %d pings, median %.2f ms, max %.2f ms; during the apply: %d pi
       "%.2f ms, p99 %.2f ms, max %.2f ms (bound %.2f ms); daemon's longest loop slice %.2f ms"
       % (len(idle), q(idle, .5), max(idle), len(busy), q(busy, .5), q(busy, .99), max(busy),
          bound, slice_ms))
+if sys.argv[4] == "1":
+    print("sanitizer build: timings not judged")
+    sys.exit(0 if len(busy) >= 10 else 1)
 sys.exit(0 if len(busy) >= 10 and max(busy) < bound else 1)
 EOP
     fail "a ping during the apply took too long"
