@@ -12,7 +12,7 @@
  *    bytes), run, seq, part, parts, window_start_ms, window length, bin_exp, the number of
  *    histograms, then per histogram its index ((class * 2 + direction) * 3 + metric, strictly
  *    ascending) and bin count, per bin bin_lo (the first absolute, then the gap to the previous
- *    bin_lo), flows, packets and octets.  About 7-12 bytes per non-empty bin.
+ *    bin_lo), flows, packets and octets.  About 5-6 bytes per non-empty bin (bench/kafka).
  *  - JSON ("flowmix.histdelta" version 2; version 1 documents, which lack part/parts, are still
  *    read as part 0 of 1):
  *    {"format": "flowmix.histdelta", "version": 2, "collector": "edge-1", "run": 1718000000000,
