@@ -55,6 +55,13 @@ run() {
     wait_for "'$FLOWMIXCTL' -s '$sock' --json status | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)[\"result\"][\"records\"] < $nrec)'" 20 ||
         fail "flowmixd received fewer than $nrec records: $("$FLOWMIXCTL" -s "$sock" status)"
     "$FLOWMIXCTL" -s "$sock" flush >/dev/null || fail "flush"
+    # Plugins consume on their own threads and count a batch when consume returns: wait until
+    # every plugin has seen every finished flow before keeping the status (a loaded machine
+    # read it in between: plugin flows 0, queue_depth 1).
+    wait_for "'$FLOWMIXCTL' -s '$sock' --json status | python3 -c 'import json,sys; \
+r = json.load(sys.stdin)[\"result\"]; \
+sys.exit(any(p[\"flows\"] + p[\"dropped\"] < r[\"flows_finished\"] for p in r[\"plugins\"]))'" 20 ||
+        fail "plugins did not catch up: $("$FLOWMIXCTL" -s "$sock" --json status)"
     "$FLOWMIXCTL" -s "$sock" --json status > "$fm_tmp/$1.status.json" || fail "status"
     stop_daemon "$1"
 }
