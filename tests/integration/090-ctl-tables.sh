@@ -58,6 +58,20 @@ y = flows
 U = 1
 L = 2
 max_iter = 100
+[fit.all-length-packets]
+class = all
+metric = length
+y = packets
+U = 1
+L = 2
+max_iter = 100
+[fit.all-length-octets]
+class = all
+metric = length
+y = octets
+U = 1
+L = 2
+max_iter = 100
 [export]
 interval = 0
 plots = no
@@ -112,7 +126,16 @@ ctl model --job all-length-flows | grep -Eq 'lognorm +s=[0-9.e-]+ loc=[0-9.e-]+ 
     fail "model does not name the lognorm parameters: $(ctl model --job all-length-flows)"
 if [ -n "${FLOW_MODELS_DIR:-}" ] &&
    /usr/bin/python3 -c 'import numpy, scipy, pandas' 2>/dev/null; then
-    mkdir -p "$fm_tmp/mix" && cp "$fm_tmp/flows.json" "$fm_tmp/mix/"
+    # generate reads a mixture directory: flows, packets and octets of one class and metric
+    mkdir -p "$fm_tmp/mix"
+    for y in packets octets; do
+        ctl fit --job "all-length-$y" >/dev/null
+        wait_for "ctl model --job all-length-$y" 30 || fail "no fit of $y: $(ctl fits)"
+    done
+    for y in flows packets octets; do
+        ctl model --job "all-length-$y" --flow-models > "$fm_tmp/mix/$y.json" ||
+            fail "model --job all-length-$y --flow-models"
+    done
     (cd "$fm_tmp" && PYTHONPATH="$FLOW_MODELS_DIR" /usr/bin/python3 -m flow_models.generate \
         -s 10 -x length "$fm_tmp/mix") >"$fm_tmp/gen.log" 2>&1 ||
         fail "flow-models generate rejected model --flow-models: $(tail -3 "$fm_tmp/gen.log")"
