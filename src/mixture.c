@@ -555,9 +555,11 @@ static int parse_root(json_t *root, fm_mix_t **out, char *err, size_t errlen)
     if (json_is_object(root)) {
         list = json_object_get(root, "mix");
         jsum = json_object_get(root, "sum");
-        /* a real sum must fit uint64_t: converting 2e45 is undefined (found by fuzz_mixture) */
+        /* A real sum must be below 2^63: converting 2e45 is undefined, and a sum past
+         * INT64_MAX would be written as an integer that no JSON reader with int64 integers
+         * (jansson among them) reads back (both found by fuzz_mixture). */
         if (!json_is_array(list) || !json_is_number(jsum) || json_number_value(jsum) < 0 ||
-            !(json_number_value(jsum) < 18446744073709551616.0)) {
+            !(json_number_value(jsum) < 9223372036854775808.0)) {
             if (err && errlen) {
                 snprintf(err, errlen, "expected {\"sum\": N, \"mix\": [...]}");
             }

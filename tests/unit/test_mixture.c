@@ -139,6 +139,9 @@ static void test_parse_shapes(void **state)
         "[[0.5, \"cauchy\", [0, 1]]]", "[[0.5, \"uniform\", [0, 1, 2]]]",
         "[[0.5, \"lognorm\", [1, \"a\", 2]]]", "[[\"x\", \"uniform\", [0, 1]]]", "[[0.5]]",
         "{\"sum\": 2e45, \"mix\": []}", /* fuzz_mixture: sum beyond uint64_t */
+        /* fuzz_mixture: a real sum past INT64_MAX was accepted, then written as an integer
+         * that JSON readers (jansson's json_int_t) refuse: what we write must read back */
+        "{\"sum\": 1.0011111111111111e19, \"mix\": []}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         m = NULL;
