@@ -293,7 +293,15 @@ static int set_wal(fm_store_t *s)
     if (rc != SQLITE_OK) {
         return db_fail(s, rc, "journal_mode");
     }
-    rc = sqlite3_step(st);
+    /* Switching a new file to WAL needs an exclusive lock.  When another process is opening
+     * the same new file, SQLite may answer SQLITE_BUSY at once instead of calling the busy
+     * handler (it avoids a lock-upgrade deadlock), so wait here as the busy timeout would. */
+    for (int waited = 0; (rc = sqlite3_step(st)) != SQLITE_ROW && (rc & 0xff) == SQLITE_BUSY &&
+                         waited < BUSY_TIMEOUT_MS;
+         waited += 10) {
+        sqlite3_reset(st);
+        sqlite3_sleep(10);
+    }
     if (rc != SQLITE_ROW) {
         db_fail(s, rc, "setting journal_mode=WAL");
         sqlite3_finalize(st);
