@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "decode/decode.h"
+#include "fuzz_datagrams.h"
 #include "log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -72,29 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     static const uint16_t versions[4] = {0, 5, 9, 10};
     uint16_t force = versions[mode & 3];
-    uint64_t now = UINT64_C(1700000000000);
     uint64_t acc = 0;
-    uint8_t *dg = NULL;
-    while (size > 0) {
-        size_t len = size >= 2 ? ((size_t)data[0] << 8 | data[1]) : 0;
-        size_t hdr = size >= 2 ? 2 : size;
-        data += hdr;
-        size -= hdr;
-        if (len > size) {
-            len = size;
-        }
-        /* an exact-size heap copy so that any over-read is caught by ASan */
-        dg = realloc(dg, len ? len : 1);
-        memcpy(dg, data, len);
-        if (force && len >= 2) {
-            dg[0] = (uint8_t)(force >> 8);
-            dg[1] = (uint8_t)force;
-        }
-        (void)fm_decoder_process(d, dg, len, now, sink, &acc);
-        data += len;
-        size -= len;
-        now += step_ms;
-    }
+    fuzz_feed_datagrams(d, data, size, force, step_ms, sink, &acc);
     const fm_decode_stats_t *st = fm_decoder_stats(d);
     if (st->datagrams != 0 && st->v5_datagrams + st->v9_datagrams + st->ipfix_datagrams +
                                       st->bad_version > st->datagrams) {
@@ -103,7 +83,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (st->templates > conf.max_templates || st->domains > conf.max_domains) {
         abort(); /* the per-exporter bounds are a promise of DESIGN */
     }
-    free(dg);
     fm_decoder_free(d);
     return 0;
 }

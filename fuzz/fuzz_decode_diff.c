@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "decode/decode_int.h"
+#include "fuzz_datagrams.h"
 #include "log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -56,28 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     static const uint16_t versions[4] = {0, 5, 9, 10};
     uint16_t force = versions[mode & 3];
-    uint64_t now = UINT64_C(1700000000000), acc = 0;
-    uint8_t *dg = NULL;
-    while (size > 0) {
-        size_t len = size >= 2 ? ((size_t)data[0] << 8 | data[1]) : 0;
-        size_t hdr = size >= 2 ? 2 : size;
-        data += hdr;
-        size -= hdr;
-        if (len > size) {
-            len = size;
-        }
-        dg = realloc(dg, len ? len : 1);
-        memcpy(dg, data, len);
-        if (force && len >= 2) {
-            dg[0] = (uint8_t)(force >> 8);
-            dg[1] = (uint8_t)force;
-        }
-        (void)fm_decoder_process(d, dg, len, now, sink, &acc);
-        data += len;
-        size -= len;
-        now += step_ms;
-    }
-    free(dg);
+    uint64_t acc = 0;
+    fuzz_feed_datagrams(d, data, size, force, step_ms, sink, &acc);
     fm_decoder_free(d);
     return 0;
 }
