@@ -1004,6 +1004,17 @@ static bool same_str(const char *a, const char *b)
     return !strcmp(a ? a : "", b ? b : "");
 }
 
+/* Two key = value lists of n entries each, in the same order. */
+static bool same_pairs(char **ka, char **va, char **kb, char **vb, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!same_str(ka[i], kb[i]) || !same_str(va[i], vb[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool key_same(const key_def_t *k, const fm_config_t *a, const fm_config_t *b)
 {
     const char *pa = (const char *)a + k->offset, *pb = (const char *)b + k->offset;
@@ -1022,13 +1033,9 @@ static bool plugins_same(const fm_config_t *a, const fm_config_t *b)
     }
     for (size_t i = 0; i < a->nplugins; i++) {
         const fm_config_plugin_t *p = &a->plugins[i], *q = &b->plugins[i];
-        if (!same_str(p->name, q->name) || !same_str(p->path, q->path) || p->nkeys != q->nkeys) {
+        if (!same_str(p->name, q->name) || !same_str(p->path, q->path) || p->nkeys != q->nkeys ||
+            !same_pairs(p->keys, p->values, q->keys, q->values, p->nkeys)) {
             return false;
-        }
-        for (size_t k = 0; k < p->nkeys; k++) {
-            if (!same_str(p->keys[k], q->keys[k]) || !same_str(p->values[k], q->values[k])) {
-                return false;
-            }
         }
     }
     return true;
@@ -1041,12 +1048,7 @@ static bool kafka_in_same(const fm_config_kafka_in_t *a, const fm_config_kafka_i
         a->nprops != b->nprops) {
         return false;
     }
-    for (size_t i = 0; i < a->nprops; i++) {
-        if (!same_str(a->keys[i], b->keys[i]) || !same_str(a->values[i], b->values[i])) {
-            return false;
-        }
-    }
-    return true;
+    return same_pairs(a->keys, a->values, b->keys, b->values, a->nprops);
 }
 
 /* [exporter.NAME] sections apply to exporters first seen after the reload. */
