@@ -73,6 +73,9 @@ static const key_def_t keys[] = {
      "Templates kept per exporter."},
     {"control", "socket", K_STR, OFF(ctl_socket), "", 0,
      "Control socket.  Empty: $RUNTIME_DIRECTORY/control.sock or STATE_DIR/control.sock."},
+    {"control", "idle_timeout", K_DURATION, OFF(ctl_idle_ms), "60", 0,
+     "A control client that sends nothing this long is closed (one waiting for a reply is\n"
+     "not idle).  At least 1s."},
     {"metrics", "listen", K_STR, OFF(metrics_listen), "", 0,
      "Serve Prometheus metrics on http://ADDR:PORT/metrics (e.g. 127.0.0.1:9470; [::1]:9470).\n"
      "Empty: off.  Anyone who can connect may read them: keep it on loopback or firewall it."},
@@ -663,6 +666,10 @@ static int validate_bounds(const fm_config_t *cfg, char *err, size_t errlen)
     if (cfg->max_templates < 1 || cfg->max_exporters < 1 || cfg->cache_max_sources < 1) {
         snprintf(err, errlen, "[listen] max_templates, max_exporters and [cache] max_sources "
                  "must be at least 1 (0 would drop every datagram)");
+        return FM_ECONFIG;
+    }
+    if (cfg->ctl_idle_ms < 1000) {
+        snprintf(err, errlen, "[control] idle_timeout must be at least 1s");
         return FM_ECONFIG;
     }
     if (ram_mib && cfg->cache_memory >= ram_mib) {

@@ -82,6 +82,7 @@ typedef struct fm_config {
     uint64_t max_templates;   /* per exporter */
     /* [control] */
     char *ctl_socket;
+    uint64_t ctl_idle_ms;     /* idle control clients closed after it */
     /* [metrics] */
     char *metrics_listen;     /* ADDR:PORT of /metrics, "" = off */
     /* [cache] */

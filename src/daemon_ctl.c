@@ -498,6 +498,7 @@ int fm_daemon_ctl_start(fm_daemon_t *d, char *err, size_t errlen)
         snprintf(err, errlen, "control socket %s: %s", d->cfg->ctl_socket, fm_strerror(rc));
         return rc;
     }
+    fm_ctl_set_idle(d->ctl, d->cfg->ctl_idle_ms);
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         if ((rc = fm_ctl_register(d->ctl, cmds[i].name, cmds[i].fn, d)) < 0) {
             snprintf(err, errlen, "control command %s: %s", cmds[i].name, fm_strerror(rc));

@@ -151,7 +151,7 @@ json_t *fm__daemon_status_json(fm_daemon_t *d)
                            json_pack("{sI sI sI sI}", "max_clients", (json_int_t)cst.max_clients,
                                      "displaced", (json_int_t)cst.displaced, "idle_closed",
                                      (json_int_t)cst.idle_closed, "idle_timeout_s",
-                                     (json_int_t)(FM_CTL_DEFAULT_IDLE_MS / 1000)));
+                                     (json_int_t)(d->cfg->ctl_idle_ms / 1000)));
     json_object_set_new(result, "export", export_json(d));
     json_object_set_new(result, "plugins", fm_plugins_stats_json(d->plugins));
     json_object_set_new(result, "hist_publish", fm__histx_pub_json(d));
