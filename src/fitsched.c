@@ -3,6 +3,13 @@
  * The fit scheduler (fitsched.h).  A fit job carries copies of the bins and of the warm start;
  * its after-work callback finds its job again by name, so a reload that replaced the list in
  * between drops the result instead of writing into freed state.
+ *
+ * Requested fits wait in the job list (queued) and at most `parallel` of them are on libuv's
+ * thread pool at once, the largest first.  Queuing all of them at once (18 by default, every
+ * interval) would put the store's commits, the exports and the histogram publications, which
+ * share that pool, behind every fit; running more fits than CPUs only makes them compete for
+ * the same cores and caches; and the largest first keeps the last fits to finish short, so the
+ * threads stop together.
  */
 #include "config.h"
 #include "fitsched.h"
@@ -25,7 +32,8 @@ struct fm_fitsched {
     uint64_t interval_ms;
     fm_fitsched_job_t *jobs;
     size_t njobs;
-    unsigned running;
+    unsigned inflight;  /* fits on the thread pool */
+    unsigned parallel;  /* at most this many */
     bool stopping, timer_closed;
     void (*stop_done)(void *arg);
     void *stop_arg;
@@ -63,6 +71,20 @@ static void free_jobs(fm_fitsched_job_t *jobs, size_t n)
     free(jobs);
 }
 
+/* The CPUs this process may use, but no more than libuv's pool has threads (it reads
+ * UV_THREADPOOL_SIZE once; 4 without it). */
+static unsigned default_parallel(void)
+{
+    const char *env = getenv("UV_THREADPOOL_SIZE");
+    unsigned cpus = uv_available_parallelism(), pool = 4;
+
+    if (env && atoi(env) > 0) {
+        pool = (unsigned)atoi(env);
+    }
+    cpus = cpus > 0 ? cpus : 1;
+    return cpus < pool ? cpus : pool;
+}
+
 int fm_fitsched_new(uv_loop_t *loop, const fm_config_fit_t *jobs, size_t n, uint64_t interval_ms,
                     const fm_histset_t *total, fm_fitsched_result_fn result, void *ctx,
                     fm_fitsched_t **out)
@@ -82,6 +104,7 @@ int fm_fitsched_new(uv_loop_t *loop, const fm_config_fit_t *jobs, size_t n, uint
     fs->result = result;
     fs->ctx = ctx;
     fs->interval_ms = interval_ms;
+    fs->parallel = default_parallel();
     set_jobs(fs, jobs, n);
     *out = fs;
     return 0;
@@ -106,7 +129,7 @@ static bool same_job(const fm_config_fit_t *a, const fm_config_fit_t *b)
 
 static void maybe_stopped(fm_fitsched_t *fs)
 {
-    if (fs->stopping && fs->timer_closed && !fs->running && fs->stop_done) {
+    if (fs->stopping && fs->timer_closed && !fs->inflight && fs->stop_done) {
         void (*done)(void *) = fs->stop_done;
         fs->stop_done = NULL;
         done(fs->stop_arg);
@@ -153,14 +176,16 @@ static void apply_result(fm_fitsched_t *fs, fit_job_t *j, fm_fitsched_job_t *s, 
     }
 }
 
+static void dispatch(fm_fitsched_t *fs);
+
 static void fit_after(uv_work_t *req, int status)
 {
     fit_job_t *j = req->data;
     fm_fitsched_t *fs = j->fs;
     fm_fitsched_job_t *s = find(fs, j->cfg.name);
 
-    fs->running--;
-    if (s && s->running && same_job(&s->job, &j->cfg)) {
+    fs->inflight--;
+    if (s && s->running && !s->queued && same_job(&s->job, &j->cfg)) {
         apply_result(fs, j, s, status);
     }
     fm_mix_free(j->init);
@@ -169,46 +194,103 @@ static void fit_after(uv_work_t *req, int status)
     free(j->bins);
     free(j->cfg.name);
     free(j);
+    dispatch(fs);
     maybe_stopped(fs);
 }
 
-static int start_fit(fm_fitsched_t *fs, fm_fitsched_job_t *s, char *err, size_t errlen)
+static const fm_hist_t *job_hist(const fm_fitsched_t *fs, const fm_config_fit_t *job)
+{
+    return fm_histset_cget(fs->total, job->cls, job->direction, job->metric);
+}
+
+/* A fit's work, to start the largest first: bins x non-uniform components x iterations (a
+ * uniform touches only the few rows it covers). */
+static double job_cost(const fm_fitsched_t *fs, const fm_fitsched_job_t *s)
+{
+    size_t k = s->job.L + s->job.P + 1;
+
+    if (s->mix) {
+        k = 1;
+        for (size_t i = 0; i < fm_mix_count(s->mix); i++) {
+            k += fm_mix_comp(s->mix, i)->fam != FM_FAM_UNIFORM;
+        }
+    }
+    return (double)fm_hist_count(job_hist(fs, &s->job)) * (double)k * s->job.max_iter;
+}
+
+/* Put job s on the thread pool with a snapshot of its histogram. */
+static int queue_fit(fm_fitsched_t *fs, fm_fitsched_job_t *s)
 {
     const fm_config_fit_t *job = &s->job;
-    fit_job_t *j;
-    long n;
-    int rc;
+    fit_job_t *j = fm_xcalloc(1, sizeof(*j));
+    long n = fm_hist_bins(job_hist(fs, job), &j->bins);
+    int rc = n < 0 ? (int)n : n <= 1 ? FM_EAGAIN : 0;
 
-    if (s->running) {
-        snprintf(err, errlen, "job %s is already running", job->name);
-        return FM_EBUSY;
+    if (rc == 0) {
+        j->n = (size_t)n;
+        j->fs = fs;
+        j->req.data = j;
+        j->cfg = *job;
+        j->cfg.name = fm_xstrdup(job->name);
+        j->init = s->mix ? fm_mix_clone(s->mix) : NULL; /* warm start from the previous fit */
+        rc = uv_queue_work(fs->loop, &j->req, fit_work, fit_after);
     }
-    j = fm_xcalloc(1, sizeof(*j));
-    n = fm_hist_bins(fm_histset_cget(fs->total, job->cls, job->direction, job->metric),
-                     &j->bins);
-    if (n <= 1) {
-        snprintf(err, errlen, "job %s: histogram %s/%s has %ld bins, nothing to fit yet",
-                 job->name, fm_class_name(job->cls), fm_metric_name(job->metric), n < 0 ? 0 : n);
-        free(j->bins);
-        free(j);
-        return n < 0 ? (int)n : FM_EAGAIN;
-    }
-    j->n = (size_t)n;
-    j->fs = fs;
-    j->req.data = j;
-    j->cfg = *job;
-    j->cfg.name = fm_xstrdup(job->name);
-    j->init = s->mix ? fm_mix_clone(s->mix) : NULL; /* warm start from the previous fit */
-    if ((rc = uv_queue_work(fs->loop, &j->req, fit_work, fit_after)) < 0) {
-        snprintf(err, errlen, "job %s: cannot queue: %s", job->name, uv_strerror(rc));
+    if (rc < 0) {
         fm_mix_free(j->init);
         free(j->cfg.name);
         free(j->bins);
         free(j);
         return rc;
     }
+    fs->inflight++;
+    return 0;
+}
+
+/* Start queued fits, the largest first, while fewer than `parallel` are on the pool. */
+static void dispatch(fm_fitsched_t *fs)
+{
+    while (!fs->stopping && fs->inflight < fs->parallel) {
+        fm_fitsched_job_t *best = NULL;
+        double best_cost = -1;
+        for (size_t i = 0; i < fs->njobs; i++) {
+            double c = fs->jobs[i].queued ? job_cost(fs, &fs->jobs[i]) : -1;
+            if (c > best_cost) {
+                best = &fs->jobs[i];
+                best_cost = c;
+            }
+        }
+        if (!best) {
+            return;
+        }
+        best->queued = false;
+        int rc = queue_fit(fs, best);
+        if (rc < 0) {
+            best->running = false;
+            best->runs++;
+            best->failures++;
+            fm_log_warn("fit, job %s could not start: %s", best->job.name,
+                        rc == FM_EAGAIN ? "its histogram has too few bins" : fm_strerror(rc));
+        }
+    }
+}
+
+/* Queue job s (dispatch() starts it). */
+static int start_fit(fm_fitsched_t *fs, fm_fitsched_job_t *s, char *err, size_t errlen)
+{
+    const fm_config_fit_t *job = &s->job;
+    size_t n = fm_hist_count(job_hist(fs, job));
+
+    if (s->running) {
+        snprintf(err, errlen, "job %s is already running", job->name);
+        return FM_EBUSY;
+    }
+    if (n <= 1) {
+        snprintf(err, errlen, "job %s: histogram %s/%s has %zu bins, nothing to fit yet",
+                 job->name, fm_class_name(job->cls), fm_metric_name(job->metric), n);
+        return FM_EAGAIN;
+    }
     s->running = true;
-    fs->running++;
+    s->queued = true;
     return 0;
 }
 
@@ -241,6 +323,7 @@ int fm_fitsched_run(fm_fitsched_t *fs, const char *job, unsigned *started, char 
             }
         }
     }
+    dispatch(fs); /* after every job is queued, so that the largest go first */
     if (started) {
         *started = k;
     }
@@ -332,7 +415,22 @@ const fm_fitsched_job_t *fm_fitsched_find(const fm_fitsched_t *fs, const char *n
 
 unsigned fm_fitsched_running(const fm_fitsched_t *fs)
 {
-    return fs->running;
+    unsigned k = 0;
+    for (size_t i = 0; i < fs->njobs; i++) {
+        k += fs->jobs[i].running;
+    }
+    return k;
+}
+
+unsigned fm_fitsched_inflight(const fm_fitsched_t *fs)
+{
+    return fs->inflight;
+}
+
+void fm_fitsched_set_parallel(fm_fitsched_t *fs, unsigned n)
+{
+    fs->parallel = n > 0 ? n : 1;
+    dispatch(fs);
 }
 
 static void on_timer_closed(uv_handle_t *h)
@@ -348,6 +446,11 @@ void fm_fitsched_stop(fm_fitsched_t *fs, void (*done)(void *arg), void *arg)
         return;
     }
     fs->stopping = true;
+    for (size_t i = 0; i < fs->njobs; i++) {
+        if (fs->jobs[i].queued) { /* never started: nothing to wait for */
+            fs->jobs[i].queued = fs->jobs[i].running = false;
+        }
+    }
     fs->stop_done = done;
     fs->stop_arg = arg;
     uv_close((uv_handle_t *)&fs->timer, on_timer_closed);

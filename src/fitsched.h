@@ -4,7 +4,9 @@
  * warm starts for the next run and shown by `fits`/`model`/exports) and the fit timer.  Each
  * run fits a snapshot of the total histogram in the thread pool; a finished fit is handed to
  * the result callback (the daemon queues it for the committer).  Results survive a reload for
- * jobs whose parameters did not change, and a restart through fm_fitsched_restore().
+ * jobs whose parameters did not change, and a restart through fm_fitsched_restore().  Requested
+ * fits queue here and at most `parallel` run on the pool at once (default: the CPUs this process
+ * may use, at most UV_THREADPOOL_SIZE), the largest (bins x components x iterations) first.
  * Loop thread only, except the fit itself, which runs on its own copies.
  */
 #pragma once
@@ -29,7 +31,8 @@ typedef struct {
     char *json;                /* its flow-models JSON */
     fm_fit_result_t res;
     uint64_t created_ms;
-    bool running;
+    bool running;              /* requested and its result not yet in (queued or on the pool) */
+    bool queued;               /* waiting for a free slot (not yet on the pool) */
     uint64_t runs, failures;
 } fm_fitsched_job_t;
 
@@ -83,12 +86,16 @@ size_t fm_fitsched_count(const fm_fitsched_t *fs);
 const fm_fitsched_job_t *fm_fitsched_get(const fm_fitsched_t *fs, size_t i);
 /** Job by name, or NULL. */
 const fm_fitsched_job_t *fm_fitsched_find(const fm_fitsched_t *fs, const char *name);
-/** Fits running now. */
+/** Jobs whose fit was requested and has not finished (queued or on the pool). */
 unsigned fm_fitsched_running(const fm_fitsched_t *fs);
+/** Fits on the thread pool now (at most the parallel limit). */
+unsigned fm_fitsched_inflight(const fm_fitsched_t *fs);
+/** Run at most n (>= 1; 0 counts as 1) fits at once; starts queued ones if n grew. */
+void fm_fitsched_set_parallel(fm_fitsched_t *fs, unsigned n);
 
 /**
- * Stop the timer and wait for the fits in flight (their results still reach the result
- * callback); then done(arg) runs, on a later loop iteration.  Call once.
+ * Stop the timer, drop the queued fits and wait for those on the pool (their results still
+ * reach the result callback); then done(arg) runs, on a later loop iteration.  Call once.
  */
 void fm_fitsched_stop(fm_fitsched_t *fs, void (*done)(void *arg), void *arg);
 
