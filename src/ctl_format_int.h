@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Private to ctl_format.c and ctl_tables.c: the generic pieces (values, aligned grids,
- * key : value lists) the per-command layouts of ctl_tables.c are built from.
+ * Private to the client's layouts: the generic pieces (values, aligned grids) of ctl_layout.c
+ * that the per-command layouts of ctl_tables.c are built from, and those layouts, which the
+ * dispatcher in ctl_format.c calls.
  */
 #pragma once
 
@@ -18,8 +19,10 @@ typedef struct {
     bool *right;  /* per column: right-aligned (numbers) */
 } fm__ctl_grid_t;
 
-/* The text of one value (see fm_ctl_format_value), malloc'd. */
+/* ctl_layout.c.  The text of one value (see fm_ctl_format_value), malloc'd. */
 char *fm__ctl_value_str(const json_t *v);
+/* Is v a non-empty array of objects (printed as a table, not as a value)? */
+bool fm__ctl_is_table(const json_t *v);
 /* Print the grid with a header row, columns two spaces apart. */
 void fm__ctl_grid_print(FILE *out, const fm__ctl_grid_t *g);
 /* Free the cells and alignment flags (not head). */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Internals shared by the histogram delta codecs: histdelta.c (API, splitting, binary) and
- * histdelta_json.c (JSON).  Not for other modules.
+ * histdelta_json.c (JSON), both above histdelta_check.c (shared checks).  Not for other
+ * modules.
  */
 #pragma once
 
@@ -38,6 +39,7 @@ typedef struct {
     size_t nbin; /* bins of the current histogram so far */
 } fm__hd_dec_t;
 
+/* histdelta_check.c */
 __attribute__((format(printf, 3, 4))) int fm__hd_fail(fm__hd_dec_t *x, int rc,
                                                        const char *fmt, ...);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "decode/decode_int.h"
+#include "decode/fixbuf.h"
 #include "util/err.h"
 
 int fm__decode_check_enable(fm_decoder_t *d, bool abort_on_mismatch)
@@ -33,7 +34,7 @@ void fm__check_free(fm_decoder_t *d)
     if (!c) {
         return;
     }
-    fm__ipfix_ref_free(c->ref);
+    fm__fix_free(c->ref);
     free(c->raws);
     free(c->prob32);
     free(c);
@@ -143,11 +144,11 @@ static void cmp_one(void *ctx, const fm__raw_t *r)
 void fm__check_ipfix_message(fm_decoder_t *d, uint8_t *msg, size_t len)
 {
     fm__check_t *c = d->check;
-    if (!c->ref && !(c->ref = fm__ipfix_ref_new())) {
+    if (!c->ref && !(c->ref = fm__fix_new())) {
         abort(); /* test-only path */
     }
     cmp_t k = {.c = c};
-    if (fm__ipfix_ref_read(c->ref, msg, len, cmp_one, &k) < 0) {
+    if (fm__fix_transcode(c->ref, msg, len, cmp_one, &k) < 0) {
         mismatch(c, "IPFIX message (libfixbuf refused what the plans read)", 0);
     } else if (k.i != c->nraw) {
         mismatch(c, "IPFIX record count (libfixbuf read fewer)", 0);

@@ -173,7 +173,7 @@ struct fm_decoder {
                               * session was created: what that session may hold beyond ours */
 };
 
-/* decode.c */
+/* record.c: shared by the dispatcher and the three protocol decoders */
 int fm__decode_domain(fm_decoder_t *d, uint32_t id, uint8_t version, fm__dom_t **out);
 void fm__decode_seq(fm_decoder_t *d, fm__dom_t *dom, uint32_t seq, uint32_t advance);
 void fm__decode_emit(fm_decoder_t *d, const fm_flow_t *f);
@@ -232,12 +232,7 @@ int fm__decode_v9(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t recv
 int fm__decode_ipfix(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t recv_ms);
 void fm__ipfix_free(fm_decoder_t *d);
 void fm__ipfix_trim(fm_decoder_t *d);
-/* The reference path: libfixbuf transcodes msg (a checked message) through x's session;
- * each record's fm__raw_t goes to fn.  @return 0 or FM_EFORMAT (libfixbuf objected). */
-struct fm__ipfix *fm__ipfix_ref_new(void);
-void fm__ipfix_ref_free(struct fm__ipfix *x);
-int fm__ipfix_ref_read(struct fm__ipfix *x, uint8_t *msg, size_t len,
-                       void (*fn)(void *ctx, const fm__raw_t *r), void *ctx);
+/* fixbuf.c (libfixbuf sessions, the reference transcoding) has a header of its own: fixbuf.h. */
 
 static inline uint16_t fm__be16(const uint8_t *p)
 {

@@ -31,127 +31,19 @@
  */
 #include "config.h"
 
-#include <fixbuf/public.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "decode/decode_int.h"
+#include "decode/fixbuf.h"
 #include "util/err.h"
 
 #define IPFIX_HDR 16
-#define INT_TID 0x0100 /* internal template ids are a namespace of their own */
 #define IE_PADDING 210 /* paddingOctets: any length, mapped to nothing */
 /* Session recycling: templates libfixbuf may hold beyond ours, at least this many... */
 #define RECYCLE_MIN 256
 /* ...or half our live templates. */
 #define RECYCLE_FRACTION 2
-
-struct fm__ipfix {
-    fbSession_t *sess;
-    fBuf_t *fbuf;
-    uint8_t *scratch; /* the checked message, for the differential check only */
-    size_t cap;
-    uint8_t *tmsg;    /* one template record as a message of its own for libfixbuf */
-    size_t tcap;
-};
-
-/* Field order and sizes are fm__raw_t's: no holes, so libfixbuf writes the struct as is. */
-static fbInfoElementSpec_t raw_spec[] = {
-    {"octetDeltaCount", 8, 0},            {"packetDeltaCount", 8, 0},
-    {"reverseOctetDeltaCount", 8, 0},     {"reversePacketDeltaCount", 8, 0},
-    {"flowStartMilliseconds", 8, 0},      {"flowEndMilliseconds", 8, 0},
-    {"flowStartMicroseconds", 8, 0},      {"flowEndMicroseconds", 8, 0},
-    {"flowStartNanoseconds", 8, 0},       {"flowEndNanoseconds", 8, 0},
-    {"systemInitTimeMilliseconds", 8, 0}, {"reverseFlowStartMilliseconds", 8, 0},
-    {"reverseFlowEndMilliseconds", 8, 0}, {"samplingProbability", 8, 0},
-    {"sourceIPv6Address", 16, 0},         {"destinationIPv6Address", 16, 0},
-    {"sourceIPv4Address", 4, 0},          {"destinationIPv4Address", 4, 0},
-    {"ingressInterface", 4, 0},           {"egressInterface", 4, 0},
-    {"flowStartSeconds", 4, 0},           {"flowEndSeconds", 4, 0},
-    {"flowStartSysUpTime", 4, 0},         {"flowEndSysUpTime", 4, 0},
-    {"flowDurationMilliseconds", 4, 0},   {"flowDurationMicroseconds", 4, 0},
-    {"flowStartDeltaMicroseconds", 4, 0}, {"flowEndDeltaMicroseconds", 4, 0},
-    {"samplingInterval", 4, 0},           {"samplerRandomInterval", 4, 0},
-    {"samplingPacketInterval", 4, 0},     {"samplingPacketSpace", 4, 0},
-    {"samplingSize", 4, 0},               {"samplingPopulation", 4, 0},
-    {"sourceTransportPort", 2, 0},        {"destinationTransportPort", 2, 0},
-    {"tcpControlBits", 2, 0},             {"reverseTcpControlBits", 2, 0},
-    {"protocolIdentifier", 1, 0},         {"ipVersion", 1, 0},
-    {"paddingOctets", 6, 0},              FB_IESPEC_NULL};
-
-/* One information model for the process (libfixbuf asks for one per application); it includes
- * the RFC 5103 reverse elements. */
-static fbInfoModel_t *model;
-static pthread_once_t model_once = PTHREAD_ONCE_INIT;
-
-/* libfixbuf reports per-message events (e.g. "IPFIX Message out of sequence") through glib's
- * default log domain; we count those ourselves, so they go to debug instead of stderr. */
-static void glib_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
-{
-    (void)domain;
-    (void)level;
-    (void)data;
-    fm_log_debug("decode, libfixbuf: %s", msg);
-}
-
-static void model_init(void)
-{
-    model = fbInfoModelAlloc();
-    g_log_set_handler(NULL, G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO |
-                      G_LOG_LEVEL_DEBUG, glib_log, NULL);
-}
-
-static struct fm__ipfix *session_new(void)
-{
-    pthread_once(&model_once, model_init);
-    struct fm__ipfix *x = calloc(1, sizeof(*x));
-    if (!model || !x) {
-        free(x);
-        return NULL;
-    }
-    GError *err = NULL;
-    x->sess = fbSessionAlloc(model);
-    fbTemplate_t *t = fbTemplateAlloc(model);
-    if (!fbTemplateAppendSpecArray(t, raw_spec, UINT32_MAX, &err) ||
-        !fbSessionAddTemplate(x->sess, TRUE, INT_TID, t, &err)) {
-        fm_log_err("decode, libfixbuf internal template: %s", err ? err->message : "?");
-        g_clear_error(&err);
-        fbTemplateFreeUnused(t);
-        fbSessionFree(x->sess);
-        free(x);
-        return NULL;
-    }
-    x->fbuf = fBufAllocForCollection(x->sess, NULL);
-    fBufSetAutomaticMode(x->fbuf, FALSE);
-    if (!fBufSetInternalTemplate(x->fbuf, INT_TID, &err)) {
-        g_clear_error(&err);
-        fBufFree(x->fbuf);
-        free(x);
-        return NULL;
-    }
-    return x;
-}
-
-static void session_free(struct fm__ipfix *x)
-{
-    if (x) {
-        fBufFree(x->fbuf); /* frees the session too */
-        free(x->scratch);
-        free(x->tmsg);
-        free(x);
-    }
-}
-
-struct fm__ipfix *fm__ipfix_ref_new(void)
-{
-    return session_new();
-}
-
-void fm__ipfix_ref_free(struct fm__ipfix *x)
-{
-    session_free(x);
-}
 
 void fm__ipfix_trim(fm_decoder_t *d)
 {
@@ -159,7 +51,7 @@ void fm__ipfix_trim(fm_decoder_t *d)
      * new session learns each template again when the exporter refreshes it (as after a
      * recycle).  Not while checking: the reference path reads through this session. */
     if (d->ipfix && !d->check) {
-        session_free(d->ipfix);
+        fm__fix_free(d->ipfix);
         d->ipfix = NULL;
         d->fix_dead = 0;
     }
@@ -167,9 +59,8 @@ void fm__ipfix_trim(fm_decoder_t *d)
 
 void fm__ipfix_free(fm_decoder_t *d)
 {
-    session_free(d->ipfix);
+    fm__fix_free(d->ipfix);
     d->ipfix = NULL;
-    fm__check_free(d);
 }
 
 /* Pre-scan state of one message. */
@@ -262,7 +153,7 @@ static size_t lib_trec(const uint8_t *p, size_t rl, uint16_t sid, uint8_t *out)
             pen = fm__be32(p + off + 4);
             fl = 8;
         }
-        if (fbInfoModelGetElementByID(model, id & 0x7fff, pen)) {
+        if (fm__fix_known(id & 0x7fff, pen)) {
             memcpy(out + w, p + off, fl);
             w += fl;
         } else {
@@ -555,34 +446,6 @@ static int prescan(scan_t *s, const uint8_t *buf, size_t len)
     return 0;
 }
 
-/* The reference path (check.c): libfixbuf transcodes the checked message record by record
- * into fm__raw_t through its internal template. */
-int fm__ipfix_ref_read(struct fm__ipfix *x, uint8_t *msg, size_t len,
-                       void (*fn)(void *ctx, const fm__raw_t *r), void *ctx)
-{
-    fBuf_t *fb = x->fbuf;
-    GError *err = NULL;
-    int rc = 0;
-    fBufSetBuffer(fb, msg, len);
-    for (;;) {
-        uint16_t tid = 0;
-        fbTemplate_t *xt = fBufNextCollectionTemplate(fb, &tid, &err);
-        fm__raw_t r;
-        size_t sz = sizeof(r);
-        if (!xt || !fBufNext(fb, (uint8_t *)&r, &sz, &err)) {
-            if (!g_error_matches(err, FB_ERROR_DOMAIN, FB_ERROR_EOM) &&
-                !g_error_matches(err, FB_ERROR_DOMAIN, FB_ERROR_BUFSZ)) {
-                fm_log_info("decode check, libfixbuf: %s", err ? err->message : "?");
-                rc = FM_EFORMAT;
-            }
-            g_clear_error(&err);
-            break;
-        }
-        fn(ctx, &r);
-    }
-    return rc;
-}
-
 /* Bound libfixbuf's session (top of file): replace it when the templates it may hold beyond
  * ours pass the limit.  @return 0 or FM_ENOMEM (the old one is kept then). */
 static int session_bound(fm_decoder_t *d)
@@ -591,11 +454,11 @@ static int session_bound(fm_decoder_t *d)
     if (d->fix_dead <= (limit > RECYCLE_MIN ? limit : RECYCLE_MIN)) {
         return 0;
     }
-    struct fm__ipfix *n = session_new();
+    struct fm__ipfix *n = fm__fix_new();
     if (!n) {
         return FM_ENOMEM;
     }
-    session_free(d->ipfix);
+    fm__fix_free(d->ipfix);
     d->ipfix = n;
     d->fix_dead = 0;
     d->stats.session_recycles++;
@@ -614,7 +477,7 @@ int fm__decode_ipfix(fm_decoder_t *d, const uint8_t *buf, size_t len, uint64_t r
     if (mlen > len) {
         return FM_ETRUNC;
     }
-    if (!d->ipfix && !(d->ipfix = session_new())) {
+    if (!d->ipfix && !(d->ipfix = fm__fix_new())) {
         return FM_ENOMEM;
     }
     if (session_bound(d) < 0) {
