@@ -31,26 +31,34 @@ rmem_max() { cat /proc/sys/net/core/rmem_max 2>/dev/null || echo '?'; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # daemon_conf DIR PORT: write DIR/d.conf for a daemon on 127.0.0.1:PORT with its state in DIR
-# (no fits, no exports, uniflows); further sections on stdin are appended.
+# (no fits, no exports, uniflows), merged with the sections on stdin: a section the bench gives
+# too ([fit], [daemon], ...) gets these keys at its top, so the bench's own keys, later in the
+# section, win, and no section appears twice (flowmixd refuses duplicate sections).
 daemon_conf() {
     mkdir -p "$1"
-    {
-        cat <<EOC
-[daemon]
-state_dir = $1
-log_level = warning
-[listen]
-udp = 127.0.0.1:$2
-rcvbuf = $RCVBUF
-[control]
-socket = $1/control.sock
-[fit]
-interval = 0
-[export]
-interval = 0
-EOC
-        cat
-    } > "$1/d.conf"
+    awk -v sd="$1" -v port="$2" -v rcvbuf="$RCVBUF" '
+        BEGIN {
+            add["daemon"] = "state_dir = " sd "\nlog_level = warning"
+            add["listen"] = "udp = 127.0.0.1:" port "\nrcvbuf = " rcvbuf
+            add["control"] = "socket = " sd "/control.sock"
+            add["fit"] = "interval = 0"
+            add["export"] = "interval = 0"
+            order[1] = "daemon"; order[2] = "listen"; order[3] = "control"
+            order[4] = "fit"; order[5] = "export"
+        }
+        function section(line, s) {
+            if (line !~ /^[ \t]*\[[^]]*\]/) return ""
+            s = line; sub(/^[ \t]*\[/, "", s); sub(/\].*/, "", s); return s
+        }
+        { lines[++n] = $0; s = section($0); if (s in add) has[s] = 1 }
+        END {
+            for (i = 1; i <= 5; i++) if (!has[order[i]]) print "[" order[i] "]\n" add[order[i]]
+            for (i = 1; i <= n; i++) {
+                print lines[i]
+                s = section(lines[i])
+                if (s in add) print add[s]
+            }
+        }' > "$1/d.conf"
 }
 
 # daemon_start DIR: start flowmixd on DIR/d.conf (log DIR/d.log), wait until it answers ping.
@@ -75,8 +83,11 @@ daemon_stop() {
     dpid=""
 }
 
-# status KEY: one counter of the running daemon from the readable `flowmixctl status`.
-status() { "$B/flowmixctl" -s "$dsock" status | sed -n "s/^$1 *: *//p"; }
+# status KEY: the first counter named KEY in `flowmixctl --json status` (records: the records
+# received).  Not the readable layout: it groups counters under titles and is for people.
+status() {
+    "$B/flowmixctl" -s "$dsock" --json status | grep -o "\"$1\":[0-9.]*" | head -1 | cut -d: -f2
+}
 drec() { status records; }
 # settle CMD: wait until the counter CMD prints stops moving (the socket is drained), print it.
 settle() {
