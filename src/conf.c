@@ -71,6 +71,9 @@ static const key_def_t keys[] = {
      "Exporters (source address and port) tracked at once; the idlest is evicted beyond it."},
     {"listen", "max_templates", K_UINT, OFF(max_templates), "4096", 1u << 20,
      "Templates kept per exporter."},
+    {"listen", "exporter_timeout", K_DURATION, OFF(exporter_timeout_ms), "30m", 0,
+     "An exporter silent this long is forgotten with its templates and counters\n"
+     "(exporters_expired); 0: kept until max_exporters makes room.  At least 1s."},
     {"control", "socket", K_STR, OFF(ctl_socket), "", 0,
      "Control socket.  Empty: $RUNTIME_DIRECTORY/control.sock or STATE_DIR/control.sock."},
     {"control", "idle_timeout", K_DURATION, OFF(ctl_idle_ms), "60", 0,
@@ -670,6 +673,10 @@ static int validate_bounds(const fm_config_t *cfg, char *err, size_t errlen)
     }
     if (cfg->ctl_idle_ms < 1000) {
         snprintf(err, errlen, "[control] idle_timeout must be at least 1s");
+        return FM_ECONFIG;
+    }
+    if (cfg->exporter_timeout_ms && cfg->exporter_timeout_ms < 1000) {
+        snprintf(err, errlen, "[listen] exporter_timeout must be 0 or at least 1s");
         return FM_ECONFIG;
     }
     if (ram_mib && cfg->cache_memory >= ram_mib) {

@@ -268,8 +268,8 @@ static void status_ingest(lines_t *l, const json_t *r)
 {
     char a[CELL], b[CELL], c[CELL];
     title(l, "Input");
-    line_add(l, "exporters", "%s (%s evicted)", fmt_count(a, r, "exporters"),
-             fmt_count(b, r, "exporters_evicted"));
+    line_add(l, "exporters", "%s (%s evicted, %s expired)", fmt_count(a, r, "exporters"),
+             fmt_count(b, r, "exporters_evicted"), fmt_count(c, r, "exporters_expired"));
     line_add(l, "datagrams", "%s, %s", fmt_count(a, r, "datagrams"), fmt_bytes(b, r, "bytes"));
     line_add(l, "records", "%s", fmt_count(a, r, "records"));
     line_add(l, "dropped", "%s malformed, %s receive errors, %s kernel drops",
@@ -449,7 +449,8 @@ int fm__ctl_status(FILE *out, const json_t *r)
 {
     static const char *const known[] = {
         "version", "uptime_s", "records", "records_per_s", "datagrams", "bytes", "malformed",
-        "recv_errors", "kernel_drops", "exporters", "exporters_evicted", "flows_finished",
+        "recv_errors", "kernel_drops", "exporters", "exporters_evicted", "exporters_expired",
+        "flows_finished",
         "cache", "store", "total", "fits", "ctl", "export", "plugins", "now_ms", "start_ms",
         "rate_1m", "rate_15m", "hist_publish", "kafka_in", "kafka_collectors", "bounds",
         "capture", NULL};

@@ -416,6 +416,7 @@ static int open_modules(fm_daemon_t *d, char *err, size_t errlen)
     fm_exporter_conf_t ec;
     fm_ingest_conf_t ic = {.udp = c->udp, .rcvbuf = c->rcvbuf,
                            .max_exporters = (uint32_t)c->max_exporters,
+                           .exporter_timeout_ms = c->exporter_timeout_ms,
                            .new_exporter = on_new_exporter, .new_exporter_ctx = d};
     int rc;
 

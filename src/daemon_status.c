@@ -140,6 +140,7 @@ json_t *fm__daemon_status_json(fm_daemon_t *d)
     json_object_set_new(result, "rate_15m", rates_json(d, FM__RATE_SPAN_MS));
     fm_ctl_stats_t cst;
     fm_ctl_stats(d->ctl, &cst);
+    json_object_set_new(result, "exporters_expired", json_integer((json_int_t)is.exporters_expired));
     json_object_set_new(result, "bounds", bounds_json(d, &is));
     json_object_set_new(result, "ctl",
                         json_pack("{sI sI sI sI sI sI sI}", "clients", (json_int_t)cst.clients,

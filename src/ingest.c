@@ -4,12 +4,14 @@
  * into a buffer the socket owns, so no allocation happens per datagram.  The source address and
  * port of a datagram select its exporter (and with it the decoder's template state); the table
  * is bounded and, when full, the exporter idle the longest makes room for the new one, which is
- * counted.  What the datagram contains is the decoder's business.
+ * counted; a sweep timer forgets exporters silent for exporter_timeout_ms (counted, logged) and
+ * trims the decoders of idle ones.  What the datagram contains is the decoder's business.
  */
 #include "config.h"
 #include "ingest.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +57,8 @@ struct fm_ingest {
     sock_t socks[MAX_SOCKETS];
     size_t nsocks;
     size_t open_handles;
+    uv_timer_t sweep;          /* trims idle decoders, expires silent exporters */
+    bool sweeping;
     void (*stop_done)(void *);
     void *stop_arg;
 
@@ -62,11 +66,11 @@ struct fm_ingest {
     size_t nbuckets;
     size_t nexporters;
     uint32_t next_id;
-    uint64_t next_trim_ms;
     uint64_t seed;
     fm_ingest_stats_t st;
     fm_ratelimit_t rl_err;
     fm_ratelimit_t rl_bad;
+    fm_ratelimit_t rl_expired;
 };
 
 int fm_ingest_parse_endpoint(const char *text, struct sockaddr_storage *ss)
@@ -135,6 +139,7 @@ int fm_ingest_new(uv_loop_t *loop, const fm_ingest_conf_t *conf, fm_flow_batch_f
     ing->seed = fm_time_mono_ns() ^ ((uint64_t)(uintptr_t)ing << 16);
     fm_ratelimit_init(&ing->rl_err, 5, 10000);
     fm_ratelimit_init(&ing->rl_bad, 10, 10000);
+    fm_ratelimit_init(&ing->rl_expired, 10, 60000);
 
     list = fm_xstrdup(conf->udp);
     for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -251,19 +256,45 @@ static exporter_t *lookup_exporter(fm_ingest_t *ing, const struct sockaddr *sa, 
 
 /* Exporters idle this long give back their decoders' rebuildable buffers (fm_decoder_trim):
  * a collector seeing a new exporter every few seconds otherwise keeps ~100 kB for each until
- * max_exporters evicts it (bench/soak.sh).  Checked at most once per period. */
+ * it expires (bench/soak.sh). */
 #define TRIM_IDLE_MS 10000
 
-static void trim_idle(fm_ingest_t *ing, uint64_t now)
+/* Every exporter silent for exporter_timeout_ms is forgotten: what it held (decoder, templates,
+ * counters) comes back, so the table holds the exporters of the last timeout, not every source
+ * port ever seen until max_exporters.  Others idle TRIM_IDLE_MS are trimmed. */
+static void on_sweep(uv_timer_t *t)
 {
-    ing->next_trim_ms = now + TRIM_IDLE_MS;
+    fm_ingest_t *ing = t->data;
+    uint64_t now = fm_time_wall_ms(), timeout = ing->conf.exporter_timeout_ms;
     for (size_t b = 0; b < ing->nbuckets; b++) {
-        for (exporter_t *e = ing->buckets[b]; e; e = e->next) {
-            if (now - e->info.last_seen_ms > TRIM_IDLE_MS) {
+        for (exporter_t *e = ing->buckets[b], *next; e; e = next) {
+            next = e->next;
+            uint64_t quiet = now > e->info.last_seen_ms ? now - e->info.last_seen_ms : 0;
+            if (timeout && quiet >= timeout) {
+                fm_log_rl(&ing->rl_expired, LOG_INFO, "ingest, exporter %s port %u (id %u) "
+                          "silent for %" PRIu64 " s, forgotten", e->info.address, e->info.port,
+                          e->info.id, quiet / 1000);
+                unlink_exporter(ing, e);
+                ing->st.exporters_expired++;
+            } else if (quiet > TRIM_IDLE_MS) {
                 fm_decoder_trim(e->dec);
             }
         }
     }
+}
+
+static void start_sweep(fm_ingest_t *ing)
+{
+    uint64_t every = TRIM_IDLE_MS;
+    if (ing->conf.exporter_timeout_ms && ing->conf.exporter_timeout_ms / 4 < every) {
+        every = ing->conf.exporter_timeout_ms / 4 < 250 ? 250 : ing->conf.exporter_timeout_ms / 4;
+    }
+    uv_timer_init(ing->loop, &ing->sweep);
+    ing->sweep.data = ing;
+    ing->sweeping = true;
+    ing->open_handles++;
+    uv_timer_start(&ing->sweep, on_sweep, every, every);
+    uv_unref((uv_handle_t *)&ing->sweep); /* never what keeps the loop alive */
 }
 
 static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
@@ -309,9 +340,6 @@ static void recv_cb(uv_udp_t *handle, ssize_t nread, const uv_buf_t *buf,
         ing->st.malformed++;
         fm_log_rl(&ing->rl_bad, LOG_WARNING, "ingest, exporter %s port %u, datagram of %zd "
                   "bytes rejected: %s", e->info.address, e->info.port, nread, fm_strerror(rc));
-    }
-    if (now >= ing->next_trim_ms) {
-        trim_idle(ing, now);
     }
 }
 
@@ -404,16 +432,26 @@ int fm_ingest_start(fm_ingest_t *ing, char *err, size_t errlen)
         }
     }
     ing->st.sockets = ing->nsocks;
+    start_sweep(ing);
     return 0;
+}
+
+static void handle_closed(fm_ingest_t *ing)
+{
+    if (--ing->open_handles == 0 && ing->stop_done) {
+        ing->stop_done(ing->stop_arg);
+    }
 }
 
 static void close_cb(uv_handle_t *h)
 {
     sock_t *s = h->data;
-    fm_ingest_t *ing = s->owner;
-    if (--ing->open_handles == 0 && ing->stop_done) {
-        ing->stop_done(ing->stop_arg);
-    }
+    handle_closed(s->owner);
+}
+
+static void sweep_closed(uv_handle_t *h)
+{
+    handle_closed(h->data);
 }
 
 void fm_ingest_stop(fm_ingest_t *ing, void (*done)(void *arg), void *arg)
@@ -428,6 +466,11 @@ void fm_ingest_stop(fm_ingest_t *ing, void (*done)(void *arg), void *arg)
             uv_close(h, close_cb);
             closing++;
         }
+    }
+    if (ing->sweeping) {
+        ing->sweeping = false;
+        uv_close((uv_handle_t *)&ing->sweep, sweep_closed);
+        closing++;
     }
     if (closing == 0 && done) {
         done(arg);

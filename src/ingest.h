@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * UDP ingest: the listening sockets (libuv, batch receive with recvmmsg), the table of exporters
- * (source address + port, bounded, idlest evicted) each with its decoder state and counters.
+ * (source address + port, bounded, idlest evicted, silent ones expired) each with its decoder
+ * state and counters.
  * Decoded records go to one sink; ingest knows nothing of the cache.
  */
 #pragma once
@@ -21,6 +22,7 @@ typedef struct {
     const char *udp;            /* comma-separated ADDR:PORT list */
     uint64_t rcvbuf;            /* requested SO_RCVBUF bytes */
     uint32_t max_exporters;
+    uint64_t exporter_timeout_ms; /* an exporter silent this long is forgotten; 0: never */
     fm_decode_conf_t decode;
     /* Optional: told of each new exporter before its first records are decoded. */
     void (*new_exporter)(void *ctx, const fm_ingest_exporter_t *e);
@@ -45,6 +47,7 @@ typedef struct {
     uint64_t recv_errors;
     uint64_t exporters;
     uint64_t exporters_evicted;
+    uint64_t exporters_expired; /* forgotten after exporter_timeout_ms of silence */
     uint64_t kernel_drops;      /* from /proc/net/udp{,6} (Linux); 0 where unknown */
     uint64_t sockets;
 } fm_ingest_stats_t;

@@ -48,6 +48,8 @@ static const status_metric_t status_metrics[] = {
     {"exporters", "flowmix_exporters", T_GAUGE, 0, "Exporters tracked now."},
     {"exporters_evicted", "flowmix_exporters_evicted_total", T_COUNTER, 0,
      "Exporters forgotten to stay within max_exporters."},
+    {"exporters_expired", "flowmix_exporters_expired_total", T_COUNTER, 0,
+     "Exporters forgotten after exporter_timeout of silence."},
     {"flows_finished", "flowmix_flows_finished_total", T_COUNTER, 0,
      "Flows that left the cache into the histograms."},
     {"cache.entries", "flowmix_cache_entries", T_GAUGE, 0, "Flows in the cache."},
