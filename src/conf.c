@@ -828,7 +828,13 @@ static char *trim_header(char *line)
  * the previous section and merges a repeated section silently, so both are reported here with
  * the line they are on.
  */
-static int check_sections(FILE *f, const char *path, char *err, size_t errlen)
+typedef struct {
+    char (*names)[128];
+    unsigned *lines;
+    size_t n;
+} sections_t;
+
+static int check_sections(FILE *f, const char *path, sections_t *secs, char *err, size_t errlen)
 {
     char line[1024], (*names)[128] = NULL;
     unsigned *lines = NULL, lineno = 0;
@@ -861,16 +867,32 @@ static int check_sections(FILE *f, const char *path, char *err, size_t errlen)
         snprintf(names[n], sizeof(names[n]), "%s", l + 1);
         lines[n++] = lineno;
     }
-    free(names);
-    free(lines);
+    secs->names = names;
+    secs->lines = lines;
+    secs->n = n;
     rewind(f);
     return rc;
+}
+
+/* Each [plugin.NAME] section's line, for messages about the plugin's own keys. */
+static void plugin_lines(fm_config_t *cfg, const sections_t *secs)
+{
+    for (size_t i = 0; i < cfg->nplugins; i++) {
+        fm_config_plugin_t *p = &cfg->plugins[i];
+        for (size_t k = 0; k < secs->n; k++) {
+            if (!strncasecmp(secs->names[k], "plugin.", 7) &&
+                !strcasecmp(secs->names[k] + 7, p->name)) {
+                p->line = secs->lines[k];
+            }
+        }
+    }
 }
 
 int fm_config_load(const char *path, fm_config_t **out, char *err, size_t errlen)
 {
     fm_config_t *cfg = fm_xcalloc(1, sizeof(*cfg));
     parse_ctx_t ctx = {.cfg = cfg};
+    sections_t secs = {0};
     int rc = 0;
 
     apply_defaults(cfg);
@@ -887,11 +909,12 @@ int fm_config_load(const char *path, fm_config_t **out, char *err, size_t errlen
             snprintf(ctx.msg, sizeof(ctx.msg), "line longer than %d characters (the limit of "
                      "the configuration parser)", LINE_MAX_CHARS);
             ctx.failed = 1;
-        } else if ((rc = check_sections(f, path, err, errlen)) < 0) {
+        } else if ((rc = check_sections(f, path, &secs, err, errlen)) < 0) {
             fclose(f);
             goto fail;
         } else {
             line = ini_parse_file(f, on_ini_key, &ctx);
+            plugin_lines(cfg, &secs);
         }
         fclose(f);
         if (line != 0) {
@@ -907,9 +930,13 @@ int fm_config_load(const char *path, fm_config_t **out, char *err, size_t errlen
         snprintf(err, errlen, "%s: %s", path ? path : "defaults", ctx.msg);
         goto fail;
     }
+    free(secs.names);
+    free(secs.lines);
     *out = cfg;
     return 0;
 fail:
+    free(secs.names);
+    free(secs.lines);
     fm_config_free(cfg);
     return rc;
 }

@@ -547,7 +547,8 @@ int fm_daemon_check(const fm_config_t *cfg, char *err, size_t errlen)
     dir_of(cfg->ctl_socket, dir, sizeof(dir));
     if ((rc = check_dir("[control] socket directory", dir, err, errlen)) < 0 ||
         (rc = fm_ingest_check(cfg->udp, err, errlen)) < 0 ||
-        (rc = fm_plugins_check(cfg->plugins, cfg->nplugins, cfg->plugin_dir, err, errlen)) < 0) {
+        (rc = fm_plugins_check(cfg->plugins, cfg->nplugins, cfg->plugin_dir, cfg->file, err,
+                               errlen)) < 0) {
         return rc;
     }
 #ifndef HAVE_RDKAFKA

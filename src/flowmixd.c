@@ -92,7 +92,13 @@ int main(int argc, char **argv)
         if (print) {
             fm_config_print(cfg, stdout);
         } else if ((rc = fm_daemon_check(cfg, err, sizeof(err))) < 0) {
-            fprintf(stderr, "flowmixd: %s: %s\n", path ? path : "(defaults)", err);
+            /* A message that names its own FILE:LINE is printed as it is. */
+            size_t plen = path ? strlen(path) : 0;
+            if (plen && !strncmp(err, path, plen) && err[plen] == ':') {
+                fprintf(stderr, "flowmixd: %s\n", err);
+            } else {
+                fprintf(stderr, "flowmixd: %s: %s\n", path ? path : "(defaults)", err);
+            }
             fm_config_free(cfg);
             return 1;
         } else {

@@ -51,6 +51,8 @@ typedef struct batch {
 } batch_t;
 
 typedef int (*hist_fn)(void *state, const char *json, size_t len, uint64_t window_start_ms);
+typedef int (*validate_fn)(const char *const *keys, const char *const *values, size_t n,
+                           char *err, size_t errlen);
 
 typedef struct instance {
     char *name;                /* [plugin.NAME] */
@@ -58,6 +60,7 @@ typedef struct instance {
     void *dl;
     const fm_plugin_t *desc;
     hist_fn hist;              /* desc->hist of an ABI >= 2 plugin, else NULL */
+    validate_fn validate;      /* desc->validate of an ABI >= 4 plugin, else NULL */
     fm_plugin_hist_params_t hist_params; /* from desc->hist_params (ABI >= 3), else zeros */
     atomic_bool hist_declined; /* hist answered FM_PLUGIN_HIST_DECLINE: offer no more */
     void *state;
@@ -595,7 +598,23 @@ static int check_descriptor(instance_t *in, const fm_plugin_t *d, char *err, siz
      * would be undefined behaviour (garbage, or a fault at the end of a mapping).  Only fields
      * of the plugin's own ABI version are ever read. */
     in->hist = d->abi_version >= 2 ? d->hist : NULL;
+    in->validate = d->abi_version >= 4 ? d->validate : NULL;
     return 0;
+}
+
+/* The plugin's own check of its keys (ABI 4 validate), when it has one.  where: what the
+ * message starts with ("plugin NAME: FILE" or "CONF:LINE: [plugin.NAME] FILE").
+ * @return 0 or code with "WHERE: the plugin's message" in err. */
+static int validate_keys(const instance_t *in, const char *where, const char **keys,
+                         const char **values, size_t nk, int code, char *err, size_t errlen)
+{
+    char perr[512] = "";
+    if (!in->validate || in->validate(keys, values, nk, perr, sizeof(perr)) >= 0) {
+        return 0;
+    }
+    perr[sizeof(perr) - 1] = '\0';
+    snprintf(err, errlen, "%s: %s", where, perr[0] ? perr : "invalid keys (no message)");
+    return code;
 }
 
 /* sshd's StrictModes, as warnings: a plugin runs as flowmixd, so whoever can replace the file
@@ -690,8 +709,14 @@ static int load_one(instance_t *in, const fm_config_plugin_t *c, const char *plu
 
     in->name = fm_xstrdup(c->name);
     in->file = resolve_path(c, plugin_dir);
+    char where[1024];
     if ((rc = loader_keys(in, c, keys, values, &nk, err, errlen)) < 0 ||
         (rc = open_plugin(in, err, errlen)) < 0) {
+        goto out;
+    }
+    snprintf(where, sizeof(where), "plugin %s: %s", in->name, in->file);
+    /* FM_EPLUGIN as for a failed init: the plugin refused its keys. */
+    if ((rc = validate_keys(in, where, keys, values, nk, FM_EPLUGIN, err, errlen)) < 0) {
         goto out;
     }
     rc = in->desc->init(keys, values, nk, &in->state, perr, sizeof(perr));
@@ -827,8 +852,8 @@ void fm_plugins_free(fm_plugins_t *p)
     free(p);
 }
 
-int fm_plugins_check(const fm_config_plugin_t *cfgs, size_t n, const char *plugin_dir, char *err,
-                     size_t errlen)
+int fm_plugins_check(const fm_config_plugin_t *cfgs, size_t n, const char *plugin_dir,
+                     const char *conf_file, char *err, size_t errlen)
 {
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -840,8 +865,12 @@ int fm_plugins_check(const fm_config_plugin_t *cfgs, size_t n, const char *plugi
 
         in.name = fm_xstrdup(c->name);
         in.file = resolve_path(c, plugin_dir);
-        if ((rc = loader_keys(&in, c, keys, values, &nk, err, errlen)) == 0) {
-            rc = open_plugin(&in, err, errlen);
+        if ((rc = loader_keys(&in, c, keys, values, &nk, err, errlen)) == 0 &&
+            (rc = open_plugin(&in, err, errlen)) == 0) {
+            char where[1024];
+            snprintf(where, sizeof(where), "%s:%u: [plugin.%s] %s", conf_file ? conf_file
+                     : "(config)", c->line, c->name, in.file);
+            rc = validate_keys(&in, where, keys, values, nk, FM_ECONFIG, err, errlen);
         }
         stop_one(&in); /* never initialised: only unloads */
         free(keys);

@@ -42,14 +42,17 @@ int fm_plugins_new(const fm_config_plugin_t *cfgs, size_t n, const char *plugin_
                    fm_plugins_t **out, char *err, size_t errlen);
 
 /**
- * The start-up checks of fm_plugins_new() that call nothing in a plugin (flowmixd
- * --check-config): the loader's keys (queue, overflow), the file exists, dlopen resolves it and
- * its descriptor passes every check.  The plugin's own keys are checked only by its init, which
- * may have side effects (connections, files), so they are not checked here.
- * @return 0, FM_ECONFIG or FM_EPLUGIN with "plugin NAME: FILE: reason" in err.
+ * The start-up checks of fm_plugins_new() without their side effects (flowmixd --check-config):
+ * the loader's keys (queue, overflow), the file exists, dlopen resolves it, its descriptor
+ * passes every check, and the plugin's own keys pass its validate callback (ABI 4; a plugin
+ * without one has only its file checked: its init may connect or create files, so it is never
+ * called here).
+ * @param[in] conf_file  the configuration file, for messages (NULL: "(config)")
+ * @return 0, FM_ECONFIG or FM_EPLUGIN with "plugin NAME: FILE: reason", or for the plugin's own
+ *         keys "CONF:LINE: [plugin.NAME] FILE: the plugin's message", in err.
  */
-int fm_plugins_check(const fm_config_plugin_t *cfgs, size_t n, const char *plugin_dir, char *err,
-                     size_t errlen);
+int fm_plugins_check(const fm_config_plugin_t *cfgs, size_t n, const char *plugin_dir,
+                     const char *conf_file, char *err, size_t errlen);
 
 /**
  * Queue a batch of finished flows for every plugin (loop thread).  Copies the flows; returns

@@ -26,10 +26,14 @@
  *                        char *err, size_t errlen) { *state = NULL; return 0; }
  *     static int my_consume(void *s, const fm_plugin_flow_t *f, size_t n) { return 0; }
  *     static void my_fini(void *s) { }
+ *     // optional: check keys without side effects for flowmixd --check-config
+ *     static int my_validate(const char *const *k, const char *const *v, size_t n, char *err,
+ *                            size_t errlen) { return 0; }
  *     FM_PLUGIN_EXPORT const fm_plugin_t FM_PLUGIN_DESCRIPTOR = {
  *         .abi_version = FM_PLUGIN_ABI_VERSION, .flow_size = sizeof(fm_plugin_flow_t),
  *         .name = "mine", .version = "1.0",
  *         .init = my_init, .consume = my_consume, .fini = my_fini,
+ *         .validate = my_validate,
  *     };
  */
 #ifndef FLOWMIX_PLUGIN_H
@@ -44,10 +48,10 @@ extern "C" {
 
 /**
  * Bumped on any change of fm_plugin_t or fm_plugin_flow_t.  2 appended fm_plugin_t.hist, 3
- * appended fm_plugin_t.hist_params.  flowmixd loads plugins built against any version from
- * FM_PLUGIN_ABI_VERSION_MIN up to its own.
+ * appended fm_plugin_t.hist_params, 4 appended fm_plugin_t.validate.  flowmixd loads plugins
+ * built against any version from FM_PLUGIN_ABI_VERSION_MIN up to its own.
  */
-#define FM_PLUGIN_ABI_VERSION 3
+#define FM_PLUGIN_ABI_VERSION 4
 /** Oldest ABI this header's flowmixd still loads (1: a descriptor without hist). */
 #define FM_PLUGIN_ABI_VERSION_MIN 1
 
@@ -195,6 +199,25 @@ typedef struct fm_plugin {
      * @return 0, or negative to fail the load (err of init is not available here).
      */
     int (*hist_params)(void *state, fm_plugin_hist_params_t *params);
+
+    /* ---- ABI 4 ---- */
+
+    /**
+     * Optional: check an instance's keys and values as init would, without its side effects:
+     * no connection, no file or directory created or opened for writing, no thread, nothing
+     * kept.  `flowmixd --check-config` calls it for every [plugin.NAME] section (a plugin
+     * without it has only its file and descriptor checked there); flowmixd also calls it right
+     * before init, so the same key gets the same message in both.  Runs on the loading thread;
+     * may be called several times, with no instance existing.
+     * @param[in]  keys, values, n  as for init (borrowed for the call)
+     * @param[out] err  on failure, a NUL-terminated message naming the key, e.g.
+     *                  "unknown key 'x' (dir, interval)" or "interval = 5q: expected a duration"
+     * @return 0 if init would accept the keys (it may still fail for reasons only trying can
+     *         tell: a directory that cannot be created, a broker that cannot be reached), or
+     *         negative.
+     */
+    int (*validate)(const char *const *keys, const char *const *values, size_t n, char *err,
+                    size_t errlen);
 } fm_plugin_t;
 
 #ifdef __cplusplus

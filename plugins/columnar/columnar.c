@@ -62,14 +62,11 @@ static void col_free(columnar_t *c)
     free(c);
 }
 
-static int col_init(const char *const *keys, const char *const *values, size_t n, void **state,
-                    char *err, size_t errlen)
+/* The keys into c (defaults first), without side effects: shared by validate and init. */
+static int col_parse(columnar_t *c, const char *const *keys, const char *const *values,
+                     size_t n, char *err, size_t errlen)
 {
-    columnar_t *c = calloc(1, sizeof(*c));
     int rc = 0;
-    if (!c) {
-        return -ENOMEM;
-    }
     c->interval_ms = 3600000;
     c->prefix = strdup("flows");
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -94,6 +91,31 @@ static int col_init(const char *const *keys, const char *const *values, size_t n
         snprintf(err, errlen, "key 'dir' (output directory) is required");
         rc = -EINVAL;
     }
+    if (rc == 0 && (!c->dir || !c->prefix)) {
+        rc = -ENOMEM;
+    }
+    return rc;
+}
+
+static int col_validate(const char *const *keys, const char *const *values, size_t n, char *err,
+                        size_t errlen)
+{
+    columnar_t c = {0};
+    int rc = col_parse(&c, keys, values, n, err, errlen);
+    free(c.dir);
+    free(c.prefix);
+    return rc;
+}
+
+static int col_init(const char *const *keys, const char *const *values, size_t n, void **state,
+                    char *err, size_t errlen)
+{
+    columnar_t *c = calloc(1, sizeof(*c));
+    int rc;
+    if (!c) {
+        return -ENOMEM;
+    }
+    rc = col_parse(c, keys, values, n, err, errlen);
     if (rc == 0 && (rc = pu_mkdirs(c->dir)) < 0) {
         snprintf(err, errlen, "%s: %s", c->dir, strerror(-rc));
     }
@@ -248,4 +270,5 @@ FM_PLUGIN_EXPORT const fm_plugin_t FM_PLUGIN_DESCRIPTOR = {
     .tick = col_tick,
     .counters = col_counters,
     .fini = col_fini,
+    .validate = col_validate,
 };

@@ -79,14 +79,11 @@ static int csv_set(csv_t *c, const char *k, const char *v, char *err, size_t err
     return 0;
 }
 
-static int csv_init(const char *const *keys, const char *const *values, size_t n, void **state,
-                    char *err, size_t errlen)
+/* The keys into c (defaults first), without side effects: shared by validate and init. */
+static int csv_parse(csv_t *c, const char *const *keys, const char *const *values, size_t n,
+                     char *err, size_t errlen)
 {
-    csv_t *c = calloc(1, sizeof(*c));
     int rc = 0;
-    if (!c) {
-        return -ENOMEM;
-    }
     c->interval_ms = 300000;
     c->prefix = strdup("flows");
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -96,6 +93,31 @@ static int csv_init(const char *const *keys, const char *const *values, size_t n
         snprintf(err, errlen, "key 'dir' (output directory) is required");
         rc = -EINVAL;
     }
+    if (rc == 0 && (!c->dir || !c->prefix)) {
+        rc = -ENOMEM;
+    }
+    return rc;
+}
+
+static int csv_validate(const char *const *keys, const char *const *values, size_t n, char *err,
+                        size_t errlen)
+{
+    csv_t c = {0};
+    int rc = csv_parse(&c, keys, values, n, err, errlen);
+    free(c.dir);
+    free(c.prefix);
+    return rc;
+}
+
+static int csv_init(const char *const *keys, const char *const *values, size_t n, void **state,
+                    char *err, size_t errlen)
+{
+    csv_t *c = calloc(1, sizeof(*c));
+    int rc;
+    if (!c) {
+        return -ENOMEM;
+    }
+    rc = csv_parse(c, keys, values, n, err, errlen);
     if (rc == 0 && (rc = pu_mkdirs(c->dir)) < 0) {
         snprintf(err, errlen, "%s: %s", c->dir, strerror(-rc));
     }
@@ -243,4 +265,5 @@ FM_PLUGIN_EXPORT const fm_plugin_t FM_PLUGIN_DESCRIPTOR = {
     .tick = csv_tick,
     .counters = csv_counters,
     .fini = csv_fini,
+    .validate = csv_validate,
 };

@@ -31,8 +31,39 @@ typedef struct example {
     uint64_t by_proto[256];   /* flows per IP protocol */
 } example_t;
 
-/* Keys arrive as two parallel arrays, borrowed for this call only: copy what you keep.  Reject
- * unknown keys with a message — flowmixd prints it and refuses to start, like for its own keys. */
+/* Keys arrive as two parallel arrays, borrowed for the call only: copy what you keep.  Reject
+ * unknown keys with a message — flowmixd prints it and refuses to start, like for its own keys.
+ * One parser serves validate (no side effects) and init. */
+static int ex_parse(example_t *ex, const char *const *keys, const char *const *values, size_t n,
+                    char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(keys[i], "summary")) {
+            free(ex->summary);
+            ex->summary = strdup(values[i]);
+        } else {
+            snprintf(err, errlen, "unknown key '%s' (this plugin knows: summary)", keys[i]);
+            return -EINVAL;
+        }
+    }
+    if (!ex->summary) {
+        snprintf(err, errlen, "key 'summary' (output file) is required");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Optional (ABI 4): `flowmixd --check-config` calls it to check the keys without creating an
+ * instance; it must not open, create or connect anything. */
+static int ex_validate(const char *const *keys, const char *const *values, size_t n, char *err,
+                       size_t errlen)
+{
+    example_t ex = {0};
+    int rc = ex_parse(&ex, keys, values, n, err, errlen);
+    free(ex.summary);
+    return rc;
+}
+
 static int ex_init(const char *const *keys, const char *const *values, size_t n, void **state,
                    char *err, size_t errlen)
 {
@@ -41,21 +72,11 @@ static int ex_init(const char *const *keys, const char *const *values, size_t n,
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (!strcmp(keys[i], "summary")) {
-            free(ex->summary);
-            ex->summary = strdup(values[i]);
-        } else {
-            snprintf(err, errlen, "unknown key '%s' (this plugin knows: summary)", keys[i]);
-            free(ex->summary);
-            free(ex);
-            return -EINVAL;
-        }
-    }
-    if (!ex->summary) {
-        snprintf(err, errlen, "key 'summary' (output file) is required");
+    int rc = ex_parse(ex, keys, values, n, err, errlen);
+    if (rc < 0) {
+        free(ex->summary);
         free(ex);
-        return -EINVAL;
+        return rc;
     }
     *state = ex;
     return 0;
@@ -106,7 +127,8 @@ static void ex_fini(void *state)
     free(ex);
 }
 
-/* The one exported symbol.  flush and tick are optional and not needed here. */
+/* The one exported symbol.  flush and tick are optional and not needed here; validate is
+ * optional too, but without it --check-config cannot check this plugin's keys. */
 FM_PLUGIN_EXPORT const fm_plugin_t FM_PLUGIN_DESCRIPTOR = {
     .abi_version = FM_PLUGIN_ABI_VERSION,
     .flow_size = sizeof(fm_plugin_flow_t),
@@ -117,4 +139,5 @@ FM_PLUGIN_EXPORT const fm_plugin_t FM_PLUGIN_DESCRIPTOR = {
     .consume = ex_consume,
     .counters = ex_counters,
     .fini = ex_fini,
+    .validate = ex_validate,
 };

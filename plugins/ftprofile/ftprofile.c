@@ -87,6 +87,15 @@ static int parse_keys(ftprofile_t *p, const char *const *keys, const char *const
     return 0;
 }
 
+static int ftp_validate(const char *const *keys, const char *const *values, size_t n, char *err,
+                        size_t errlen)
+{
+    ftprofile_t p = {0};
+    int rc = parse_keys(&p, keys, values, n, err, errlen);
+    free(p.output);
+    return rc;
+}
+
 static int ftp_init(const char *const *keys, const char *const *values, size_t n, void **state,
                     char *err, size_t errlen)
 {
@@ -186,4 +195,5 @@ FM_PLUGIN_EXPORT const fm_plugin_t FM_PLUGIN_DESCRIPTOR = {
     .flush = ftp_flush,
     .counters = ftp_counters,
     .fini = ftp_fini,
+    .validate = ftp_validate,
 };

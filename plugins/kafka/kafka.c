@@ -207,6 +207,48 @@ static int hist_limit(kafka_t *k, const rd_kafka_conf_t *conf, char *err, size_t
     return 0;
 }
 
+/* The keys into k and conf, defaults and checks included, without side effects (librdkafka
+ * only records the settings in conf): shared by validate and init. */
+static int kf_configure(kafka_t *k, rd_kafka_conf_t *conf, const char *const *keys,
+                        const char *const *values, size_t n, const char **topic,
+                        const char **hist_topic, bool *hists, char *err, size_t errlen)
+{
+    int rc = 0;
+    k->flows = true;
+    k->key_exporter = true;
+    k->flush_timeout_ms = 10000;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = set_key(k, conf, keys[i], values[i], topic, hist_topic, hists, err, errlen);
+    }
+    if (rc == 0 && !k->have_brokers) {
+        snprintf(err, errlen, "key 'brokers' (bootstrap servers) is required");
+        rc = -EINVAL;
+    }
+    if (rc == 0 && !k->flows && !*hists) {
+        snprintf(err, errlen, "flows = no and histograms = no: nothing to publish");
+        rc = -EINVAL;
+    }
+    if (rc == 0) {
+        rc = set_defaults(k, conf, err, errlen);
+    }
+    if (rc == 0 && *hists) {
+        rc = hist_limit(k, conf, err, errlen);
+    }
+    return rc;
+}
+
+static int kf_validate(const char *const *keys, const char *const *values, size_t n, char *err,
+                       size_t errlen)
+{
+    kafka_t k = {0};
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *topic = NULL, *hist_topic = NULL;
+    bool hists = false;
+    int rc = kf_configure(&k, conf, keys, values, n, &topic, &hist_topic, &hists, err, errlen);
+    rd_kafka_conf_destroy(conf);
+    return rc;
+}
+
 static int kf_init(const char *const *keys, const char *const *values, size_t n, void **state,
                    char *err, size_t errlen)
 {
@@ -215,28 +257,9 @@ static int kf_init(const char *const *keys, const char *const *values, size_t n,
     const char *topic = "flowmix.flows", *hist_topic = "flowmix.hist";
     bool hists = false;
     char kerr[512];
-    int rc = 0;
+    int rc = k ? kf_configure(k, conf, keys, values, n, &topic, &hist_topic, &hists, err, errlen)
+               : -ENOMEM;
 
-    k->flows = true;
-    k->key_exporter = true;
-    k->flush_timeout_ms = 10000;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = set_key(k, conf, keys[i], values[i], &topic, &hist_topic, &hists, err, errlen);
-    }
-    if (rc == 0 && !k->have_brokers) {
-        snprintf(err, errlen, "key 'brokers' (bootstrap servers) is required");
-        rc = -EINVAL;
-    }
-    if (rc == 0 && !k->flows && !hists) {
-        snprintf(err, errlen, "flows = no and histograms = no: nothing to publish");
-        rc = -EINVAL;
-    }
-    if (rc == 0) {
-        rc = set_defaults(k, conf, err, errlen);
-    }
-    if (rc == 0 && hists) {
-        rc = hist_limit(k, conf, err, errlen);
-    }
     if (rc < 0) {
         rd_kafka_conf_destroy(conf);
         free(k);
@@ -468,4 +491,5 @@ FM_PLUGIN_EXPORT const fm_plugin_t FM_PLUGIN_DESCRIPTOR = {
     .fini = kf_fini,
     .hist = kf_hist,
     .hist_params = kf_hist_params,
+    .validate = kf_validate,
 };

@@ -214,7 +214,10 @@ static void refused(const char *path, char **k, char **v, size_t n, int code, co
 
 static void test_wrong_abi(void **state)
 {
-    refused(tp("tp_badabi"), NULL, NULL, 0, FM_EPLUGIN, "ABI version 1001, flowmixd loads 1 to 3");
+    char why[128];
+    snprintf(why, sizeof(why), "ABI version %d, flowmixd loads 1 to %d",
+             FM_PLUGIN_ABI_VERSION + 998, FM_PLUGIN_ABI_VERSION);
+    refused(tp("tp_badabi"), NULL, NULL, 0, FM_EPLUGIN, why);
 }
 
 static void test_missing_file(void **state)
@@ -426,6 +429,25 @@ static void test_example_plugin(void **state)
     assert_string_equal(got, want);
 }
 
+/* --check-config's plugin check runs the plugin's validate (ABI 4): an unknown key is refused
+ * with the configuration file, the section's line and the key; valid keys pass without init
+ * (no summary file is written, though fini of an initialised example plugin writes one). */
+static void test_check_validates_keys(void **state)
+{
+    char so[512], err[512];
+    char *bad_k[] = {"summary", "sumary"}, *bad_v[] = {file_b, "x"};
+    snprintf(so, sizeof(so), "%s/plugins/.libs/example.so", builddir());
+    fm_config_plugin_t c = pcfg("example", so, bad_k, bad_v, 2);
+    c.line = 7;
+    assert_int_equal(fm_plugins_check(&c, 1, tmpdir, "x.conf", err, sizeof(err)), FM_ECONFIG);
+    if (!strstr(err, "x.conf:7: [plugin.example]") || !strstr(err, "unknown key 'sumary'")) {
+        fail_msg("message \"%s\" does not name x.conf:7, the section and the key", err);
+    }
+    c.nkeys = 1;
+    assert_int_equal(fm_plugins_check(&c, 1, tmpdir, "x.conf", err, sizeof(err)), 0);
+    assert_int_equal(access(file_b, F_OK), -1);
+}
+
 /* Histogram deltas reach the ABI 2 plugin in order with flow batches; the ABI 1 plugin gets
  * the flows only, and its descriptor is never read past fini. */
 static void test_hist_deltas(void **state)
@@ -545,6 +567,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slow_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_instances, setup, teardown),
         cmocka_unit_test_setup_teardown(test_example_plugin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_validates_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hist_deltas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hist_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hist_declined, setup, teardown),
