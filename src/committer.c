@@ -36,11 +36,19 @@ typedef struct pending_fit {
     struct pending_fit *next;
 } pending_fit_t;
 
+/* An export snapshot to record (fm_store_record_export), in creation order. */
+typedef struct pending_export {
+    char *dir, *name;          /* name NULL once written */
+    uint64_t created_ms, keep;
+    struct pending_export *next;
+} pending_export_t;
+
 typedef struct job {
     uv_work_t req;
     fm_committer_t *c;
     fm_windelta_win_t *wins;
     pending_fit_t *fits;
+    pending_export_t *exports;
     void *mark;
     fm_store_mark_t *marks;    /* store marks, each written with its window */
     size_t nmarks;
@@ -63,6 +71,7 @@ struct fm_committer {
     fm_committer_hooks_t hooks;
     uv_timer_t timer;
     pending_fit_t *fits;       /* queued for the next job, newest first */
+    pending_export_t *exports; /* queued for the next job, oldest first */
     waiter_t *waiting;         /* requests the next job serves */
     job_t *job;                /* in flight, or NULL */
     bool stopping, final_started, final_done, timer_closed;
@@ -125,6 +134,23 @@ static void write_fits(job_t *j, fm_store_t *s)
     }
 }
 
+static void write_exports(job_t *j, fm_store_t *s)
+{
+    for (pending_export_t *e = j->exports; e && j->rc == 0; e = e->next) {
+        if (!e->name) {
+            continue;
+        }
+        j->rc = fm_store_record_export(s, e->dir, e->name, e->created_ms, e->keep);
+        if (j->rc < 0) {
+            snprintf(j->err, sizeof(j->err), "recording export %s: %s", e->name,
+                     fm_store_errmsg(s));
+        } else {
+            free(e->name);
+            e->name = NULL;
+        }
+    }
+}
+
 /* The marks of one window go into that window's transaction. */
 static void stage_marks(fm_store_t *s, job_t *j, uint64_t start_ms)
 {
@@ -166,6 +192,7 @@ static void commit_work(uv_work_t *req)
                                 sizeof(j->err));
     }
     write_fits(j, s);
+    write_exports(j, s);
     if (j->rc == 0 && j->prune_before_ms) {
         int pr = fm_store_prune(s, j->prune_before_ms);
         j->rc = pr < 0 ? pr : 0;
@@ -207,6 +234,35 @@ static void give_back_fits(fm_committer_t *c, pending_fit_t *list)
     }
 }
 
+static void free_exports(pending_export_t *e)
+{
+    while (e) {
+        pending_export_t *next = e->next;
+        free(e->dir);
+        free(e->name);
+        free(e);
+        e = next;
+    }
+}
+
+/* A failed job's unrecorded exports go back in front of the queue: they are older. */
+static void give_back_exports(fm_committer_t *c, pending_export_t *list)
+{
+    pending_export_t **pp = &list;
+    while (*pp) {
+        pending_export_t *e = *pp;
+        if (e->name) {
+            pp = &e->next;
+        } else {
+            *pp = e->next;
+            e->next = NULL;
+            free_exports(e);
+        }
+    }
+    *pp = c->exports;
+    c->exports = list;
+}
+
 static void record_result(fm_committer_t *c, job_t *j)
 {
     if (j->rc == 0) {
@@ -219,6 +275,7 @@ static void record_result(fm_committer_t *c, job_t *j)
         c->st.failing = false;
         fm_windelta_list_free(j->wins);
         free_fits(j->fits);
+        free_exports(j->exports);
         return;
     }
     c->st.failures++;
@@ -226,6 +283,7 @@ static void record_result(fm_committer_t *c, job_t *j)
     snprintf(c->st.error, sizeof(c->st.error), "%s", j->err[0] ? j->err : fm_strerror(j->rc));
     fm_windelta_give_back(c->wd, j->wins);
     give_back_fits(c, j->fits);
+    give_back_exports(c, j->exports);
     if (j->final) {
         fm_log_err("store, final commit failed: statistics since the last successful commit "
                    "are not saved: %s", c->st.error);
@@ -310,6 +368,8 @@ static void start_job(fm_committer_t *c, bool final)
     j->wins = fm_windelta_take(c->wd);
     j->fits = c->fits;
     c->fits = NULL;
+    j->exports = c->exports;
+    c->exports = NULL;
     j->waiters = c->waiting;
     c->waiting = NULL;
     j->mark = c->hooks.mark ? c->hooks.mark(c->hooks.ctx) : NULL;
@@ -393,6 +453,20 @@ void fm_committer_add_fit(fm_committer_t *c, const char *job, uint64_t window_st
     c->fits = f;
 }
 
+void fm_committer_add_export(fm_committer_t *c, const char *dir, const char *name,
+                             uint64_t created_ms, uint64_t keep)
+{
+    pending_export_t *e = fm_xcalloc(1, sizeof(*e)), **tail = &c->exports;
+    e->dir = fm_xstrdup(dir);
+    e->name = fm_xstrdup(name);
+    e->created_ms = created_ms;
+    e->keep = keep ? keep : 1;
+    while (*tail) {
+        tail = &(*tail)->next;
+    }
+    *tail = e;
+}
+
 static void on_timer_closed(uv_handle_t *h)
 {
     fm_committer_t *c = h->data;
@@ -420,6 +494,7 @@ void fm_committer_free(fm_committer_t *c)
         return;
     }
     free_fits(c->fits);
+    free_exports(c->exports);
     while (c->waiting) {
         waiter_t *w = c->waiting;
         c->waiting = w->next;

@@ -2,8 +2,8 @@
 /*
  * The committer: the only writer of the SQLite store.  Every commit interval, on request
  * (`flowmixctl flush`) and once more when stopped, it takes the pending window deltas
- * (windelta.h) and the queued fit results and writes them with the daemon's counters in one
- * thread-pool job; at most one job runs at a time.  A failed commit gives everything back to
+ * (windelta.h), the queued fit results and export records and writes them with the daemon's
+ * counters in one thread-pool job; at most one job runs at a time.  A failed commit gives everything back to
  * be retried with the next one, so nothing counted is lost while the daemon runs.
  *
  * Stopping (fm_committer_stop) waits for the job in flight and then runs a final commit of
@@ -105,6 +105,14 @@ int fm_committer_commit(fm_committer_t *c, fm_committer_done_fn done, void *arg)
 void fm_committer_add_fit(fm_committer_t *c, const char *job, uint64_t window_start_ms,
                           uint64_t created_ms, const char *json, double loglik,
                           unsigned iterations, double seconds);
+
+/**
+ * Queue the record of an export snapshot for the next commit (fm_store_record_export): the
+ * creation order later exports prune by, kept across restarts.  Records are written in the
+ * order queued; a failed commit keeps them for the next.  Strings copied.
+ */
+void fm_committer_add_export(fm_committer_t *c, const char *dir, const char *name,
+                             uint64_t created_ms, uint64_t keep);
 
 /**
  * Stop the timer, let the job in flight finish, then commit everything pending (the final

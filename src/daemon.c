@@ -282,6 +282,14 @@ static int export_snapshot(void *ctx, fm_export_req_t *req, char *err, size_t er
     return 0;
 }
 
+/* A snapshot's creation order goes into the store through its writer, the committer. */
+static void export_created(void *ctx, const char *dir, const char *name, uint64_t created_ms,
+                           uint64_t keep)
+{
+    fm_daemon_t *d = ctx;
+    fm_committer_add_export(d->committer, dir, name, created_ms, keep);
+}
+
 static void committer_conf_from(const fm_config_t *c, fm_committer_conf_t *cc)
 {
     cc->interval_ms = c->commit_interval_ms;
@@ -428,6 +436,7 @@ static int open_modules(fm_daemon_t *d, char *err, size_t errlen)
         snprintf(err, errlen, "exporter: %s", fm_strerror(rc));
         return rc;
     }
+    fm_exporter_set_order(d->exporter, c->store_path, export_created);
     cache_conf_from(c, &cc);
     if ((rc = fm_cache_new(&cc, on_finished, d, &d->cache)) < 0) {
         snprintf(err, errlen, "cannot allocate a %" PRIu64 " MiB flow cache: %s",

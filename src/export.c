@@ -166,33 +166,22 @@ static bool in_list(char **names, size_t n, const char *name)
     return false;
 }
 
-/* Snapshots in creation order, as recorded in DIR/.order (one name a line), newest last.
- * Names say the wall-clock time of their export, and a clock set wrong (an RTC glitch) names
- * them in the future: ordered by name, every new export would be the oldest and be deleted at
- * once.  Snapshots on disk missing from the record (written before it existed, or by hand)
- * count as older than every recorded one, in name order among themselves. */
-static size_t creation_order(const char *dir, const char *newest, char ***out)
+/* Snapshots in creation order, newest last: those of req->order (the store's record, see
+ * exporter.h) that are still there, then `newest`.  Names say the wall-clock time of their
+ * export, and a clock set wrong (an RTC glitch) names them in the future: ordered by name,
+ * every new export would be the oldest and be deleted at once.  Snapshots on disk missing from
+ * the record (written before it existed, or by hand) count as older than every recorded one,
+ * in name order among themselves. */
+static size_t creation_order(const fm_export_req_t *req, const char *newest, char ***out)
 {
-    char path[4096], line[64];
-    char **rec = NULL, **all = NULL;
-    size_t nrec = 0, n = 0;
-    snprintf(path, sizeof(path), "%s/.order", dir);
-    FILE *f = fopen(path, "r");
-    while (f && fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\n")] = '\0';
-        if (snapshot_name(line) && strcmp(line, newest) && !in_list(rec, nrec, line)) {
-            rec = fm_xreallocarray(rec, nrec + 1, sizeof(char *));
-            rec[nrec++] = fm_xstrdup(line);
-        }
-    }
-    if (f) {
-        fclose(f);
-    }
-    DIR *d = opendir(dir);
+    char path[4096];
+    char **all = NULL;
+    size_t n = 0;
+    DIR *d = opendir(req->dir);
     struct dirent *e;
     while (d && (e = readdir(d))) {
         if (snapshot_name(e->d_name) && strcmp(e->d_name, newest) &&
-            !in_list(rec, nrec, e->d_name)) {
+            !in_list(req->order, req->norder, e->d_name)) {
             all = fm_xreallocarray(all, n + 1, sizeof(char *));
             all[n++] = fm_xstrdup(e->d_name);
         }
@@ -203,46 +192,37 @@ static size_t creation_order(const char *dir, const char *newest, char ***out)
     if (n > 1) {
         qsort(all, n, sizeof(char *), cmp_str);
     }
-    for (size_t i = 0; i < nrec; i++) {
+    for (size_t i = 0; i < req->norder; i++) {
         struct stat st;
-        snprintf(path, sizeof(path), "%s/%s", dir, rec[i]);
-        if (stat(path, &st) == 0) { /* recorded and still there */
+        const char *name = req->order[i];
+        snprintf(path, sizeof(path), "%s/%s", req->dir, name);
+        if (snapshot_name(name) && strcmp(name, newest) && !in_list(all, n, name) &&
+            stat(path, &st) == 0) { /* recorded and still there */
             all = fm_xreallocarray(all, n + 1, sizeof(char *));
-            all[n++] = rec[i];
-        } else {
-            free(rec[i]);
+            all[n++] = fm_xstrdup(name);
         }
     }
-    free(rec);
     all = fm_xreallocarray(all, n + 1, sizeof(char *));
     all[n++] = fm_xstrdup(newest);
     *out = all;
     return n;
 }
 
-/* Keep the newest `keep` snapshots by creation order (never the one just written), and record
- * the order of those kept.  Failing to write the record only loses the order of older ones. */
-static void prune_old(const char *dir, const char *newest, uint64_t keep)
+/* Keep the newest `keep` snapshots by creation order (never the one just written).  The
+ * previous release kept the order in DIR/.order: the store has it now. */
+static void prune_old(const fm_export_req_t *req, const char *newest, uint64_t keep)
 {
-    char **names, path[4096], tmp[4096];
-    size_t n = creation_order(dir, newest, &names);
-    snprintf(tmp, sizeof(tmp), "%s/.order.tmp", dir);
-    snprintf(path, sizeof(path), "%s/.order", dir);
-    FILE *f = fopen(tmp, "w");
+    char **names, path[4096];
+    size_t n = creation_order(req, newest, &names);
     for (size_t i = 0; i < n; i++) {
         if (n - i > keep) {
-            remove_snapshot(dir, names[i]);
-        } else if (f) {
-            fprintf(f, "%s\n", names[i]);
+            remove_snapshot(req->dir, names[i]);
         }
         free(names[i]);
     }
     free(names);
-    if (f && fclose(f) == 0) {
-        rename(tmp, path);
-    } else {
-        unlink(tmp);
-    }
+    snprintf(path, sizeof(path), "%s/.order", req->dir);
+    unlink(path);
 }
 
 static int update_latest(const char *dir, const char *name)
@@ -293,7 +273,7 @@ int fm_export_write(const fm_export_req_t *req, char *path, size_t pathlen, char
         snprintf(err, errlen, "cannot update %s/latest: %s", req->dir, fm_strerror(rc));
         return rc;
     }
-    prune_old(req->dir, name, req->keep ? req->keep : 1);
+    prune_old(req, name, req->keep ? req->keep : 1);
     snprintf(path, pathlen, "%s", final);
     return 0;
 }
@@ -308,5 +288,9 @@ void fm_export_req_fini(fm_export_req_t *req)
     free(req->dir);
     free(req->collector_id);
     free(req->config_digest);
+    for (size_t i = 0; i < req->norder; i++) {
+        free(req->order[i]);
+    }
+    free(req->order);
     memset(req, 0, sizeof(*req));
 }

@@ -3,7 +3,8 @@
  * Model export (DESIGN §9): a snapshot directory in the agh_2015 layout —
  * histograms/<class>/<metric>.csv, mixtures/<class>/<metric>/<y>.json + .mode, summary.md and
  * summary.csv, plots/<class>/<metric>/{pdf,cdf}.{svg,png} — written into a temporary directory
- * and rename()d into place, the last `keep` snapshots kept and a `latest` symlink updated.
+ * and rename()d into place, the last `keep` snapshots (in the creation order the request
+ * carries) kept and a `latest` symlink updated.
  * fm_export_write() runs on a thread-pool thread on a self-contained request; it never logs.
  */
 #pragma once
@@ -35,6 +36,10 @@ typedef struct {
     uint64_t first_ms;   /* start of the oldest window in the histograms (0: unknown) */
     char *collector_id;
     char *config_digest; /* "xxh3:<hex>" of the effective configuration */
+    /* Snapshots of dir in creation order, oldest first (owned; may be NULL): pruning keeps the
+     * newest keep of them; snapshots not listed count as older, in name order. */
+    char **order;
+    size_t norder;
 } fm_export_req_t;
 
 /**

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The exporter (exporter.h): a timer and at most one snapshot job.
+ * The exporter (exporter.h): a timer and at most one snapshot job, and the creation order of
+ * the snapshots: read from the store by the job, recorded through the daemon's committer.
  */
 #include "config.h"
 #include "exporter.h"
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "store.h"
 #include "util/err.h"
 #include "util/mem.h"
 #include "util/testhook.h"
@@ -23,6 +25,10 @@ struct fm_exporter {
     fm_exporter_snapshot_fn snapshot;
     void *ctx;
     fm_exporter_stats_t st;
+    char *store_path;          /* where the creation order is read; NULL: none */
+    fm_exporter_created_fn created;
+    char **recent;             /* snapshots written by this run, oldest first (≤ keep) */
+    size_t nrecent;
     bool stopping, timer_closed;
     void (*stop_done)(void *arg);
     void *stop_arg;
@@ -32,6 +38,9 @@ typedef struct {
     uv_work_t req;
     fm_exporter_t *ex;
     fm_export_req_t r;
+    char *store_path;
+    char **recent;             /* copy of the exporter's at queue time */
+    size_t nrecent;
     fm_exporter_done_fn done;
     void *arg;
     char path[512];
@@ -78,11 +87,75 @@ static void maybe_stopped(fm_exporter_t *ex)
     }
 }
 
+static bool listed(char **names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(names[i], name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The order to prune by: the store's record (earlier runs), then what this run wrote, which
+ * the committer may not have stored yet.  Without a readable record only this run's. */
+static void read_order(job_t *j)
+{
+    fm_store_t *s = NULL;
+    char **stored = NULL, err[256];
+    size_t n = 0;
+    if (j->store_path && fm_store_open_readonly(j->store_path, &s, err, sizeof(err)) == 0) {
+        fm_store_export_order(s, j->r.dir, &stored, &n);
+        fm_store_close(s);
+    }
+    j->r.order = fm_xreallocarray(NULL, n + j->nrecent + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++) {
+        if (!listed(j->recent, j->nrecent, stored[i])) {
+            j->r.order[j->r.norder++] = fm_xstrdup(stored[i]);
+        }
+    }
+    for (size_t i = 0; i < j->nrecent; i++) {
+        j->r.order[j->r.norder++] = j->recent[i]; /* handed over */
+    }
+    free(j->recent);
+    j->recent = NULL;
+    j->nrecent = 0;
+    fm_store_names_free(stored, n);
+}
+
 static void export_work(uv_work_t *req)
 {
     job_t *j = req->data;
     fm_testhook_delay("export");
+    read_order(j);
     j->rc = fm_export_write(&j->r, j->path, sizeof(j->path), j->err, sizeof(j->err));
+}
+
+/* Remember a snapshot of this run as its newest (at most keep: older ones are pruned). */
+static void add_recent(fm_exporter_t *ex, const char *name, uint64_t keep)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < ex->nrecent; i++) {
+        if (strcmp(ex->recent[i], name) && ex->nrecent - i < keep) {
+            ex->recent[w++] = ex->recent[i];
+        } else {
+            free(ex->recent[i]);
+        }
+    }
+    ex->recent = fm_xreallocarray(ex->recent, w + 1, sizeof(char *));
+    ex->recent[w++] = fm_xstrdup(name);
+    ex->nrecent = w;
+}
+
+static void job_free(job_t *j)
+{
+    fm_export_req_fini(&j->r);
+    for (size_t i = 0; i < j->nrecent; i++) {
+        free(j->recent[i]);
+    }
+    free(j->recent);
+    free(j->store_path);
+    free(j);
 }
 
 static void export_after(uv_work_t *req, int status)
@@ -96,10 +169,16 @@ static void export_after(uv_work_t *req, int status)
         snprintf(j->err, sizeof(j->err), "%s", uv_strerror(status));
     }
     if (j->rc == 0) {
+        const char *slash = strrchr(j->path, '/'), *name = slash ? slash + 1 : j->path;
+        uint64_t keep = j->r.keep ? j->r.keep : 1;
         ex->st.exports++;
         ex->st.last_ms = fm_time_wall_ms();
         snprintf(ex->st.last, sizeof(ex->st.last), "%s", j->path);
         fm_log_info("export, wrote %s", j->path);
+        add_recent(ex, name, keep);
+        if (ex->created) {
+            ex->created(ex->ctx, j->r.dir, name, j->r.now_ms, keep);
+        }
     } else {
         ex->st.failures++;
         fm_log_err("export, snapshot in %s failed: %s", j->r.dir, j->err);
@@ -107,8 +186,7 @@ static void export_after(uv_work_t *req, int status)
     if (j->done) {
         j->done(j->arg, j->rc, j->rc == 0 ? j->path : j->err);
     }
-    fm_export_req_fini(&j->r);
-    free(j);
+    job_free(j);
     maybe_stopped(ex);
 }
 
@@ -140,10 +218,14 @@ int fm_exporter_run(fm_exporter_t *ex, fm_exporter_done_fn done, void *arg, char
     j->r.keep = ex->keep;
     j->r.plots = ex->plots;
     j->r.now_ms = fm_time_wall_ms();
+    j->store_path = ex->store_path ? fm_xstrdup(ex->store_path) : NULL;
+    j->recent = fm_xreallocarray(NULL, ex->nrecent + 1, sizeof(char *));
+    for (size_t i = 0; i < ex->nrecent; i++) {
+        j->recent[j->nrecent++] = fm_xstrdup(ex->recent[i]);
+    }
     if ((rc = uv_queue_work(ex->loop, &j->req, export_work, export_after)) < 0) {
         snprintf(err, errlen, "cannot queue the export: %s", uv_strerror(rc));
-        fm_export_req_fini(&j->r);
-        free(j);
+        job_free(j);
         return rc;
     }
     ex->st.running = true;
@@ -197,9 +279,22 @@ void fm_exporter_stop(fm_exporter_t *ex, void (*done)(void *arg), void *arg)
     uv_close((uv_handle_t *)&ex->timer, on_timer_closed);
 }
 
+void fm_exporter_set_order(fm_exporter_t *ex, const char *store_path,
+                           fm_exporter_created_fn created)
+{
+    free(ex->store_path);
+    ex->store_path = store_path ? fm_xstrdup(store_path) : NULL;
+    ex->created = created;
+}
+
 void fm_exporter_free(fm_exporter_t *ex)
 {
     if (ex) {
+        for (size_t i = 0; i < ex->nrecent; i++) {
+            free(ex->recent[i]);
+        }
+        free(ex->recent);
+        free(ex->store_path);
         free(ex->dir);
         free(ex);
     }

@@ -35,6 +35,12 @@ typedef int (*fm_exporter_snapshot_fn)(void *ctx, fm_export_req_t *req, char *er
  *  and the reason (both strings borrowed for the call). */
 typedef void (*fm_exporter_done_fn)(void *arg, int rc, const char *path_or_err);
 
+/** A snapshot was written: name (in dir) is the newest; snapshots beyond the newest keep were
+ *  removed.  Called on the loop thread so the daemon can have it recorded (the committer
+ *  owns the store's writer). */
+typedef void (*fm_exporter_created_fn)(void *ctx, const char *dir, const char *name,
+                                       uint64_t created_ms, uint64_t keep);
+
 typedef struct {
     uint64_t exports, failures, last_ms;
     bool running;
@@ -57,6 +63,14 @@ int fm_exporter_reconfigure(fm_exporter_t *ex, const fm_exporter_conf_t *conf);
  */
 int fm_exporter_run(fm_exporter_t *ex, fm_exporter_done_fn done, void *arg, char *err,
                     size_t errlen);
+/**
+ * Keep the snapshots' creation order across restarts: each job reads the order recorded in
+ * the store at store_path (a read-only connection of its own; copied, NULL: none) and puts
+ * the snapshots of this run after it; created (ctx of fm_exporter_new; may be NULL) is told of
+ * each new snapshot to record it.  Without this, only this run's snapshots are ordered.
+ */
+void fm_exporter_set_order(fm_exporter_t *ex, const char *store_path,
+                           fm_exporter_created_fn created);
 /** Stop the timer and wait for the export in flight; then done(arg) on a later iteration. */
 void fm_exporter_stop(fm_exporter_t *ex, void (*done)(void *arg), void *arg);
 /** Free; only after stop's callback ran.  NULL does nothing. */

@@ -77,7 +77,15 @@ static const char *const migration_2[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = {migration_1, migration_2};
+/* 3: export snapshots in creation order (issue 20 item 11): seq only grows (AUTOINCREMENT
+ * never reuses one), so pruning by it does not depend on the clock that named the snapshots. */
+static const char *const migration_3[] = {
+    "CREATE TABLE exports (seq INTEGER PRIMARY KEY AUTOINCREMENT, dir TEXT NOT NULL,"
+    " name TEXT NOT NULL, created_ms INTEGER NOT NULL, UNIQUE (dir, name))",
+    NULL,
+};
+
+static const char *const *const migrations[] = {migration_1, migration_2, migration_3};
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
 enum {
@@ -686,6 +694,90 @@ int fm_store_load_marks(fm_store_t *s, fm_store_mark_t **out, size_t *n)
         return db_fail(s, rc, "reading kafka marks");
     }
     return 0;
+}
+
+/* Export records: rare (one per snapshot), so prepared when used; a read-only connection to a
+ * database older than schema 3 can still open (it just has no export order to read). */
+static int step_once(fm_store_t *s, const char *q, const char *dir, const char *name,
+                     int64_t num, const char *what)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, q, -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        return db_fail(s, rc, what);
+    }
+    sqlite3_bind_text(st, 1, dir, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, num);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_fail(s, rc, what);
+}
+
+int fm_store_record_export(fm_store_t *s, const char *dir, const char *name,
+                           uint64_t created_ms, uint64_t keep)
+{
+    int rc;
+    if (!s || !dir || !name || keep == 0) {
+        return FM_EINVAL;
+    }
+    if ((rc = begin(s)) < 0) {
+        return rc;
+    }
+    /* A name written again (two exports in one second: the newer replaced the older) becomes
+     * the newest; records beyond the newest keep are of snapshots the export job removed. */
+    if ((rc = step_once(s, "DELETE FROM exports WHERE dir = ?1 AND name = ?2", dir,
+                        name, 0, "recording an export")) == 0 &&
+        (rc = step_once(s, "INSERT INTO exports (dir, name, created_ms) VALUES (?1, ?2, ?3)",
+                        dir, name, u2i(created_ms), "recording an export")) == 0) {
+        rc = step_once(s, "DELETE FROM exports WHERE dir = ?1 AND seq NOT IN"
+                       " (SELECT seq FROM exports WHERE dir = ?1 ORDER BY seq DESC LIMIT ?3)",
+                       dir, "", u2i(keep), "forgetting pruned exports");
+    }
+    return finish(s, rc);
+}
+
+int fm_store_export_order(fm_store_t *s, const char *dir, char ***out, size_t *n)
+{
+    sqlite3_stmt *st;
+    size_t cap = 0;
+    int rc;
+
+    if (!s || !dir || !out || !n) {
+        return FM_EINVAL;
+    }
+    *out = NULL;
+    *n = 0;
+    rc = sqlite3_prepare_v2(s->db, "SELECT name FROM exports WHERE dir = ?1 ORDER BY seq", -1,
+                            &st, NULL);
+    if (rc != SQLITE_OK) {
+        return db_fail(s, rc, "reading the export order");
+    }
+    sqlite3_bind_text(st, 1, dir, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *out = fm_xreallocarray(*out, cap, sizeof(char *));
+        }
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        (*out)[(*n)++] = fm_xstrdup(t ? (const char *)t : "");
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        fm_store_names_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return db_fail(s, rc, "reading the export order");
+    }
+    return 0;
+}
+
+void fm_store_names_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(names[i]);
+    }
+    free(names);
 }
 
 /* The WAL stays bounded (issue 20 items 8, 9): SQLite checkpoints it every 64 pages (256 KiB,

@@ -22,6 +22,8 @@
  *             malformed, UNIQUE(address, port))
  *   kafka_marks(collector, run, window_start_ms, seq, part, PRIMARY KEY(collector, run,
  *             window_start_ms))  version 2: [input.kafka]'s high-water marks (issue 21)
+ *   exports(seq PRIMARY KEY AUTOINCREMENT, dir, name, created_ms, UNIQUE(dir, name))
+ *             version 3: export snapshots in creation order, newest highest (issue 20)
  *   hist_bins_named (view): hist_bins with window start (or 'total') and the class, direction
  *             and metric names of fm_class_name(), fm_dir_name() and fm_metric_name()
  * Unsigned 64-bit values are stored bit for bit in SQLite's signed integers; sums saturate at
@@ -41,7 +43,7 @@
 #define FM_STORE_CKPT_COMMITS 30
 
 /** Schema version this build creates and migrates to (PRAGMA user_version). */
-#define FM_STORE_SCHEMA_VERSION 2
+#define FM_STORE_SCHEMA_VERSION 3
 
 typedef struct fm_store fm_store_t;
 
@@ -229,6 +231,23 @@ int fm_store_save_exporter(fm_store_t *s, const fm_store_exporter_t *e);
  * @return number of rows removed (windows + bins + fits), or FM_ESTORE.
  */
 int fm_store_prune(fm_store_t *s, uint64_t older_than_ms);
+
+/**
+ * Record a snapshot written into dir as its newest (the next creation sequence; a name recorded
+ * before moves up), and forget the records of dir beyond its newest keep (the export job
+ * removed those snapshots).  One transaction.
+ * @return 0, FM_EINVAL (NULL, keep 0) or FM_ESTORE.
+ */
+int fm_store_record_export(fm_store_t *s, const char *dir, const char *name,
+                           uint64_t created_ms, uint64_t keep);
+/**
+ * The snapshot names recorded for dir, oldest first.
+ * @param[out] out  malloc'd array of malloc'd names (fm_store_names_free), NULL when none.
+ * @return 0, FM_EINVAL or FM_ESTORE (e.g. a database older than schema 3, read-only).
+ */
+int fm_store_export_order(fm_store_t *s, const char *dir, char ***out, size_t *n);
+/** Free what fm_store_export_order() returned.  NULL does nothing. */
+void fm_store_names_free(char **names, size_t n);
 
 /** PRAGMA wal_checkpoint(PASSIVE).  @return 0 or FM_ESTORE. */
 int fm_store_checkpoint(fm_store_t *s);

@@ -778,6 +778,45 @@ static void test_exporters(void **state)
     fm_store_close(s);
 }
 
+/* Export snapshots in creation order (issue 20 item 11): names whose order disagrees with it
+ * (a clock set to 2099, then fixed) come back oldest first; a name written again moves up;
+ * records beyond keep are forgotten; another directory is separate. */
+static void expect_order(fm_store_t *s, const char *dir, const char *const *want, size_t nwant)
+{
+    char **names;
+    size_t n;
+    assert_int_equal(fm_store_export_order(s, dir, &names, &n), 0);
+    assert_int_equal(n, nwant);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(names[i], want[i]);
+    }
+    fm_store_names_free(names, n);
+}
+
+static void test_export_order(void **state)
+{
+    fm_store_t *s = open_ok();
+    const char *const first[] = {"20991231T235959Z", "20261130T120000Z", "20261130T120100Z"};
+    const char *const later[] = {"20261130T120000Z", "20261130T120100Z", "20991231T235959Z"};
+    const char *const kept[] = {"20991231T235959Z", "20261130T120200Z"};
+    (void)state;
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(fm_store_record_export(s, "/x", first[i], 1000 + i, 10), 0);
+    }
+    expect_order(s, "/x", first, 3);
+    assert_int_equal(fm_store_record_export(s, "/x", "20991231T235959Z", 2000, 10), 0);
+    expect_order(s, "/x", later, 3);
+    assert_int_equal(fm_store_record_export(s, "/x", "20261130T120200Z", 3000, 2), 0);
+    expect_order(s, "/x", kept, 2);
+    expect_order(s, "/y", NULL, 0);
+    assert_int_equal(fm_store_record_export(s, "/x", "a", 1, 0), FM_EINVAL);
+    fm_store_close(s);
+    /* and after reopening, read-only */
+    assert_int_equal(fm_store_open_readonly(dbpath, &s, NULL, 0), 0);
+    expect_order(s, "/x", kept, 2);
+    fm_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -798,6 +837,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wal_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_named_view, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exporters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export_order, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
