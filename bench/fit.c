@@ -26,7 +26,7 @@
  * usage: bench/fit [HISTOGRAM_DIR]   (default $FM_SHARED/data/agh_2015/histograms)
  * env:   FLOW_MODELS_DIR, PYTHON (default /usr/bin/python3), FM_FIT_JOBS=N (first N jobs),
  *        REPEAT=3, FM_FIT_THREADS_ONLY=1 (only part 3, to repeat it quickly at a quiet moment),
- *        FM_FIT_ROUNDS=N (part 3's rounds, default 2)
+ *        FM_FIT_ROUNDS=N (part 3's rounds, default 2; 0 skips part 3)
  */
 #include "config.h"
 
@@ -318,7 +318,9 @@ static void thread_comparison(const char *dir, size_t nj)
     double best[3] = {0, 0, 0}, cpu[3] = {0, 0, 0}, load[3];
 
     self[sl > 0 ? sl : 0] = '\0';
-    rounds = rounds > 0 ? rounds : 1;
+    if (rounds <= 0) {
+        return;
+    }
     printf("\n%zu jobs started at once through the daemon's fit scheduler (fitsched.c) on libuv's "
            "thread pool:\n", nj);
     printf("%-8s %-7s %8s %8s %8s %7s %7s  %s\n", "round", "threads", "wall_s", "cpu_s",

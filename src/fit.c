@@ -77,6 +77,9 @@ typedef struct {
     double avg_ws;
     fm__fitk_t kp;   /* the fused E-step's parameters (fit_kernel.h), arrays of cap entries */
     void *kmem;      /* their storage */
+    fm__pw_plan_t pw; /* with rfull: numpy's pairwise tree over the n rows ... */
+    double *leaves;   /* ... and the fused E-step's leaf sums of r and r ln x (2 x K x nleaves) */
+    bool have_leaves; /* the last E-step filled them */
 } em_t;
 
 static double now_s(void)
@@ -410,6 +413,9 @@ static bool kernel_setup(em_t *em, const fm_mix_t *m)
     p->K = K;
     p->r = em->rfull; /* the two-pass lognormal M-step reads every responsibility */
     p->n = em->n;
+    p->pw = em->leaves ? &em->pw : NULL;
+    p->leaf_r = em->leaves;
+    p->leaf_rv = em->leaves ? em->leaves + K * em->pw.nleaves : NULL;
     return true;
 }
 
@@ -448,7 +454,9 @@ static double estep(em_t *em, const fm_mix_t *m, bool want_ll)
     for (size_t k = 0; k < fm_mix_count(m); k++) {
         comp_prepare(em, fm_mix_comp(m, k), &em->acc[k]);
     }
+    em->have_leaves = false;
     if (kernel_setup(em, m)) {
+        em->have_leaves = em->kp.pw != NULL;
         ll = fm__fitk_rows(&em->kp, em->lnx, em->ws, em->avg_ws, 0, em->n, want_ll);
         for (size_t k = 0; k < fm_mix_count(m); k++) {
             em->acc[k].s0 = em->kp.s0[k];
@@ -478,19 +486,25 @@ static double estep(em_t *em, const fm_mix_t *m, bool want_ll)
  * iteration (its variance falls by 40 orders of magnitude), and flow-models' result there
  * (a spike, or a frozen zero-weight component) depends on the exact small value.
  */
-static void mstep_lognorm(const em_t *em, const acc_t *acc, const double *r, double max_upper,
+static void mstep_lognorm(const em_t *em, size_t k, const double *r, double max_upper,
                           fm_mix_comp_t *c)
 {
+    const acc_t *acc = &em->acc[k];
     double W = acc->s0 > 0 ? acc->s0 : EPS;
     double dm = acc->s1 / W, mu = acc->c + dm, var = acc->s2 / W - dm * dm;
     double sigma = var > 0 ? sqrt(var) : 0;
 
     if (r) {
-        /* flow-models' np.sum, in numpy's pairwise order (fit_kernel.h) */
-        double s0 = fm__fitk_pairwise(FM__PW_R, r, em->lnx, 0, em->n);
+        /* flow-models' np.sum, in numpy's pairwise order (fit_kernel.h); the fused E-step has
+         * summed the leaves of the first two while their rows were in cache */
+        size_t nl = em->pw.nleaves, K = em->kp.K;
+        double s0 = em->have_leaves ? fm__pw_combine(&em->pw, em->leaves + k * nl)
+                                    : fm__fitk_pairwise(FM__PW_R, r, em->lnx, 0, em->n);
+        double s1 = em->have_leaves ? fm__pw_combine(&em->pw, em->leaves + (K + k) * nl)
+                                    : fm__fitk_pairwise(FM__PW_RV, r, em->lnx, 0, em->n);
         W = s0 > 0 ? s0 : EPS;
         /* 0 for a component without responsibility, as flow-models */
-        mu = fm__fitk_pairwise(FM__PW_RV, r, em->lnx, 0, em->n) / W;
+        mu = s1 / W;
         sigma = sqrt(fm__fitk_pairwise(FM__PW_RDD, r, em->lnx, mu, em->n) / W);
     } else if (!(acc->s0 > 0)) {
         mu = 0; /* flow-models: sum(r ln x) / eps = 0 */
@@ -643,7 +657,7 @@ static void mstep(const em_t *em, fm_mix_t *m, double mpw)
         double sr = em->acc[k].s0;
         switch (c->fam) {
         case FM_FAM_LOGNORM:
-            mstep_lognorm(em, &em->acc[k], r, max_upper, c);
+            mstep_lognorm(em, k, r, max_upper, c);
             break;
         case FM_FAM_GENPARETO:
             mstep_genpareto(&em->acc[k], c);
@@ -725,6 +739,17 @@ static double arrays_loglik(const em_t *em, const fm_mix_t *m)
     return den > 0 ? num / den : NAN;
 }
 
+static void em_free(em_t *em)
+{
+    free(em->lnx);
+    free(em->tile);
+    free(em->rfull);
+    free(em->acc);
+    free(em->kmem);
+    free(em->leaves);
+    fm__pw_plan_fini(&em->pw);
+}
+
 static int em_loop(em_t *em, fm_mix_t *m, const fm_fit_opts_t *opts, unsigned *orig,
                    fm_fit_result_t *res)
 {
@@ -788,9 +813,12 @@ int fm_fit_arrays(const double *x, const double *w, size_t n, uint64_t sum,
     }
     if (need_r) {
         em.rfull = calloc(n * fm_mix_count(m), sizeof(double));
+        if (em.rfull && fm__pw_plan_init(&em.pw, n) == 0) {
+            em.leaves = calloc(2 * fm_mix_count(m) * em.pw.nleaves, sizeof(double));
+        }
     }
     em.kmem = kernel_alloc(&em, fm_mix_count(m));
-    if (!em.lnx || !em.tile || !em.acc || (need_r && !em.rfull) || !em.kmem) {
+    if (!em.lnx || !em.tile || !em.acc || (need_r && (!em.rfull || !em.leaves)) || !em.kmem) {
         rc = FM_ENOMEM;
         goto fail;
     }
@@ -811,11 +839,7 @@ int fm_fit_arrays(const double *x, const double *w, size_t n, uint64_t sum,
     }
     r.loglik = arrays_loglik(&em, m);
     r.seconds = now_s() - t0;
-    free(em.lnx);
-    free(em.tile);
-    free(em.rfull);
-    free(em.acc);
-    free(em.kmem);
+    em_free(&em);
     *out = m;
     if (res) {
         *res = r;
@@ -823,11 +847,7 @@ int fm_fit_arrays(const double *x, const double *w, size_t n, uint64_t sum,
     return 0;
 
 fail:
-    free(em.lnx);
-    free(em.tile);
-    free(em.rfull);
-    free(em.acc);
-    free(em.kmem);
+    em_free(&em);
     fm_mix_free(m);
     return rc;
 }

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fused E-step rows for uniform + lognormal mixtures (see fit_kernel.h).  The arithmetic of one
- * row follows fit.c's estep_block operation for operation (no FMA contraction: the AVX2 code is
- * compiled for "avx2" only and libmvec's exp sits behind its own "avx2,fma" function), so the
- * scalar and vector paths agree to rounding in the row sums.
+ * row follows fit.c's estep_block operation for operation (no FMA contraction), so the scalar
+ * and vector paths agree to rounding in the row sums.  The AVX2 path works on blocks of 128 rows
+ * one component at a time: every loop runs over 32 independent vectors with no branch per
+ * element, so libmvec's exp calls and the other long chains overlap (one group of four rows at
+ * a time left them waiting on each other); it gives the same bits as that did, lane by lane.
+ * With the responsibilities stored for the two-pass M-step, the leaves of numpy's pairwise sums
+ * of r and r ln x are summed here right after their block (the rows still in L1), so the M-step
+ * reads r once more (for its variance) instead of three times.
  */
 #include "config.h"
 
@@ -12,6 +17,7 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GLIBC__) && defined(__GNUC__) && \
@@ -37,9 +43,16 @@ fm__fitk_mode_t fm__fitk_mode(void)
     return (fm__fitk_mode_t)atomic_load(&mode_now);
 }
 
+static void pw_leaves(const fm__fitk_t *p, const double *lnx, size_t *cur, size_t done);
+
+/* Vectors of four rows per block of the AVX2 path. */
+#define FITK_VB 32
+
 size_t fm__fitk_scratch_bytes(size_t K)
 {
-    return K * (8 * sizeof(double) + 5 * 32) + 32; /* + 32: room to align the vectors */
+    /* the scalar path's K doubles, or the AVX2 path's K x FITK_VB terms and 3 K accumulators;
+     * + 32: room to align the vectors */
+    return K * (8 * sizeof(double) + (FITK_VB + 3) * 32) + 32;
 }
 
 /* Row i, all components, one at a time; e holds K doubles.  @return ws ln S or 0. */
@@ -93,17 +106,21 @@ static double rows_scalar(const fm__fitk_t *p, const double *lnx, const double *
 }
 
 #if FITK_AVX2
+/* The row arithmetic must stay operation for operation the scalar path's, but GCC contracts
+ * a * b + c of intrinsics into FMA once "fma" is a target (which calling libmvec's exp takes):
+ * contraction off (clang contracts only within one source expression, which intrinsics never
+ * are). */
+#if defined(__clang__)
+#define FITK_VEC __attribute__((target("avx2,fma")))
+#else
+#define FITK_VEC __attribute__((target("avx2,fma"), optimize("fp-contract=off")))
+#endif
+
 /* glibc's libmvec AVX2 exp (x86-64 vector ABI name), as fit.c uses it. */
 __attribute__((target("avx2,fma"))) __m256d _ZGVdN4v_exp(__m256d x);
 
-__attribute__((target("avx2,fma"), noinline)) static __m256d exp4(__m256d x)
-{
-    return _ZGVdN4v_exp(x);
-}
-
 /* The uniform's log terms of rows i..i+3: v inside [lo, hi), -inf outside. */
-__attribute__((target("avx2"))) static inline __m256d uni_terms(const fm__fitk_t *p, size_t k,
-                                                                size_t i)
+FITK_VEC static inline __m256d uni_terms(const fm__fitk_t *p, size_t k, size_t i)
 {
     if (i >= p->lo[k] && i + 3 < p->hi[k]) {
         return _mm256_set1_pd(p->v[k]);
@@ -118,105 +135,177 @@ __attribute__((target("avx2"))) static inline __m256d uni_terms(const fm__fitk_t
     return _mm256_loadu_pd(t);
 }
 
-/* Rows [from, to) (from >= 1, to - from a multiple of 4), four at a time. */
-__attribute__((target("avx2"))) static double rows_avx2(const fm__fitk_t *p, const double *lnx,
-                                                        const double *ws, double avg_ws,
-                                                        size_t from, size_t to, bool want_ll)
+/* One component's responsibilities r = e f of a block, stored, and their sum (with r stored,
+ * the M-step's two passes take the others from r: fm__fitk_t). */
+FITK_VEC static inline void resp_r(const __m256d *t, const __m256d *F, size_t nv, double *r,
+                                   __m256d *A)
+{
+    __m256d a0 = A[0];
+    for (size_t j = 0; j < nv; j++) {
+        __m256d rr = _mm256_mul_pd(t[j], F[j]);
+        _mm256_storeu_pd(r + 4 * j, rr);
+        a0 = _mm256_add_pd(a0, rr);
+    }
+    A[0] = a0;
+}
+
+/* The same without storing r, with the sums of r d and r d^2, d = ln x - c. */
+FITK_VEC static inline void resp_sums(const __m256d *t, const __m256d *F, size_t nv,
+                                      const double *lnx, double c0, __m256d *A)
+{
+    __m256d a0 = A[0], a1 = A[1], a2 = A[2];
+    const __m256d c = _mm256_set1_pd(c0);
+    for (size_t j = 0; j < nv; j++) {
+        __m256d rr = _mm256_mul_pd(t[j], F[j]);
+        __m256d d = _mm256_sub_pd(_mm256_loadu_pd(lnx + 4 * j), c);
+        __m256d rd = _mm256_mul_pd(rr, d);
+        a0 = _mm256_add_pd(a0, rr);
+        a1 = _mm256_add_pd(a1, rd);
+        a2 = _mm256_add_pd(a2, _mm256_mul_pd(rd, d));
+    }
+    A[0] = a0;
+    A[1] = a1;
+    A[2] = a2;
+}
+
+/*
+ * Rows [b0, b0 + 4 nv) of rows_avx2, component by component: each loop below runs over nv
+ * independent vectors (the exp chains overlap) and has no branch per element.  A uniform that
+ * covers no row of the block (dead) is skipped: its terms would all be 0.  Everything else is
+ * computed for every row; a negligible term (below its row's largest by more than 708) comes
+ * out as exactly 0 and adds +0 to the sums, so they are the same bits as when it is skipped.
+ */
+FITK_VEC static double block_avx2(const fm__fitk_t *p, const double *lnx, const double *ws,
+                                  double avg_ws, size_t b0, size_t nv, bool want_ll, __m256d *T,
+                                  __m256d *A)
 {
     size_t K = p->K;
-    __m256d *L = (__m256d *)(((uintptr_t)p->scratch + 31) & ~(uintptr_t)31);
-    __m256d *A0 = L + K, *A1 = A0 + K, *A2 = A1 + K;
+    __m256d M[FITK_VB], S[FITK_VB], F[FITK_VB];
     const __m256d lim = _mm256_set1_pd(LOG_NEGLIGIBLE), zero = _mm256_setzero_pd();
-    const __m256d sign = _mm256_set1_pd(-0.0), inf = _mm256_set1_pd(INFINITY);
+    const __m256d inf = _mm256_set1_pd(INFINITY);
     const __m256d avg = _mm256_set1_pd(avg_ws), one = _mm256_set1_pd(1.0);
+    uint64_t dead = 0;
     double ll = 0;
 
-    for (size_t k = 0; k < K; k++) {
-        A0[k] = A1[k] = A2[k] = zero;
+    for (size_t j = 0; j < nv; j++) {
+        M[j] = _mm256_set1_pd(-INFINITY);
+        S[j] = zero;
     }
-    for (size_t i = from; i < to; i += 4) {
-        __m256d lx = _mm256_loadu_pd(lnx + i), m = _mm256_set1_pd(-INFINITY), S = zero;
-        uint64_t live = 0; /* components with a term in some row of the group */
-        for (size_t k = 0; k < K; k++) {
-            __m256d lt;
-            if (p->uni[k]) {
-                if (i + 3 < p->lo[k] || i >= p->hi[k]) {
-                    continue; /* no row of the group: e = 0, nothing to add */
-                }
-                lt = uni_terms(p, k, i);
-            } else {
-                __m256d t = _mm256_sub_pd(lx, _mm256_set1_pd(p->lnsc[k]));
-                lt = _mm256_mul_pd(_mm256_mul_pd(_mm256_xor_pd(t, sign), t),
-                                   _mm256_set1_pd(p->a[k]));
-                lt = _mm256_sub_pd(_mm256_sub_pd(lt, lx), _mm256_set1_pd(p->cst[k]));
-            }
-            L[k] = lt;
-            live |= 1ull << k;
-            m = _mm256_max_pd(lt, m); /* lt > m ? lt : m, as the scalar code */
-        }
-        for (size_t k = 0; k < K; k++) {
-            if (!(live >> k & 1u)) {
+    /* Log terms and each row's largest (in component order, as the scalar path). */
+    for (size_t k = 0; k < K; k++) {
+        __m256d *t = T + k * FITK_VB;
+        if (p->uni[k]) {
+            if (b0 + 4 * nv <= p->lo[k] || b0 >= p->hi[k]) {
+                dead |= 1ull << k;
                 continue;
             }
-            __m256d d = _mm256_sub_pd(L[k], m);
+            for (size_t j = 0; j < nv; j++) {
+                t[j] = uni_terms(p, k, b0 + 4 * j);
+                M[j] = _mm256_max_pd(t[j], M[j]);
+            }
+            continue;
+        }
+        /* (-t t) a = (t t)(-a): negating a factor negates the rounded product exactly */
+        const __m256d lnsc = _mm256_set1_pd(p->lnsc[k]), na = _mm256_set1_pd(-p->a[k]);
+        const __m256d cst = _mm256_set1_pd(p->cst[k]);
+        for (size_t j = 0; j < nv; j++) {
+            __m256d lx = _mm256_loadu_pd(lnx + b0 + 4 * j), d = _mm256_sub_pd(lx, lnsc);
+            __m256d lt = _mm256_mul_pd(_mm256_mul_pd(d, d), na);
+            lt = _mm256_sub_pd(_mm256_sub_pd(lt, lx), cst);
+            t[j] = lt;
+            M[j] = _mm256_max_pd(lt, M[j]); /* lt > m ? lt : m, as the scalar code */
+        }
+    }
+    /* Terms relative to the row's largest and the row totals. */
+    for (size_t k = 0; k < K; k++) {
+        __m256d *t = T + k * FITK_VB;
+        if (dead >> k & 1u) {
+            continue;
+        }
+        for (size_t j = 0; j < nv; j++) {
+            __m256d d = _mm256_sub_pd(t[j], M[j]);
             __m256d ok = _mm256_cmp_pd(d, lim, _CMP_GE_OQ); /* false for NaN too */
-            if (_mm256_movemask_pd(ok) == 0) {
-                live &= ~(1ull << k); /* negligible in all four rows: exactly 0 */
-                continue;
-            }
-            __m256d e = _mm256_and_pd(exp4(_mm256_blendv_pd(lim, d, ok)), ok);
-            L[k] = e;
-            S = _mm256_add_pd(S, e);
+            __m256d e = _mm256_and_pd(_ZGVdN4v_exp(_mm256_blendv_pd(lim, d, ok)), ok);
+            t[j] = e;
+            S[j] = _mm256_add_pd(S[j], e);
         }
-        __m256d w = _mm256_loadu_pd(ws + i);
+    }
+    for (size_t j = 0; j < nv; j++) {
+        __m256d w = _mm256_loadu_pd(ws + b0 + 4 * j);
         if (want_ll) {
             double sv[4], mv[4];
-            _mm256_storeu_pd(sv, S);
-            _mm256_storeu_pd(mv, m);
-            for (size_t j = 0; j < 4; j++) {
-                ll += ws[i + j] > 0 ? ws[i + j] * (mv[j] + log(sv[j])) : 0.0;
+            const double *wj = ws + b0 + 4 * j;
+            _mm256_storeu_pd(sv, S[j]);
+            _mm256_storeu_pd(mv, M[j]);
+            for (size_t i = 0; i < 4; i++) {
+                ll += wj[i] > 0 ? wj[i] * (mv[i] + log(sv[i])) : 0.0;
             }
         }
-        __m256d good = _mm256_and_pd(_mm256_cmp_pd(S, zero, _CMP_GT_OQ),
-                                     _mm256_cmp_pd(S, inf, _CMP_LT_OQ));
-        __m256d f = _mm256_mul_pd(_mm256_and_pd(_mm256_div_pd(one, S), good),
-                                  _mm256_div_pd(w, avg));
-        for (size_t k = 0; k < K; k++) {
-            if (!(live >> k & 1u)) {
-                if (p->r) {
-                    _mm256_storeu_pd(p->r + k * p->n + i, zero);
-                }
-                continue; /* r = 0: the sums would not change */
+        __m256d good = _mm256_and_pd(_mm256_cmp_pd(S[j], zero, _CMP_GT_OQ),
+                                     _mm256_cmp_pd(S[j], inf, _CMP_LT_OQ));
+        F[j] = _mm256_mul_pd(_mm256_and_pd(_mm256_div_pd(one, S[j]), good),
+                             _mm256_div_pd(w, avg));
+    }
+    /* Responsibilities and the sums, each component's accumulators in registers. */
+    for (size_t k = 0; k < K; k++) {
+        __m256d *t = T + k * FITK_VB;
+        if (dead >> k & 1u) {
+            for (size_t j = 0; p->r && j < nv; j++) {
+                _mm256_storeu_pd(p->r + k * p->n + b0 + 4 * j, zero);
             }
-            __m256d r = _mm256_mul_pd(L[k], f);
-            if (p->r) {
-                _mm256_storeu_pd(p->r + k * p->n + i, r);
-            }
-            __m256d d = _mm256_sub_pd(lx, _mm256_set1_pd(p->c[k]));
-            __m256d rd = _mm256_mul_pd(r, d);
-            A0[k] = _mm256_add_pd(A0[k], r);
-            A1[k] = _mm256_add_pd(A1[k], rd);
-            A2[k] = _mm256_add_pd(A2[k], _mm256_mul_pd(rd, d));
+            continue; /* r = 0: the sums would not change */
         }
+        if (p->r) {
+            resp_r(t, F, nv, p->r + k * p->n + b0, &A[3 * k]);
+        } else {
+            resp_sums(t, F, nv, lnx + b0, p->c[k], &A[3 * k]);
+        }
+    }
+    return ll;
+}
+
+/* Rows [from, to) (from >= 1, to - from a multiple of 4), in blocks of FITK_VB vectors of four
+ * rows; every row's sums go into the same lane accumulators in the same order as one row group
+ * at a time would. */
+FITK_VEC static double rows_avx2(const fm__fitk_t *p, const double *lnx, const double *ws,
+                                 double avg_ws, size_t from, size_t to, bool want_ll, size_t *cur)
+{
+    size_t K = p->K;
+    __m256d *T = (__m256d *)(((uintptr_t)p->scratch + 31) & ~(uintptr_t)31);
+    __m256d *A = T + K * FITK_VB;
+    double ll = 0;
+
+    for (size_t k = 0; k < 3 * K; k++) {
+        A[k] = _mm256_setzero_pd();
+    }
+    for (size_t b0 = from; b0 < to; b0 += 4 * FITK_VB) {
+        size_t nv = (to - b0) / 4 < FITK_VB ? (to - b0) / 4 : FITK_VB;
+        ll += block_avx2(p, lnx, ws, avg_ws, b0, nv, want_ll, T, A);
+        pw_leaves(p, lnx, cur, b0 + 4 * nv);
     }
     for (size_t k = 0; k < K; k++) {
         double a0[4], a1[4], a2[4];
-        _mm256_storeu_pd(a0, A0[k]);
-        _mm256_storeu_pd(a1, A1[k]);
-        _mm256_storeu_pd(a2, A2[k]);
+        _mm256_storeu_pd(a0, A[3 * k]);
+        _mm256_storeu_pd(a1, A[3 * k + 1]);
+        _mm256_storeu_pd(a2, A[3 * k + 2]);
         p->s0[k] += (a0[0] + a0[1]) + (a0[2] + a0[3]);
         p->s1[k] += (a1[0] + a1[1]) + (a1[2] + a1[3]);
         p->s2[k] += (a2[0] + a2[1]) + (a2[2] + a2[3]);
     }
     return ll;
 }
+
 #endif
 
 double fm__fitk_rows(const fm__fitk_t *p, const double *lnx, const double *ws, double avg_ws,
                      size_t from, size_t to, bool want_ll)
 {
     double ll = 0;
+    size_t cur = 0; /* the first leaf not summed yet */
 
+    while (p->pw && cur < p->pw->nleaves && p->pw->end[cur] <= from) {
+        cur++;
+    }
 #if FITK_AVX2
     if (fm__fitk_mode() == FM__FITK_AUTO && __builtin_cpu_supports("avx2") &&
         __builtin_cpu_supports("fma")) {
@@ -225,11 +314,13 @@ double fm__fitk_rows(const fm__fitk_t *p, const double *lnx, const double *ws, d
             from = 1;
         }
         size_t mid = from + (to > from ? (to - from) / 4 * 4 : 0);
-        ll += rows_avx2(p, lnx, ws, avg_ws, from, mid, want_ll);
+        ll += rows_avx2(p, lnx, ws, avg_ws, from, mid, want_ll, &cur);
         from = mid;
     }
 #endif
-    return ll + rows_scalar(p, lnx, ws, avg_ws, from, to, want_ll);
+    ll += rows_scalar(p, lnx, ws, avg_ws, from, to, want_ll);
+    pw_leaves(p, lnx, &cur, to);
+    return ll;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -378,4 +469,123 @@ double fm__fitk_pairwise(fm__pw_kind_t kind, const double *r, const double *v, d
     }
 #endif
     return pairwise(&s, leaf, 0, n);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The pairwise tree's leaves, summed by the E-step */
+
+static void plan_leaves(fm__pw_plan_t *pl, size_t o, size_t n)
+{
+    if (n <= 128) {
+        pl->end[pl->nleaves++] = o + n;
+        return;
+    }
+    size_t n2 = n / 2;
+    n2 -= n2 % 8;
+    plan_leaves(pl, o, n2);
+    plan_leaves(pl, o + n2, n - n2);
+}
+
+int fm__pw_plan_init(fm__pw_plan_t *pl, size_t n)
+{
+    /* leaves hold more than 64 terms each, but one of at most 128 when n <= 128 */
+    *pl = (fm__pw_plan_t){.n = n, .end = malloc((n / 64 + 2) * sizeof(size_t))};
+    if (!pl->end) {
+        return -1;
+    }
+    plan_leaves(pl, 0, n);
+    return 0;
+}
+
+void fm__pw_plan_fini(fm__pw_plan_t *pl)
+{
+    free(pl->end);
+    pl->end = NULL;
+    pl->nleaves = 0;
+}
+
+static double combine(const double *leaves, size_t *j, size_t n)
+{
+    if (n <= 128) {
+        return leaves[(*j)++];
+    }
+    size_t n2 = n / 2;
+    n2 -= n2 % 8;
+    double a = combine(leaves, j, n2);
+    return a + combine(leaves, j, n - n2);
+}
+
+double fm__pw_combine(const fm__pw_plan_t *pl, const double *leaves)
+{
+    size_t j = 0;
+    return combine(leaves, &j, pl->n);
+}
+
+/* One leaf's sums of r and r v (two pw_leaf calls' results, bits included). */
+static void leaf_pair(const pw_src_t *s, size_t o, size_t n, double *sr, double *srv)
+{
+    *sr = pw_leaf(s, FM__PW_R, o, n);
+    *srv = pw_leaf(s, FM__PW_RV, o, n);
+}
+
+#if FITK_AVX2
+/* leaf_pair with both sums' accumulators in vectors, r loaded once. */
+__attribute__((target("avx2"))) static void leaf_pair4(const pw_src_t *s, size_t o, size_t n,
+                                                       double *sr, double *srv)
+{
+    if (n < 8) {
+        leaf_pair(s, o, n, sr, srv);
+        return;
+    }
+    __m256d r0 = _mm256_loadu_pd(s->r + o), r1 = _mm256_loadu_pd(s->r + o + 4);
+    __m256d v0 = _mm256_mul_pd(r0, _mm256_loadu_pd(s->v + o));
+    __m256d v1 = _mm256_mul_pd(r1, _mm256_loadu_pd(s->v + o + 4));
+    size_t i = 8;
+    for (; i < n - (n % 8); i += 8) {
+        __m256d a = _mm256_loadu_pd(s->r + o + i), b = _mm256_loadu_pd(s->r + o + i + 4);
+        r0 = _mm256_add_pd(r0, a);
+        r1 = _mm256_add_pd(r1, b);
+        v0 = _mm256_add_pd(v0, _mm256_mul_pd(a, _mm256_loadu_pd(s->v + o + i)));
+        v1 = _mm256_add_pd(v1, _mm256_mul_pd(b, _mm256_loadu_pd(s->v + o + i + 4)));
+    }
+    double a[8], b[8];
+    _mm256_storeu_pd(a, r0);
+    _mm256_storeu_pd(a + 4, r1);
+    _mm256_storeu_pd(b, v0);
+    _mm256_storeu_pd(b + 4, v1);
+    double x = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    double y = ((b[0] + b[1]) + (b[2] + b[3])) + ((b[4] + b[5]) + (b[6] + b[7]));
+    for (; i < n; i++) {
+        x += pw_term(s, FM__PW_R, o + i);
+        y += pw_term(s, FM__PW_RV, o + i);
+    }
+    *sr = x;
+    *srv = y;
+}
+#endif
+
+/* Sum the leaves of p->pw that end at or before row `done` (from *cur on). */
+static void pw_leaves(const fm__fitk_t *p, const double *lnx, size_t *cur, size_t done)
+{
+    const fm__pw_plan_t *pl = p->pw;
+    void (*pair)(const pw_src_t *, size_t, size_t, double *, double *) = leaf_pair;
+
+    if (!pl || !p->r) {
+        return;
+    }
+#if FITK_AVX2
+    if (fm__fitk_mode() != FM__FITK_SCALAR && __builtin_cpu_supports("avx2")) {
+        pair = leaf_pair4;
+    }
+#endif
+    for (; *cur < pl->nleaves && pl->end[*cur] <= done; (*cur)++) {
+        size_t o = *cur ? pl->end[*cur - 1] : 0, j = *cur;
+        for (size_t k = 0; k < p->K; k++) {
+            if (!p->uni[k]) {
+                pw_src_t src = {.r = p->r + k * p->n, .v = lnx};
+                pair(&src, o, pl->end[j] - o, &p->leaf_r[k * pl->nleaves + j],
+                     &p->leaf_rv[k * pl->nleaves + j]);
+            }
+        }
+    }
 }

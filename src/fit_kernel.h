@@ -2,7 +2,7 @@
 /*
  * The EM E-step of fit.c for mixtures of uniforms and lognormals with loc 0 (every agh_2015
  * fit): one fused pass per row over all components (log terms, the row's largest, exp of the
- * differences, row total, responsibilities, the M-step's sums), four rows at a time with AVX2
+ * differences, row total, responsibilities, the M-step's sums), four rows to a vector with AVX2
  * where the CPU has it, one row at a time otherwise.  Both paths compute every row exactly as
  * fit.c's blocked E-step does, in the same order over components; they differ from it and from
  * each other only in the order rows are added into the sums and in libmvec's exp (within 4 ulp),
@@ -15,6 +15,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/** numpy's pairwise summation tree over n terms (see fm__fitk_pairwise): its leaves, blocks of
+ * at most 128 terms, in order. */
+typedef struct {
+    size_t n, nleaves;
+    size_t *end; /* leaf i covers terms [i ? end[i - 1] : 0, end[i]) */
+} fm__pw_plan_t;
+
 /* Per-component constants of one iteration (structure of arrays, K entries each). */
 typedef struct {
     size_t K;
@@ -25,10 +32,16 @@ typedef struct {
     const double *a, *cst;
     const double *c;    /* centre of the log sums */
     const double *row0; /* log term of row 0 (the probability mass of (0, x0]) */
-    double *s0, *s1, *s2; /* sums of r, r d, r d^2 (d = ln x - c), added to */
+    double *s0, *s1, *s2; /* sums of r, r d, r d^2 (d = ln x - c), added to; with r, the
+                           * AVX2 path leaves s1 and s2 alone (the two-pass M-step sums r) */
     double *r;          /* NULL, or responsibilities: r[k * n + i] (for two-pass M-steps) */
     size_t n;           /* the stride of r */
-    double *scratch;    /* room for 8 K doubles (+ 4 K __m256d when vectorised) */
+    /* With r: numpy's pairwise sums of r and r ln x over rows [0, n) of every lognormal, leaf
+     * by leaf as soon as a leaf's rows are written (still in cache): leaf_r[k * nleaves + j],
+     * leaf_rv[...] (fm__pw_combine adds them up); NULL: not wanted. */
+    const fm__pw_plan_t *pw;
+    double *leaf_r, *leaf_rv;
+    double *scratch;    /* fm__fitk_scratch_bytes(K) bytes */
 } fm__fitk_t;
 
 /**
@@ -61,3 +74,13 @@ typedef enum { FM__PW_R, FM__PW_RV, FM__PW_RDD } fm__pw_kind_t;
  */
 double fm__fitk_pairwise(fm__pw_kind_t kind, const double *r, const double *v, double mu,
                          size_t n);
+
+/** The leaves of n terms' pairwise tree.  @return 0 or -1 (out of memory). */
+int fm__pw_plan_init(fm__pw_plan_t *pl, size_t n);
+void fm__pw_plan_fini(fm__pw_plan_t *pl);
+
+/**
+ * The tree's sum given each leaf's own sum (leaves[j], j < nleaves): the same additions in the
+ * same order as fm__fitk_pairwise, so the same bits when the leaves are its leaf sums.
+ */
+double fm__pw_combine(const fm__pw_plan_t *pl, const double *leaves);

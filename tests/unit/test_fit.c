@@ -433,6 +433,62 @@ static void test_pairwise_sums(void **state)
     free(t);
 }
 
+/* The E-step's leaf sums of the pairwise tree (fit_kernel.h fm__fitk_t.pw), added up by
+ * fm__pw_combine, are exactly numpy's pairwise sums of r and r ln x, on every path and for
+ * sizes around the leaf bounds; the leaves of the plan tile [0, n) with at most 128 each. */
+static void test_pairwise_leaves(void **state)
+{
+    (void)state;
+    static const size_t ns[] = {1, 5, 7, 8, 9, 100, 128, 129, 130, 1000, 4099, 23783};
+    static const fm__fitk_mode_t modes[] = {FM__FITK_AUTO, FM__FITK_SCALAR};
+    enum { K = 3 };
+    for (size_t a = 0; a < sizeof(ns) / sizeof(ns[0]); a++) {
+        size_t n = ns[a];
+        double *lnx = malloc(n * sizeof(double)), *ws = malloc(n * sizeof(double));
+        double *r = calloc(K * n, sizeof(double));
+        fm__pw_plan_t pl;
+        assert_int_equal(fm__pw_plan_init(&pl, n), 0);
+        assert_true(pl.nleaves >= 1 && pl.end[pl.nleaves - 1] == n);
+        for (size_t j = 0; j < pl.nleaves; j++) {
+            size_t o = j ? pl.end[j - 1] : 0;
+            assert_true(pl.end[j] > o && pl.end[j] - o <= 128);
+        }
+        for (size_t i = 0; i < n; i++) {
+            lnx[i] = log((double)i + 64.0);
+            ws[i] = 1.0 + (double)(i % 17) * (double)(i % 5);
+        }
+        bool uni[K] = {true, false, false};
+        double v[K] = {-1.0, 0, 0}, lnsc[K] = {0, 4.5, 7.0}, aa[K] = {0, 0.5, 0.08};
+        double cst[K] = {0, 1.2, 2.3}, c[K] = {0, 4.5, 7.0}, row0[K] = {-3, -2, -40};
+        size_t lo[K] = {1, 1, 1}, hi[K] = {n < 6 ? n : 6, n, n};
+        double s0[K], s1[K], s2[K], leaf[2 * K * 400];
+        double scratch[K * 8 + (K * (8 * sizeof(double) + 35 * 32) + 32) / sizeof(double)];
+        assert_true(fm__fitk_scratch_bytes(K) <= sizeof(scratch) - K * 8 * sizeof(double));
+        assert_true(pl.nleaves <= 400);
+        for (size_t mo = 0; mo < 2; mo++) {
+            fm__fitk_t p = {.K = K, .uni = uni, .v = v, .lo = lo, .hi = hi, .lnsc = lnsc,
+                            .a = aa, .cst = cst, .c = c, .row0 = row0, .s0 = s0, .s1 = s1,
+                            .s2 = s2, .r = r, .n = n, .scratch = scratch, .pw = &pl,
+                            .leaf_r = leaf, .leaf_rv = leaf + K * pl.nleaves};
+            memset(s0, 0, sizeof(s0));
+            fm__fitk_set_mode(modes[mo]);
+            fm__fitk_rows(&p, lnx, ws, 3.0, 0, n, false);
+            fm__fitk_set_mode(FM__FITK_AUTO);
+            for (size_t k = 1; k < K; k++) {
+                double want_r = fm__fitk_pairwise(FM__PW_R, r + k * n, lnx, 0, n);
+                double want_rv = fm__fitk_pairwise(FM__PW_RV, r + k * n, lnx, 0, n);
+                assert_true(want_r > 0);
+                assert_true(fm__pw_combine(&pl, leaf + k * pl.nleaves) == want_r);
+                assert_true(fm__pw_combine(&pl, leaf + (K + k) * pl.nleaves) == want_rv);
+            }
+        }
+        fm__pw_plan_fini(&pl);
+        free(lnx);
+        free(ws);
+        free(r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -440,7 +496,7 @@ int main(void)
         cmocka_unit_test(test_recover_other_families), cmocka_unit_test(test_tol_warm_start),
         cmocka_unit_test(test_degenerate),         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_published_length),   cmocka_unit_test(test_estep_paths),
-        cmocka_unit_test(test_pairwise_sums),
+        cmocka_unit_test(test_pairwise_sums),      cmocka_unit_test(test_pairwise_leaves),
     };
     gsl_set_error_handler_off();
     return cmocka_run_group_tests(tests, NULL, NULL);
