@@ -74,7 +74,7 @@ static void run_live(fm_flow_t *recs, const uint32_t *order, uint32_t n, uint32_
     uint64_t ns = 0, total = 0, ns0 = 0;
 
     fm_cache_conf_default(&conf);
-    if (fm_cache_new(&conf, sink, NULL, &c) < 0) {
+    if (fm_cache_new(&conf, (fm_sink_t){sink, NULL}, &c) < 0) {
         fprintf(stderr, "cache: cannot allocate the cache\n");
         exit(1);
     }
@@ -137,7 +137,7 @@ static void run_churn(fm_flow_t *recs, uint32_t n)
 
     fm_cache_conf_default(&conf);
     conf.memory_mib = 64;
-    if (fm_cache_new(&conf, sink, NULL, &c) < 0) {
+    if (fm_cache_new(&conf, (fm_sink_t){sink, NULL}, &c) < 0) {
         exit(1);
     }
     for (uint32_t r = 0; r < 3; r++) {

@@ -91,8 +91,7 @@ typedef struct override {
 
 struct fm_cache {
     fm_cache_conf_t conf;
-    fm_flow_batch_fn emit;
-    void *ctx;
+    fm_sink_t emit;
     uint64_t seed;
 
     entry_t *arena;
@@ -142,7 +141,7 @@ static void deliver(fm_cache_t *c)
     if (c->nbatch) {
         size_t n = c->nbatch;
         c->nbatch = 0;
-        c->emit(c->ctx, c->batch, n);
+        fm_sink_put(c->emit, c->batch, n);
     }
 }
 
@@ -951,9 +950,9 @@ static bool timeouts_ok(uint64_t active_ms, uint64_t inactive_ms)
     return active_ms > 0 && inactive_ms <= active_ms;
 }
 
-int fm_cache_new(const fm_cache_conf_t *conf, fm_flow_batch_fn emit, void *ctx, fm_cache_t **out)
+int fm_cache_new(const fm_cache_conf_t *conf, fm_sink_t emit, fm_cache_t **out)
 {
-    if (!conf || !emit || !out || conf->memory_mib == 0 ||
+    if (!conf || !emit.fn || !out || conf->memory_mib == 0 ||
         !timeouts_ok(conf->active_ms, conf->inactive_ms) ||
         (conf->mode != FM_CACHE_MODE_MERGE && conf->mode != FM_CACHE_MODE_PROFILE) ||
         conf->memory_mib > (SIZE_MAX >> 20)) {
@@ -994,7 +993,6 @@ int fm_cache_new(const fm_cache_conf_t *conf, fm_flow_batch_fn emit, void *ctx, 
     c->conf = *conf;
     c->max_src = source_limit(conf);
     c->emit = emit;
-    c->ctx = ctx;
     c->seed = random_seed();
     c->capacity = (uint32_t)cap;
     c->bmask = (uint32_t)(nb - 1);
@@ -1131,6 +1129,16 @@ void fm_cache_insert_batch(fm_cache_t *c, const fm_flow_t *recs, size_t n)
             insert_rec(c, &recs[i - AHEAD]);
         }
     }
+}
+
+static void insert_batch_fn(void *c, const fm_flow_t *recs, size_t n)
+{
+    fm_cache_insert_batch(c, recs, n);
+}
+
+fm_sink_t fm_cache_sink(fm_cache_t *c)
+{
+    return (fm_sink_t){insert_batch_fn, c};
 }
 
 static void insert_rec(fm_cache_t *c, const fm_flow_t *rec)

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "flow.h"
+#include "sink.h"
 
 /** flow-models merge semantics (daemon default); see DESIGN §4, FLOW-MODELS §3. */
 #define FM_CACHE_MODE_MERGE 0
@@ -53,14 +54,17 @@ typedef struct fm_cache fm_cache_t;
 /**
  * Create a cache.
  * @param[in] conf  configuration (copied).
- * @param[in] emit  receives finished flows in batches; the array is borrowed for the call only.
- *                  It must not call back into this cache.
- * @param[in] ctx   passed to @p emit.
+ * @param[in] emit  the next stage: receives finished flows in batches, on the thread that calls
+ *                  into the cache; the array is borrowed for the call only.  It must not call
+ *                  back into this cache.
  * @param[out] out  the new cache, freed with fm_cache_free().
- * @return 0, FM_EINVAL (NULL emit/out, memory_mib 0, zero or inverted timeouts, unknown mode) or
- *         FM_ENOMEM (the arena could not be allocated).
+ * @return 0, FM_EINVAL (NULL emit.fn/out, memory_mib 0, zero or inverted timeouts, unknown mode)
+ *         or FM_ENOMEM (the arena could not be allocated).
  */
-int fm_cache_new(const fm_cache_conf_t *conf, fm_flow_batch_fn emit, void *ctx, fm_cache_t **out);
+int fm_cache_new(const fm_cache_conf_t *conf, fm_sink_t emit, fm_cache_t **out);
+
+/** The cache as a stage of a chain: its sink inserts each batch (fm_cache_insert_batch). */
+fm_sink_t fm_cache_sink(fm_cache_t *c);
 
 /** Free the cache without emitting what it holds (call fm_cache_flush() first).  NULL is a no-op. */
 void fm_cache_free(fm_cache_t *c);

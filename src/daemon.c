@@ -2,9 +2,9 @@
 /*
  * The daemon: wiring plus the lifecycle state machine (daemon_int.h).  Start-up order follows
  * STYLE §7: log, config, store, cache/histograms, fits, plugins, ingest, control socket, then
- * readiness.  The data path is built once: ingest → decoder → cache (on_records) → finished
- * flows (on_finished) → running histograms, the committer's window deltas, the publish deltas
- * and the plugins.  Background work belongs to the modules: the committer (the only SQLite
+ * readiness.  The data path is a chain of sinks built once (build_path): ingest → decoder →
+ * cache → finished flows → {histogram stage (running histograms, the committer's window deltas,
+ * the publish deltas), plugins}; no stage calls back into this file.  Background work belongs to the modules: the committer (the only SQLite
  * writer), the fit scheduler and the exporter.  Shutdown drains them through their stop
  * callbacks and ends with a final commit; uv_loop_close() must then succeed.
  */
@@ -43,50 +43,6 @@ static void notify(const char *state)
 #endif
 }
 
-static void dump_records(const fm_flow_t *flows, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        const fm_flow_t *f = &flows[i];
-        char sa[64], da[64];
-        fm_flow_addr_str(f->src, sa, sizeof(sa));
-        fm_flow_addr_str(f->dst, da, sizeof(da));
-        printf("record exporter=%u domain=%u first=%" PRIu64 " last=%" PRIu64
-               " proto=%u %s:%u > %s:%u packets=%" PRIu64 " octets=%" PRIu64
-               " rev_packets=%" PRIu64 " rev_octets=%" PRIu64 " sampling=%u\n",
-               f->exporter, f->domain, f->first_ms, f->last_ms, f->proto, sa, f->sport, da,
-               f->dport, f->packets, f->octets, f->rev_packets, f->rev_octets, f->sampling);
-    }
-    fflush(stdout);
-}
-
-/* Decoded records → cache.  Runs once per datagram's batch. */
-static void on_records(void *ctx, const fm_flow_t *flows, size_t n)
-{
-    fm_daemon_t *d = ctx;
-    if (d->opts.dump) {
-        dump_records(flows, n);
-    }
-    d->n.records_in += n;
-    fm_cache_insert_batch(d->cache, flows, n);
-}
-
-/* Finished flows from the cache → histograms (total + window), the commit deltas, the publish
- * deltas and the plugins. */
-static void on_finished(void *ctx, const fm_flow_t *flows, size_t n)
-{
-    fm_daemon_t *d = ctx;
-    uint64_t now = fm_time_wall_ms(), start;
-
-    fm_histwin_add_flows(d->hw, flows, n, now);
-    fm_histwin_current(d->hw, &start);
-    fm_windelta_add(d->pending, flows, n, start);
-    if (fm_plugins_want_hist(d->plugins)) {
-        fm__histx_add(d, flows, n, start);
-    }
-    fm_plugins_consume(d->plugins, flows, n);
-    d->n.flows_finished += n;
-}
-
 static void on_window_closed(void *ctx, uint64_t start_ms, uint64_t end_ms, fm_histset_t *closed)
 {
     fm_daemon_t *d = ctx;
@@ -103,7 +59,7 @@ static void on_new_exporter(void *ctx, const fm_ingest_exporter_t *e)
         uint8_t a[16], b[16];
         if (fm_flow_addr_parse(x->address, a, NULL) == 0 &&
             fm_flow_addr_parse(e->address, b, NULL) == 0 && memcmp(a, b, 16) == 0) {
-            fm_cache_set_timeouts(d->cache, e->id,
+            fm_cache_set_timeouts(d->path.cache, e->id,
                                   x->active_ms ? x->active_ms : d->cfg->active_ms,
                                   x->inactive_ms ? x->inactive_ms : d->cfg->inactive_ms);
             fm_log_info("cache, exporter %s uses the timeouts of [exporter.%s]", e->address,
@@ -118,7 +74,7 @@ static void update_rate(fm_daemon_t *d, uint64_t now)
     fm__daemon_counts_t *c = &d->n;
     fm_ingest_stats_t is;
     fm_ingest_stats(d->ingest, &is);
-    uint64_t v[FM__RATE_COUNT] = {c->records_in, is.datagrams, c->flows_finished,
+    uint64_t v[FM__RATE_COUNT] = {d->path.in.flows, is.datagrams, d->path.out.flows,
                                   is.kernel_drops};
     if (!c->rates) {
         c->rates = fm_rate_new(FM__RATE_COUNT, FM__RATE_SPAN_MS, TICK_MS);
@@ -133,12 +89,12 @@ static void on_tick(uv_timer_t *t)
     uint64_t now = fm_time_wall_ms();
     char status[160];
 
-    fm_cache_advance(d->cache, now);
+    fm_cache_advance(d->path.cache, now);
     fm_histwin_tick(d->hw, now);
     fm_plugins_tick(d->plugins, now);
     update_rate(d, now);
     snprintf(status, sizeof(status), "STATUS=%.0f records/s, %" PRIu64 " flows finished",
-             d->n.records_per_s, d->n.flows_finished);
+             d->n.records_per_s, d->path.out.flows);
     notify(status);
     if (d->n.watchdog) {
         notify("WATCHDOG=1");
@@ -147,7 +103,7 @@ static void on_tick(uv_timer_t *t)
 
 void fm__daemon_flush(fm_daemon_t *d)
 {
-    fm_cache_flush(d->cache);
+    fm_cache_flush(d->path.cache);
     fm_plugins_flush(d->plugins); /* after the cache: its flows are queued first */
     fm__histx_publish(d, true); /* their histogram deltas, then a flush once those are queued */
 }
@@ -165,12 +121,12 @@ static size_t commit_counters(void *ctx, fm_store_counter_t *out, size_t max)
     fm_cache_stats_t cs;
     fm_ingest_stats_t is = {0};
 
-    fm_cache_stats(d->cache, &cs);
+    fm_cache_stats(d->path.cache, &cs);
     if (d->ingest) {
         fm_ingest_stats(d->ingest, &is);
     }
     const fm_store_counter_t c[] = {
-        {"records", d->n.records_in},       {"flows_finished", d->n.flows_finished},
+        {"records", d->path.in.flows},      {"flows_finished", d->path.out.flows},
         {"datagrams", is.datagrams},        {"malformed", is.malformed},
         {"cache_evicted", cs.evicted},      {"merges", cs.merges},
         {"biflow_pairs", cs.biflow_pairs},  {"merge_conflicts", cs.merge_conflicts},
@@ -417,15 +373,39 @@ static int open_store(fm_daemon_t *d, char *err, size_t errlen)
     return 0;
 }
 
+/* The data path (daemon_int.h): records → [dump,] cache → {histogram stage, plugins}. */
+static int build_path(fm_daemon_t *d, char *err, size_t errlen)
+{
+    fm__daemon_path_t *p = &d->path;
+    fm_cache_conf_t cc;
+    int rc;
+
+    p->hist = (fm_histsink_t){.hw = d->hw, .pending = d->pending, .pub = fm__histx_pub(d),
+                              .plugins = d->plugins};
+    fm_sink_fanout_add(&p->out, fm_histsink_sink(&p->hist));
+    fm_sink_fanout_add(&p->out, fm_plugins_sink(d->plugins));
+    cache_conf_from(d->cfg, &cc);
+    if ((rc = fm_cache_new(&cc, fm_sink_fanout(&p->out), &p->cache)) < 0) {
+        snprintf(err, errlen, "cannot allocate a %" PRIu64 " MiB flow cache: %s",
+                 d->cfg->cache_memory, fm_strerror(rc));
+        return rc;
+    }
+    if (d->opts.dump) {
+        fm_sink_fanout_add(&p->in, (fm_sink_t){fm_flow_print_batch, stdout});
+    }
+    fm_sink_fanout_add(&p->in, fm_cache_sink(p->cache));
+    return 0;
+}
+
 static int open_modules(fm_daemon_t *d, char *err, size_t errlen)
 {
     fm_config_t *c = d->cfg;
-    fm_cache_conf_t cc;
     fm_exporter_conf_t ec;
     fm_ingest_conf_t ic = {.udp = c->udp, .rcvbuf = c->rcvbuf,
                            .max_exporters = (uint32_t)c->max_exporters,
                            .exporter_timeout_ms = c->exporter_timeout_ms,
                            .new_exporter = on_new_exporter, .new_exporter_ctx = d};
+    fm_sink_t sink;
     int rc;
 
     if ((rc = open_store(d, err, errlen)) < 0) {
@@ -437,12 +417,6 @@ static int open_modules(fm_daemon_t *d, char *err, size_t errlen)
         return rc;
     }
     fm_exporter_set_order(d->exporter, c->store_path, export_created);
-    cache_conf_from(c, &cc);
-    if ((rc = fm_cache_new(&cc, on_finished, d, &d->cache)) < 0) {
-        snprintf(err, errlen, "cannot allocate a %" PRIu64 " MiB flow cache: %s",
-                 c->cache_memory, fm_strerror(rc));
-        return rc;
-    }
     /* Plugins before ingest: the first finished flow must find them loaded. */
     if ((rc = fm_plugins_new(c->plugins, c->nplugins, c->plugin_dir, &d->plugins, err,
                              errlen)) < 0) {
@@ -451,13 +425,17 @@ static int open_modules(fm_daemon_t *d, char *err, size_t errlen)
     if (c->nplugins) {
         fm_log_notice("plugin, %zu output plugin(s) loaded", fm_plugins_count(d->plugins));
     }
+    if ((rc = build_path(d, err, errlen)) < 0) {
+        return rc;
+    }
     if ((rc = fm__daemon_capture_start(d, err, errlen)) < 0) {
         return rc;
     }
     fm_decode_conf_default(&ic.decode);
     ic.decode.template_timeout_ms = c->template_timeout_ms;
     ic.decode.max_templates = (uint32_t)c->max_templates;
-    if ((rc = fm_ingest_new(&d->loop, &ic, on_records, d, &d->ingest, err, errlen)) < 0 ||
+    sink = fm_sink_fanout(&d->path.in);
+    if ((rc = fm_ingest_new(&d->loop, &ic, sink.fn, sink.ctx, &d->ingest, err, errlen)) < 0 ||
         (rc = fm_ingest_start(d->ingest, err, errlen)) < 0) {
         return rc;
     }
@@ -502,7 +480,7 @@ int fm__daemon_reload(fm_daemon_t *d, char **restart, char *err, size_t errlen)
     fm_log_set_level(n->log_level);
     fm_log_set_local_time(!strcmp(n->log_time, "local"));
     cache_conf_from(n, &cc);
-    fm_cache_set_conf(d->cache, &cc);
+    fm_cache_set_conf(d->path.cache, &cc);
     fm_histwin_set_window(d->hw, n->window_ms);
     fm_windelta_set_window(d->pending, n->window_ms);
     fm__histx_set_window(d, n->window_ms);
@@ -627,8 +605,8 @@ static void begin_shutdown(fm_daemon_t *d, const char *why)
     }
     fm__histx_stop(d); /* no deltas applied after the final commit is taken */
     fm__daemon_capture_stop(d); /* their open flows reach the cache before its flush */
-    if (d->cache) {
-        fm_cache_flush(d->cache); /* every cached flow into the deltas the final commit takes */
+    if (d->path.cache) {
+        fm_cache_flush(d->path.cache); /* every cached flow into the deltas the final commit takes */
     }
     fm__histx_publish(d, false); /* its job ends before the loop: fm_plugins_free drains it */
     if (d->fits) {
@@ -693,7 +671,7 @@ static void free_modules(fm_daemon_t *d)
         d->opts.control_free(d);
     }
     fm_windelta_free(d->pending);
-    fm_cache_free(d->cache);
+    fm_cache_free(d->path.cache);
     fm_histwin_free(d->hw);
     fm_rate_free(d->n.rates);
     fm_config_free(d->cfg);

@@ -413,9 +413,9 @@ HANDLER(cmd_flush)
     int rc;
     (void)req, (void)result;
 
-    fm_cache_stats(d->cache, &before);
+    fm_cache_stats(d->path.cache, &before);
     fm__daemon_flush(d);
-    fm_cache_stats(d->cache, &after);
+    fm_cache_stats(d->path.cache, &after);
     w->d = d;
     w->flushed = after.emitted - before.emitted;
     w->reply = fm_ctl_defer(d->ctl);

@@ -58,9 +58,9 @@ void fm__histx_set_window(fm_daemon_t *d, uint64_t window_ms)
     }
 }
 
-void fm__histx_add(fm_daemon_t *d, const fm_flow_t *flows, size_t n, uint64_t start_ms)
+fm_windelta_t *fm__histx_pub(fm_daemon_t *d)
 {
-    fm_windelta_add(d->hx->pub, flows, n, start_ms);
+    return d->hx ? d->hx->pub : NULL;
 }
 
 /* Encoding a busy window's delta takes milliseconds to a second (bench/kafka), so it runs in

@@ -26,10 +26,12 @@
 #include "exporter.h"
 #include "fitsched.h"
 #include "hist.h"
+#include "histsink.h"
 #include "ingest.h"
 #include "log.h"
 #include "plugin.h"
 #include "rate.h"
+#include "sink.h"
 #include "store.h"
 #include "windelta.h"
 
@@ -47,12 +49,20 @@ enum { FM__RATE_RECORDS, FM__RATE_DATAGRAMS, FM__RATE_FLOWS, FM__RATE_DROPS, FM_
 /* Counters of the data path (one name across field, ctl output and SQLite). */
 typedef struct {
     uint64_t start_ms;
-    uint64_t records_in;
-    uint64_t flows_finished;
     fm_rate_t *rates;          /* FM__RATE_* counters, sampled every tick */
     double records_per_s;      /* records over the last minute */
     bool watchdog;
 } fm__daemon_counts_t;
+
+/* The data path, built once at start (daemon.c build_path): ingest and capture inputs put
+ * decoded records into `in`, which hands them to the cache; the cache's finished flows go into
+ * `out`: the histogram stage, then the plugins.  The fan-outs count records and flows. */
+typedef struct {
+    fm_sink_fanout_t in;       /* [--dump,] the cache; .flows = records in */
+    fm_cache_t *cache;
+    fm_histsink_t hist;
+    fm_sink_fanout_t out;      /* histograms, plugins; .flows = flows finished */
+} fm__daemon_path_t;
 
 typedef struct fm__histx fm__histx_t; /* daemon_hist.c: delta publishing and [input.kafka] */
 
@@ -78,7 +88,7 @@ typedef struct fm_daemon {
     fm__daemon_life_t life;
 
     fm_ingest_t *ingest;
-    fm_cache_t *cache;
+    fm__daemon_path_t path;
     fm_histwin_t *hw;
     fm_windelta_t *pending;    /* the committer's deltas, one per window */
     fm_committer_t *committer; /* owns the SQLite writer */
@@ -97,7 +107,8 @@ typedef struct fm_daemon {
 
 /* daemon_hist.c: publishing deltas (collector) and applying them ([input.kafka]) */
 int fm__histx_new(fm_daemon_t *d, fm_store_t *store, char *err, size_t errlen);
-void fm__histx_add(fm_daemon_t *d, const fm_flow_t *flows, size_t n, uint64_t start_ms);
+/* The publish deltas the histogram stage adds finished flows to (while plugins want them). */
+fm_windelta_t *fm__histx_pub(fm_daemon_t *d);
 /* Encode every non-empty publish delta (thread pool) and queue it to the plugins; with flush,
  * flush the plugins after that. */
 void fm__histx_publish(fm_daemon_t *d, bool flush);

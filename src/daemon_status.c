@@ -18,7 +18,7 @@
 static json_t *cache_json(fm_daemon_t *d)
 {
     fm_cache_stats_t cs;
-    fm_cache_stats(d->cache, &cs);
+    fm_cache_stats(d->path.cache, &cs);
     json_t *j = json_pack("{sI sI sI sI sI sI sI sI sI sI sI}", "entries", (json_int_t)cs.entries,
                      "capacity", (json_int_t)cs.capacity, "bytes", (json_int_t)cs.bytes,
                      "bytes_per_entry", (json_int_t)cs.bytes_per_entry, "inserts",
@@ -92,7 +92,7 @@ static json_t *bounds_json(fm_daemon_t *d, const fm_ingest_stats_t *is)
     fm_cache_stats_t cs;
     fm_ctl_stats_t cst;
     tmpl_use_t u = {0};
-    fm_cache_stats(d->cache, &cs);
+    fm_cache_stats(d->path.cache, &cs);
     fm_ctl_stats(d->ctl, &cst);
     fm_ingest_foreach(d->ingest, tmpl_use, &u);
     json_t *b = json_object();
@@ -124,11 +124,11 @@ json_t *fm__daemon_status_json(fm_daemon_t *d)
     result = json_pack(
         "{ss sI sI sf sI sI sI sI sI sI sI sI so so s{sI sI sI} s{sI sI sI}}", "version",
         PACKAGE_VERSION, "uptime_s", (json_int_t)((now - d->n.start_ms) / 1000), "records",
-        (json_int_t)d->n.records_in, "records_per_s", d->n.records_per_s, "datagrams",
+        (json_int_t)d->path.in.flows, "records_per_s", d->n.records_per_s, "datagrams",
         (json_int_t)is.datagrams, "bytes", (json_int_t)is.bytes, "malformed",
         (json_int_t)is.malformed, "recv_errors", (json_int_t)is.recv_errors, "kernel_drops",
         (json_int_t)is.kernel_drops, "exporters", (json_int_t)is.exporters, "exporters_evicted",
-        (json_int_t)is.exporters_evicted, "flows_finished", (json_int_t)d->n.flows_finished,
+        (json_int_t)is.exporters_evicted, "flows_finished", (json_int_t)d->path.out.flows,
         "cache", cache_json(d), "store", store_json(d), "total", "flows", (json_int_t)flows,
         "packets", (json_int_t)packets, "octets", (json_int_t)octets, "fits", "jobs",
         (json_int_t)fm_fitsched_count(d->fits), "running",

@@ -4,6 +4,8 @@
 #include "flow.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -130,4 +132,21 @@ void fm_flow_span(const fm_flow_t *f, uint64_t *first_ms, uint64_t *last_ms)
     }
     *first_ms = first;
     *last_ms = last;
+}
+
+void fm_flow_print_batch(void *file, const fm_flow_t *flows, size_t n)
+{
+    FILE *out = file;
+    for (size_t i = 0; i < n; i++) {
+        const fm_flow_t *f = &flows[i];
+        char sa[64], da[64];
+        fm_flow_addr_str(f->src, sa, sizeof(sa));
+        fm_flow_addr_str(f->dst, da, sizeof(da));
+        fprintf(out, "record exporter=%u domain=%u first=%" PRIu64 " last=%" PRIu64
+                " proto=%u %s:%u > %s:%u packets=%" PRIu64 " octets=%" PRIu64
+                " rev_packets=%" PRIu64 " rev_octets=%" PRIu64 " sampling=%u\n",
+                f->exporter, f->domain, f->first_ms, f->last_ms, f->proto, sa, f->sport, da,
+                f->dport, f->packets, f->octets, f->rev_packets, f->rev_octets, f->sampling);
+    }
+    fflush(out);
 }

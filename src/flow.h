@@ -61,6 +61,9 @@ typedef enum {
 /** Consumer of a batch of flows.  The array is borrowed for the duration of the call. */
 typedef void (*fm_flow_batch_fn)(void *ctx, const fm_flow_t *flows, size_t n);
 
+/** A batch sink (ctx: FILE *) printing one "record ..." line per flow (flowmixd --dump). */
+void fm_flow_print_batch(void *file, const fm_flow_t *flows, size_t n);
+
 /** Store an IPv4 address (host byte order) as IPv4-mapped IPv6. */
 void fm_flow_set_v4(uint8_t addr[16], uint32_t v4);
 /** @return the IPv4 address (host byte order) of an IPv4-mapped address. */

@@ -346,6 +346,16 @@ void fm_plugins_consume(fm_plugins_t *p, const fm_flow_t *flows, size_t n)
     batch_unref(b);
 }
 
+static void consume_fn(void *p, const fm_flow_t *flows, size_t n)
+{
+    fm_plugins_consume(p, flows, n);
+}
+
+fm_sink_t fm_plugins_sink(fm_plugins_t *p)
+{
+    return (fm_sink_t){consume_fn, p};
+}
+
 static bool takes_hist(instance_t *in)
 {
     return in->hist && !atomic_load_explicit(&in->hist_declined, memory_order_relaxed);

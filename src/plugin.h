@@ -21,6 +21,7 @@
 
 #include "conf.h"
 #include "flow.h"
+#include "sink.h"
 
 typedef struct fm_plugins fm_plugins_t;
 
@@ -60,6 +61,9 @@ int fm_plugins_check(const fm_config_plugin_t *cfgs, size_t n, const char *plugi
  * @param[in] p  plugin set, or NULL (no-op)
  */
 void fm_plugins_consume(fm_plugins_t *p, const fm_flow_t *flows, size_t n);
+
+/** fm_plugins_consume() as a stage of the data path (sink.h); ctx = @p p (NULL: a no-op). */
+fm_sink_t fm_plugins_sink(fm_plugins_t *p);
 
 /** @return whether any loaded plugin takes histogram deltas: an ABI 2 plugin with hist that has
  *  not declined them (FM_PLUGIN_HIST_DECLINE).  Cheap: call it per batch if need be. */

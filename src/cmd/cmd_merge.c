@@ -169,7 +169,7 @@ int fm_cmd_merge(int argc, char **argv)
 
     merge_out_t out = {NULL, 0};
     fm_cache_t *c = NULL;
-    if ((rc = fm_cache_new(&conf, write_flows, &out, &c)) < 0) {
+    if ((rc = fm_cache_new(&conf, (fm_sink_t){write_flows, &out}, &c)) < 0) {
         fprintf(stderr, "flowmix merge: cannot create the cache (-I %" PRIu64 " ms, -A %" PRIu64
                         " ms, -m %zu): %s\n",
                 conf.inactive_ms, conf.active_ms, conf.memory_mib, fm_strerror(rc));

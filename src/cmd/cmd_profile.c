@@ -266,7 +266,7 @@ int fm_cmd_profile(int argc, char **argv)
 
     profile_out_t o = {0};
     fm_cache_t *c = NULL;
-    if ((rc = fm_cache_new(&conf, write_profile, &o, &c)) < 0) {
+    if ((rc = fm_cache_new(&conf, (fm_sink_t){write_profile, &o}, &c)) < 0) {
         fprintf(stderr, "flowmix profile: cannot create the cache: %s\n", fm_strerror(rc));
         return rc == FM_EINVAL ? 2 : 1;
     }

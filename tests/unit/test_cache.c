@@ -52,7 +52,7 @@ static fm_cache_t *make(sink_t *k, bool biflow, int mode, uint32_t max_entries)
     conf.mode = mode;
     conf.max_entries = max_entries;
     memset(k, 0, sizeof(*k));
-    assert_int_equal(fm_cache_new(&conf, collect, k, &c), 0);
+    assert_int_equal(fm_cache_new(&conf, (fm_sink_t){collect, k}, &c), 0);
     return c;
 }
 
@@ -567,10 +567,10 @@ static void test_rfc5103_and_limits(void **state)
     fm_cache_conf_t conf;
     fm_cache_conf_default(&conf);
     conf.inactive_ms = conf.active_ms + 1;
-    assert_int_equal(fm_cache_new(&conf, collect, &k, &c), FM_EINVAL);
+    assert_int_equal(fm_cache_new(&conf, (fm_sink_t){collect, &k}, &c), FM_EINVAL);
     fm_cache_conf_default(&conf);
     conf.memory_mib = 0;
-    assert_int_equal(fm_cache_new(&conf, collect, &k, &c), FM_EINVAL);
+    assert_int_equal(fm_cache_new(&conf, (fm_sink_t){collect, &k}, &c), FM_EINVAL);
     fm_cache_free(NULL);
 }
 
