@@ -284,7 +284,7 @@ static int parse_y(const char *v)
             return i;
         }
     }
-    return -1;
+    return FM_EINVAL;
 }
 
 static int set_fit_key(fm_config_t *cfg, const char *name, const char *key, const char *v,
@@ -312,10 +312,10 @@ static int set_fit_key(fm_config_t *cfg, const char *name, const char *key, cons
     } else if (!strcasecmp(key, "tol")) {
         char *end;
         f->tol = strtod(v, &end);
-        r = (*end || end == v || !(f->tol >= 0)) ? -1 : 0;
+        r = (*end || end == v || !(f->tol >= 0)) ? FM_EINVAL : 0;
     } else if (!strcasecmp(key, "U") || !strcasecmp(key, "L") || !strcasecmp(key, "P") ||
                !strcasecmp(key, "max_iter")) {
-        r = parse_uint(v, 100000, &u) < 0 ? -1 : 0;
+        r = parse_uint(v, 100000, &u) < 0 ? FM_EINVAL : 0;
         unsigned *dst = !strcasecmp(key, "U")   ? &f->U
                         : !strcasecmp(key, "L") ? &f->L
                         : !strcasecmp(key, "P") ? &f->P

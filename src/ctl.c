@@ -223,7 +223,7 @@ static void client_close(client_t *c)
         c->deferred->c = NULL; /* the reply is dropped when its owner finishes it */
     }
     c->deferred = NULL;
-    uv_read_stop((uv_stream_t *)&c->pipe);
+    (void)uv_read_stop((uv_stream_t *)&c->pipe); /* libuv: always 0 */
     uv_close((uv_handle_t *)&c->pipe, on_client_closed);
 }
 
@@ -240,7 +240,7 @@ static void client_finish(client_t *c)
         return;
     }
     c->finishing = true;
-    uv_read_stop((uv_stream_t *)&c->pipe);
+    (void)uv_read_stop((uv_stream_t *)&c->pipe); /* libuv: always 0 */
     c->shut.data = c;
     if (uv_shutdown(&c->shut, (uv_stream_t *)&c->pipe, on_shutdown) < 0) {
         client_close(c);
@@ -340,7 +340,7 @@ static int peer_groups_contain(const client_t *c, gid_t gid)
     uv_os_fd_t fd;
     if (uv_fileno((const uv_handle_t *)&c->pipe, &fd) != 0 ||
         getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0) {
-        return -1;
+        return FM_EIO; /* cannot tell: the caller asks /proc */
     }
     for (size_t i = 0; i < len / sizeof(gid_t); i++) {
         if (groups[i] == gid) {
@@ -351,7 +351,7 @@ static int peer_groups_contain(const client_t *c, gid_t gid)
 #else
     (void)c;
     (void)gid;
-    return -1;
+    return -ENOTSUP;
 #endif
 }
 
@@ -424,7 +424,7 @@ static void run_handler(client_t *c, const fm_ctl_cmd_t *cmd, const json_t *req)
         free(r);
     } else if (rc == FM_CTL_DEFERRED && c->deferred) {
         /* Read no further requests until the reply is sent: replies keep their order. */
-        uv_read_stop((uv_stream_t *)&c->pipe);
+        (void)uv_read_stop((uv_stream_t *)&c->pipe); /* libuv: always 0 */
         return;
     }
     if (rc == FM_CTL_DEFERRED) {
@@ -694,7 +694,12 @@ static void on_connection(uv_stream_t *server, int status)
     c->ctl = ctl;
     c->may_mutate = -1;
     c->active_ms = uv_now(ctl->loop);
-    uv_pipe_init(ctl->loop, &c->pipe, 0);
+    int rc = uv_pipe_init(ctl->loop, &c->pipe, 0);
+    if (rc < 0) { /* never initialised: nothing to close; the connection waits in the backlog */
+        fm_log_rl(&ctl->rl, LOG_WARNING, "ctl, client on %s: %s", ctl->path, uv_strerror(rc));
+        free(c);
+        return;
+    }
     c->pipe.data = c;
     ctl->open_handles++;
     c->next = ctl->clients;
@@ -807,7 +812,10 @@ int fm_ctl_start(fm_ctl_t *ctl)
     }
     ctl->started = true;
     ctl->bound = true;
-    uv_pipe_init(ctl->loop, &ctl->listener, 0);
+    if ((rc = uv_pipe_init(ctl->loop, &ctl->listener, 0)) < 0) {
+        close(fd);
+        return rc;
+    }
     ctl->listener.data = ctl;
     ctl->listening = true;
     ctl->open_handles++;
@@ -818,12 +826,16 @@ int fm_ctl_start(fm_ctl_t *ctl)
     if ((rc = uv_listen((uv_stream_t *)&ctl->listener, LISTEN_BACKLOG, on_connection)) < 0) {
         return rc;
     }
-    uv_timer_init(ctl->loop, &ctl->sweep);
+    if ((rc = uv_timer_init(ctl->loop, &ctl->sweep)) < 0) {
+        return rc;
+    }
     ctl->sweep.data = ctl;
     ctl->sweeping = true;
     ctl->open_handles++;
     uint64_t every = ctl->idle_ms / 4 < 250 ? 250 : ctl->idle_ms / 4;
-    uv_timer_start(&ctl->sweep, on_sweep, every, every);
+    if ((rc = uv_timer_start(&ctl->sweep, on_sweep, every, every)) < 0) {
+        return rc;
+    }
     uv_unref((uv_handle_t *)&ctl->sweep); /* never what keeps the loop alive */
     fm_log_debug("ctl, listening on %s (mode 0660, group %ld)", ctl->path, (long)ctl->sock_gid);
     return 0;

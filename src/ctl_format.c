@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ctl_format_int.h"
+#include "util/err.h"
 #include "util/mem.h"
 
 /* ---- dispatch --------------------------------------------------------------------------- */
@@ -26,7 +27,7 @@ int fm_ctl_format_check_opts(const fm_ctl_cmd_t *cmd, const json_t *opts)
         fprintf(stderr, "flowmixctl: exporters cannot sort by '%s'; keys: records, datagrams, "
                         "bytes, lost, malformed, name, address, first_seen, last_seen\n",
                 sort);
-        return -1;
+        return FM_EINVAL;
     }
     return 0;
 }

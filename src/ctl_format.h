@@ -45,14 +45,15 @@ void fm_ctl_format_table(FILE *out, const json_t *rows);
  * @param[in] result  the reply's "result" member (may be NULL).
  * @param[in] opts    the client options given (fm_ctl_arg_t.client): {"csv": true}, {"sort":
  *                    "bytes"}, ...; may be NULL.
- * @return 0, or -1 after printing the reason to stderr (a reply the option cannot print).
+ * @return 0, or FM_EINVAL after printing the reason to stderr (a reply the option cannot
+ *         print).
  */
 int fm_ctl_format(FILE *out, const fm_ctl_cmd_t *cmd, const json_t *result,
                   const json_t *opts);
 
 /**
  * Check the client options of a command before asking the daemon (e.g. a --sort key).
- * @return 0, or -1 after printing the reason to stderr.
+ * @return 0, or FM_EINVAL after printing the reason to stderr.
  */
 int fm_ctl_format_check_opts(const fm_ctl_cmd_t *cmd, const json_t *opts);
 

@@ -30,7 +30,8 @@ void fm__ctl_grid_free(fm__ctl_grid_t *g);
 /* Allocate cells and alignment for nrows x ncols. */
 void fm__ctl_grid_alloc(fm__ctl_grid_t *g, size_t nrows, size_t ncols);
 
-/* ctl_tables.c: the per-command layouts; each returns 0, or -1 after printing why to stderr. */
+/* ctl_tables.c: the per-command layouts; each returns 0, or a negative FM_E code after printing
+ * why to stderr. */
 int fm__ctl_status(FILE *out, const json_t *r);
 int fm__ctl_exporters(FILE *out, const json_t *r, const char *sort);
 int fm__ctl_windows(FILE *out, const json_t *r);

@@ -17,6 +17,7 @@
 #include "ctl_format.h"
 #include "ctl_format_int.h"
 #include "mixture.h"
+#include "util/err.h"
 #include "util/mem.h"
 #include "util/time.h"
 
@@ -794,20 +795,20 @@ int fm__ctl_model(FILE *out, const json_t *r)
 int fm__ctl_model_flow_models(FILE *out, const json_t *r)
 {
     const json_t *model = get(r, "model");
-    char err[256];
+    char err[256] = "";
     fm_mix_t *mix = NULL;
     char *text = model ? json_dumps(model, JSON_COMPACT) : NULL;
-    int rc = text ? fm_mix_parse_json(text, &mix, err, sizeof(err)) : -1;
+    int rc = text ? fm_mix_parse_json(text, &mix, err, sizeof(err)) : FM_EFORMAT;
 
     free(text);
     if (rc < 0 || !mix) {
-        fprintf(stderr, "flowmixctl: model: the reply holds no mixture%s%s\n", rc < 0 && model ?
-                ": " : "", rc < 0 && model ? err : "");
-        return -1;
+        fprintf(stderr, "flowmixctl: model: the reply holds no mixture%s%s\n",
+                rc < 0 && err[0] ? ": " : "", rc < 0 ? err : "");
+        return rc < 0 ? rc : FM_EFORMAT;
     }
     rc = fm_mix_write_json(mix, out);
     fm_mix_free(mix);
-    return rc < 0 ? -1 : 0;
+    return rc < 0 ? rc : 0;
 }
 
 /* ---- hist ---------------------------------------------------------------------------------- */
@@ -862,7 +863,7 @@ int fm__ctl_hist_csv(FILE *out, const json_t *r)
             const json_t *v = json_array_get(b, c);
             if (!json_is_integer(v) || json_integer_value(v) < 0) {
                 fprintf(stderr, "flowmixctl: hist: bin %zu is not five counts\n", i + 1);
-                return -1;
+                return FM_EFORMAT;
             }
             fprintf(out, "%" JSON_INTEGER_FORMAT "%c", json_integer_value(v), c < 4 ? ',' : '\n');
         }

@@ -731,7 +731,7 @@ int fm_daemon_main(fm_config_t *cfg, const fm_daemon_opts_t *opts)
                       PACKAGE_VERSION, where, cfg->ctl_socket, cfg->state_dir);
         notify("READY=1");
     }
-    uv_run(&d->loop, UV_RUN_DEFAULT);
+    (void)uv_run(&d->loop, UV_RUN_DEFAULT); /* non-zero only if stopped early: see below */
     rc = uv_loop_close(&d->loop);
     if (rc != 0) {
         fm_log_err("daemon, event loop still had open handles at exit (a bug)");

@@ -36,7 +36,7 @@ typedef struct {
     uint8_t cmp;
     bool is_bool; /* statically a truth value */
     int a, b;     /* children */
-    int next;     /* N_CMP: next link of the chain, or -1 */
+    int next;     /* N_CMP: next link of the chain, or NONE */
     val_t k;      /* N_CONST value, N_FIELD index */
 } node_t;
 
@@ -56,6 +56,11 @@ typedef struct {
     int rc;
 } parser_t;
 
+/* Node indices, not error codes: NONE is no node (a missing operand or link, or a parse that
+ * failed, its FM_E code then in parser_t.rc); EMPTY is parse_tuple's empty tuple. */
+#define NONE (-1)
+#define EMPTY (-2)
+
 static int fail(parser_t *ps, const char *what)
 {
     if (ps->rc == 0) {
@@ -65,7 +70,7 @@ static int fail(parser_t *ps, const char *what)
                      (int)(ps->p - ps->src) + 1);
         }
     }
-    return -1;
+    return NONE;
 }
 
 static int mk(parser_t *ps, int op, int a, int b, bool is_bool)
@@ -75,10 +80,10 @@ static int mk(parser_t *ps, int op, int a, int b, bool is_bool)
         if (ps->err && ps->rc == FM_ELIMIT) {
             snprintf(ps->err, ps->errlen, "filter: expression too long");
         }
-        return -1;
+        return NONE;
     }
     node_t *x = &ps->n[ps->count];
-    *x = (node_t){.op = (uint8_t)op, .a = a, .b = b, .next = -1, .is_bool = is_bool};
+    *x = (node_t){.op = (uint8_t)op, .a = a, .b = b, .next = NONE, .is_bool = is_bool};
     return ps->count++;
 }
 
@@ -147,7 +152,7 @@ static int parse_number(parser_t *ps)
         return fail(ps, "bad number");
     }
     ps->p = p;
-    int x = mk(ps, N_CONST, -1, -1, false);
+    int x = mk(ps, N_CONST, NONE, NONE, false);
     if (x >= 0) {
         ps->n[x].k = v;
     }
@@ -171,7 +176,7 @@ static int parse_name(parser_t *ps)
     name[len < sizeof(name) ? len : sizeof(name) - 1] = '\0';
     if (strcmp(name, "True") == 0 || strcmp(name, "False") == 0) {
         ps->p = p;
-        int x = mk(ps, N_CONST, -1, -1, true);
+        int x = mk(ps, N_CONST, NONE, NONE, true);
         if (x >= 0) {
             ps->n[x].k = name[0] == 'T';
         }
@@ -182,7 +187,7 @@ static int parse_name(parser_t *ps)
         return fail(ps, "unknown field name");
     }
     ps->p = p;
-    int x = mk(ps, N_FIELD, -1, -1, false);
+    int x = mk(ps, N_FIELD, NONE, NONE, false);
     if (x >= 0) {
         ps->n[x].k = f;
     }
@@ -220,12 +225,12 @@ static int parse_factor(parser_t *ps)
     skip_ws(ps);
     if (accept(ps, "-")) {
         x = parse_factor(ps);
-        x = x < 0 ? -1 : mk(ps, N_NEG, x, -1, false);
+        x = x < 0 ? NONE : mk(ps, N_NEG, x, NONE, false);
     } else if (accept(ps, "+")) {
         x = parse_factor(ps);
     } else if (accept(ps, "~")) {
         x = parse_factor(ps);
-        x = x < 0 ? -1 : mk(ps, N_INV, x, -1, ps->n[x].is_bool);
+        x = x < 0 ? NONE : mk(ps, N_INV, x, NONE, ps->n[x].is_bool);
     } else {
         x = parse_atom(ps);
     }
@@ -253,7 +258,7 @@ static int parse_binary(parser_t *ps, int (*sub)(parser_t *), const char *const 
         }
         int y = sub(ps);
         if (y < 0) {
-            return -1;
+            return NONE;
         }
         bool bl = (codes[i] == N_BAND || codes[i] == N_BOR || codes[i] == N_BXOR) &&
                   ps->n[x].is_bool && ps->n[y].is_bool;
@@ -334,15 +339,15 @@ static int parse_cmpop(parser_t *ps)
     if (*ps->p == '=') {
         fail(ps, "'=' is not a comparison, use '=='");
     }
-    return -1;
+    return NONE;
 }
 
 /* The right side of `in`: a literal tuple, list or set of expressions, e.g. (80, 443).
- * @return the first N_TUPLE node (items linked through next), or -2 for an empty one. */
+ * @return the first N_TUPLE node (items linked through next), or EMPTY for an empty one. */
 static int parse_tuple(parser_t *ps)
 {
     static const char open[] = "([{", close[] = ")]}";
-    int head = -2, tail = -1;
+    int head = EMPTY, tail = NONE;
 
     skip_ws(ps);
     const char *o = *ps->p ? strchr(open, *ps->p) : NULL;
@@ -353,9 +358,9 @@ static int parse_tuple(parser_t *ps)
     ps->p++;
     while (!accept(ps, end)) {
         int x = parse_or(ps);
-        int t = x < 0 ? -1 : mk(ps, N_TUPLE, x, -1, false);
+        int t = x < 0 ? NONE : mk(ps, N_TUPLE, x, NONE, false);
         if (t < 0) {
-            return -1;
+            return NONE;
         }
         if (tail >= 0) {
             ps->n[tail].next = t;
@@ -374,7 +379,7 @@ static int parse_tuple(parser_t *ps)
 
 static int parse_comparison(parser_t *ps)
 {
-    int x = parse_bor(ps), head = -1, tail = -1, op;
+    int x = parse_bor(ps), head = NONE, tail = NONE, op;
 
     while (x >= 0 && (op = parse_cmpop(ps)) >= 0) {
         bool member = op == C_IN || op == C_NOTIN;
@@ -382,12 +387,12 @@ static int parse_comparison(parser_t *ps)
             return fail(ps, "'in' cannot be chained with other comparisons");
         }
         int y = member ? parse_tuple(ps) : parse_bor(ps);
-        if (y == -1) {
-            return -1;
+        if (y == NONE) {
+            return NONE;
         }
         int c = mk(ps, N_CMP, x, y, true);
         if (c < 0) {
-            return -1;
+            return NONE;
         }
         ps->n[c].cmp = (uint8_t)op;
         if (tail >= 0) {
@@ -404,7 +409,7 @@ static int parse_comparison(parser_t *ps)
             break;
         }
     }
-    return ps->rc ? -1 : head >= 0 ? head : x;
+    return ps->rc ? NONE : head >= 0 ? head : x;
 }
 
 static int parse_not(parser_t *ps)
@@ -415,7 +420,7 @@ static int parse_not(parser_t *ps)
         }
         int x = parse_not(ps);
         ps->depth--;
-        return x < 0 ? -1 : mk(ps, N_NOT, x, -1, true);
+        return x < 0 ? NONE : mk(ps, N_NOT, x, NONE, true);
     }
     return parse_comparison(ps);
 }
@@ -425,7 +430,7 @@ static int parse_and(parser_t *ps)
     int x = parse_not(ps);
     while (x >= 0 && accept(ps, "and")) {
         int y = parse_not(ps);
-        x = y < 0 ? -1 : mk(ps, N_AND, x, y, ps->n[x].is_bool && ps->n[y].is_bool);
+        x = y < 0 ? NONE : mk(ps, N_AND, x, y, ps->n[x].is_bool && ps->n[y].is_bool);
     }
     return x;
 }
@@ -438,7 +443,7 @@ static int parse_or(parser_t *ps)
     int x = parse_and(ps);
     while (x >= 0 && accept(ps, "or")) {
         int y = parse_and(ps);
-        x = y < 0 ? -1 : mk(ps, N_OR, x, y, ps->n[x].is_bool && ps->n[y].is_bool);
+        x = y < 0 ? NONE : mk(ps, N_OR, x, y, ps->n[x].is_bool && ps->n[y].is_bool);
     }
     ps->depth--;
     return x;
@@ -615,7 +620,7 @@ static int select_step(fm_select_t *s, const fm_flow_t *fl, const uint64_t *t)
     }
     if (s->has_count_in) {
         if (s->count_in == 0) {
-            return -1;
+            return FM_SELECT_STOP;
         }
         s->count_in--;
     }
@@ -630,7 +635,7 @@ static int select_step(fm_select_t *s, const fm_flow_t *fl, const uint64_t *t)
     }
     if (s->has_count_out) {
         if (s->count_out == 0) {
-            return -1;
+            return FM_SELECT_STOP;
         }
         s->count_out--;
     }

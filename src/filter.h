@@ -57,7 +57,9 @@ typedef struct {
     const fm_filter_t *filter;        /* NULL: keep everything */
 } fm_select_t;
 
-/** @return 1 to keep the record, 0 to drop it, -1 to stop reading altogether. */
+/** fm_select_step's "stop reading altogether" (the counts are used up): not an error. */
+#define FM_SELECT_STOP (-1)
+/** @return 1 to keep the record, 0 to drop it, FM_SELECT_STOP to stop reading altogether. */
 int fm_select_step(fm_select_t *s, const fm_flow_t *fl);
 /** As fm_select_step for a record given as its flow-models tuple (column readers). */
 int fm_select_step_tuple(fm_select_t *s, const uint64_t t[21]);

@@ -84,7 +84,7 @@ int fm_class_parse(const char *name)
             return i;
         }
     }
-    return -1;
+    return FM_EINVAL;
 }
 
 uint64_t fm_flow_duration_ms(uint64_t first_ms, uint64_t last_ms, uint64_t packets)

@@ -76,7 +76,7 @@ int fm_flow_addr_parse(const char *text, uint8_t addr[16], uint8_t *af);
 /** Specific class of a protocol: TCP, UDP or OTHER (every flow is also in FM_CLASS_ALL). */
 fm_class_t fm_flow_class(uint8_t proto);
 const char *fm_class_name(fm_class_t cls);
-/** @return class for "all", "tcp", "udp", "other", or -1. */
+/** @return class for "all", "tcp", "udp", "other", or FM_EINVAL. */
 int fm_class_parse(const char *name);
 /** First and last packet of both directions together (the forward span when rev_packets is 0). */
 void fm_flow_span(const fm_flow_t *f, uint64_t *first_ms, uint64_t *last_ms);

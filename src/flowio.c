@@ -46,7 +46,7 @@ int fm_format_parse(const char *name)
             return (int)i;
         }
     }
-    return -1;
+    return FM_EINVAL;
 }
 
 const char *fm_format_name(fm_format_t f)

@@ -23,7 +23,7 @@ typedef enum {
 typedef struct fm_reader fm_reader_t;
 typedef struct fm_writer fm_writer_t;
 
-/** "csv_flow", "pipe", "nfcapd", "binary", "ftcsv", "auto" → format, or -1. */
+/** "csv_flow", "pipe", "nfcapd", "binary", "ftcsv", "auto" → format, or FM_EINVAL. */
 int fm_format_parse(const char *name);
 const char *fm_format_name(fm_format_t f);
 
@@ -94,7 +94,7 @@ enum {
 
 /** @return the field's name ("af" … "aggs"), or NULL when out of range. */
 const char *fm_field_name(int field);
-/** @return the index of a field name (exact match), or -1. */
+/** @return the index of a field name (exact match), or FM_EINVAL. */
 int fm_field_parse(const char *name);
 /** @return the canonical binary type code of a field ('B', 'H', 'I' or 'Q'). */
 char fm_field_code(int field);

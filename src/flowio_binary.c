@@ -88,7 +88,7 @@ static int parse_colname(const char *name, char *code)
     }
     if (len < 3 || len >= sizeof(buf) || name[len - 2] != '.' ||
         fm_bin_code_size(name[len - 1]) == 0) {
-        return -1;
+        return FM_EINVAL;
     }
     memcpy(buf, name, len - 2);
     buf[len - 2] = '\0';

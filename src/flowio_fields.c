@@ -39,7 +39,7 @@ int fm_field_parse(const char *name)
             return i;
         }
     }
-    return -1;
+    return FM_EINVAL;
 }
 
 char fm_field_code(int field)

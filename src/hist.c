@@ -70,7 +70,7 @@ int fm_metric_parse(const char *name)
             return i;
         }
     }
-    return -1;
+    return FM_EINVAL;
 }
 
 const char *fm_dir_name(fm_dir_t d)
@@ -85,7 +85,7 @@ int fm_dir_parse(const char *name)
             return i;
         }
     }
-    return -1;
+    return FM_EINVAL;
 }
 
 static inline unsigned bitlen(uint64_t x)

@@ -44,9 +44,9 @@ typedef struct fm_histset fm_histset_t;
 typedef struct fm_histwin fm_histwin_t;
 
 const char *fm_metric_name(fm_metric_t m);
-int fm_metric_parse(const char *name); /* "length", "size", "duration" → metric, or -1 */
+int fm_metric_parse(const char *name); /* "length", "size", "duration" → metric, or FM_EINVAL */
 const char *fm_dir_name(fm_dir_t d);
-int fm_dir_parse(const char *name);    /* "uniflow", "biflow" → dir, or -1 */
+int fm_dir_parse(const char *name);    /* "uniflow", "biflow" → dir, or FM_EINVAL */
 
 /**
  * Bin of a value under bin exponent b (b = 0: [x, x+1); b > 0: flow-models bin_calc_log).

@@ -283,18 +283,26 @@ static void on_sweep(uv_timer_t *t)
     }
 }
 
-static void start_sweep(fm_ingest_t *ing)
+static int start_sweep(fm_ingest_t *ing, char *err, size_t errlen)
 {
     uint64_t every = TRIM_IDLE_MS;
+    int rc;
     if (ing->conf.exporter_timeout_ms && ing->conf.exporter_timeout_ms / 4 < every) {
         every = ing->conf.exporter_timeout_ms / 4 < 250 ? 250 : ing->conf.exporter_timeout_ms / 4;
     }
-    uv_timer_init(ing->loop, &ing->sweep);
+    if ((rc = uv_timer_init(ing->loop, &ing->sweep)) < 0) {
+        snprintf(err, errlen, "ingest, exporter sweep timer: %s", uv_strerror(rc));
+        return rc;
+    }
     ing->sweep.data = ing;
     ing->sweeping = true;
     ing->open_handles++;
-    uv_timer_start(&ing->sweep, on_sweep, every, every);
+    if ((rc = uv_timer_start(&ing->sweep, on_sweep, every, every)) < 0) {
+        snprintf(err, errlen, "ingest, exporter sweep timer: %s", uv_strerror(rc));
+        return rc;
+    }
     uv_unref((uv_handle_t *)&ing->sweep); /* never what keeps the loop alive */
+    return 0;
 }
 
 static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
@@ -382,7 +390,7 @@ static bool fall_back_to_v4(sock_t *s, int rc)
         return false;
     }
     int port = ntohs(s6->sin6_port);
-    uv_ip4_addr("0.0.0.0", port, (struct sockaddr_in *)&s->bind);
+    (void)uv_ip4_addr("0.0.0.0", port, (struct sockaddr_in *)&s->bind); /* a literal: parses */
     fm_log_notice("ingest, no IPv6 on this host: listening on 0.0.0.0:%d instead of [::]:%d",
                   port, port);
     return true;
@@ -411,7 +419,9 @@ static int bind_one(fm_ingest_t *ing, sock_t *s, char *err, size_t errlen)
     /* No SO_REUSEADDR: a second collector on the same port must fail, not steal datagrams. */
     rc = uv_udp_bind(&s->handle, (struct sockaddr *)&s->bind, 0);
     if (rc < 0) {
-        uv_ip_name((struct sockaddr *)&s->bind, name, sizeof(name));
+        if (uv_ip_name((struct sockaddr *)&s->bind, name, sizeof(name)) < 0) {
+            snprintf(name, sizeof(name), "?");
+        }
         snprintf(err, errlen, "cannot bind UDP %s port %u: %s", name,
                  ntohs(((struct sockaddr_in *)&s->bind)->sin_port), uv_strerror(rc));
         return rc;
@@ -432,8 +442,7 @@ int fm_ingest_start(fm_ingest_t *ing, char *err, size_t errlen)
         }
     }
     ing->st.sockets = ing->nsocks;
-    start_sweep(ing);
-    return 0;
+    return start_sweep(ing, err, errlen);
 }
 
 static void handle_closed(fm_ingest_t *ing)
@@ -462,7 +471,7 @@ void fm_ingest_stop(fm_ingest_t *ing, void (*done)(void *arg), void *arg)
     for (size_t i = 0; i < ing->nsocks; i++) {
         uv_handle_t *h = (uv_handle_t *)&ing->socks[i].handle;
         if (ing->socks[i].owner && !uv_is_closing(h)) {
-            uv_udp_recv_stop(&ing->socks[i].handle);
+            (void)uv_udp_recv_stop(&ing->socks[i].handle); /* libuv: always 0 */
             uv_close(h, close_cb);
             closing++;
         }
@@ -561,7 +570,9 @@ void fm_ingest_describe(const fm_ingest_t *ing, char *buf, size_t len)
     buf[0] = '\0';
     for (size_t i = 0; i < ing->nsocks && off < len; i++) {
         char name[64];
-        uv_ip_name((const struct sockaddr *)&ing->socks[i].bind, name, sizeof(name));
+        if (uv_ip_name((const struct sockaddr *)&ing->socks[i].bind, name, sizeof(name)) < 0) {
+            snprintf(name, sizeof(name), "?");
+        }
         off += (size_t)snprintf(buf + off, len - off, "%s%s%s%s:%u", i ? ", " : "",
                                 ing->socks[i].bind.ss_family == AF_INET6 ? "[" : "", name,
                                 ing->socks[i].bind.ss_family == AF_INET6 ? "]" : "",

@@ -309,7 +309,7 @@ static void on_idle(uv_idle_t *h)
     fm_kafka_in_t *k = h->data;
     add_slice(k);
     if (k->pos == k->bins.n) {
-        uv_idle_stop(&k->idle);
+        (void)uv_idle_stop(&k->idle); /* libuv: always 0 */
         finish_part(k);
     }
 }
@@ -361,8 +361,10 @@ static void decode_after(uv_work_t *req, int status)
     k->pos = 0;
     k->phase = ADDING;
     on_idle(&k->idle);
-    if (k->phase == ADDING) {
-        uv_idle_start(&k->idle, on_idle);
+    if (k->phase == ADDING && uv_idle_start(&k->idle, on_idle) < 0) {
+        while (k->phase == ADDING) { /* cannot slice: add the rest now rather than never */
+            on_idle(&k->idle);
+        }
     }
 }
 
@@ -527,8 +529,8 @@ int fm_kafka_in_new(uv_loop_t *loop, const fm_config_kafka_in_t *cfg, unsigned b
         return rc;
     }
     seed_marks(k, marks, nmarks);
-    uv_timer_init(loop, &k->timer);
-    uv_idle_init(loop, &k->idle);
+    (void)uv_timer_init(loop, &k->timer); /* libuv: both always 0 */
+    (void)uv_idle_init(loop, &k->idle);
     k->timer.data = k->idle.data = k->work.data = k;
     *out = k;
     return 0;
@@ -556,8 +558,8 @@ void fm_kafka_in_stop(fm_kafka_in_t *k, void (*cb)(void *arg), void *arg)
         add_slice(k);
         finish_part(k);
     }
-    uv_timer_stop(&k->timer);
-    uv_idle_stop(&k->idle);
+    (void)uv_timer_stop(&k->timer); /* libuv: both always 0 */
+    (void)uv_idle_stop(&k->idle);
     k->open_handles = 2;
     uv_close((uv_handle_t *)&k->timer, on_closed);
     uv_close((uv_handle_t *)&k->idle, on_closed);

@@ -16,6 +16,7 @@
 #include <systemd/sd-journal.h>
 #endif
 
+#include "util/err.h"
 #include "util/time.h"
 
 static struct {
@@ -70,7 +71,7 @@ int fm_log_parse_level(const char *name)
     if (strcasecmp(name, "warn") == 0) {
         return LOG_WARNING;
     }
-    return -1;
+    return FM_EINVAL;
 }
 
 const char *fm_log_level_name(int level)

@@ -23,7 +23,7 @@ void fm_log_set_level(int level);
 /** Stamp stderr lines in local time with its offset instead of UTC ("...Z", the default). */
 void fm_log_set_local_time(bool local);
 int fm_log_get_level(void);
-/** Parse "error", "warning", "notice", "info", "debug".  @return level or -1. */
+/** Parse "error", "warning", "notice", "info", "debug".  @return level or FM_EINVAL. */
 int fm_log_parse_level(const char *name);
 const char *fm_log_level_name(int level);
 /** @return true if a message at this level would be written. */

@@ -47,7 +47,7 @@ int fm_mix_y_parse(const char *name)
             return i;
         }
     }
-    return -1;
+    return FM_EINVAL;
 }
 
 const char *fm_mix_y_name(int y)
@@ -67,7 +67,7 @@ int fm_mix_family_parse(const char *name)
             return i;
         }
     }
-    return -1;
+    return FM_EINVAL;
 }
 
 unsigned fm_mix_family_nparams(fm_family_t fam)

@@ -48,13 +48,13 @@ typedef struct fm_mix fm_mix_t;
 /** Y value (histogram column) a mixture describes. */
 enum { FM_Y_FLOWS = 0, FM_Y_PACKETS = 1, FM_Y_OCTETS = 2 };
 
-/** "flows", "packets", "octets" → FM_Y_*, or -1. */
+/** "flows", "packets", "octets" → FM_Y_*, or FM_EINVAL. */
 int fm_mix_y_parse(const char *name);
 /** FM_Y_* → "flows" / "packets" / "octets" ("?" for anything else). */
 const char *fm_mix_y_name(int y);
 /** Family JSON name ("uniform", "lognorm", ...), or "?" for an invalid value. */
 const char *fm_mix_family_name(fm_family_t fam);
-/** JSON name → family, or -1. */
+/** JSON name → family, or FM_EINVAL. */
 int fm_mix_family_parse(const char *name);
 /** Number of parameters of a family (2 or 3), 0 for an invalid value. */
 unsigned fm_mix_family_nparams(fm_family_t fam);

@@ -164,7 +164,7 @@ static int find(const char *const *names, size_t n, const char *name)
             return (int)i;
         }
     }
-    return -1;
+    return FM_EINVAL;
 }
 
 static void md_params(const fm_summary_t *const *s, const char *const *names, size_t ncls,

@@ -18,12 +18,12 @@ int pu_parse_duration(const char *s, uint64_t *ms)
     unsigned long long v;
     uint64_t mul = 1000;
     if (!s || !*s || *s == '-') {
-        return -1;
+        return -EINVAL;
     }
     errno = 0;
     v = strtoull(s, &end, 10);
     if (end == s || errno) {
-        return -1;
+        return -EINVAL;
     }
     if (*end) {
         switch (*end) {
@@ -31,14 +31,14 @@ int pu_parse_duration(const char *s, uint64_t *ms)
         case 'm': mul = 60000; break;
         case 'h': mul = 3600000; break;
         case 'd': mul = 86400000; break;
-        default: return -1;
+        default: return -EINVAL;
         }
         if (end[1]) {
-            return -1;
+            return -EINVAL;
         }
     }
     if (v > UINT64_MAX / mul) {
-        return -1;
+        return -ERANGE;
     }
     *ms = v * mul;
     return 0;
@@ -57,7 +57,7 @@ int pu_parse_bool(const char *s, bool *out)
             return 0;
         }
     }
-    return -1;
+    return -EINVAL;
 }
 
 uint64_t pu_now_ms(void)
@@ -83,7 +83,7 @@ int pu_output_names(const char *dir, const char *prefix, const char *suffix, uin
     strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
     n = snprintf(final, len, "%s/%s-%s%s", dir, prefix, stamp, suffix);
     if (n < 0 || (size_t)n + 6 > len) {
-        return -1;
+        return -ENAMETOOLONG;
     }
     snprintf(part, len, "%s.part", final);
     return 0;

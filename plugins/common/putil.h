@@ -14,10 +14,10 @@
 
 /**
  * Parse a duration: plain seconds or a number with s, m, h or d.
- * @return 0 with *ms set, or -1.
+ * @return 0 with *ms set, -EINVAL or -ERANGE (too large).
  */
 int pu_parse_duration(const char *s, uint64_t *ms);
-/** Parse yes/no/true/false/on/off/1/0.  @return 0 or -1. */
+/** Parse yes/no/true/false/on/off/1/0.  @return 0 or -EINVAL. */
 int pu_parse_bool(const char *s, bool *out);
 
 /** Wall clock, epoch ms (used until the first tick arrives). */
@@ -29,7 +29,7 @@ uint64_t pu_interval_start(uint64_t t, uint64_t interval_ms);
 /**
  * Final and temporary names of the output for an interval starting at start_ms:
  * DIR/PREFIX-YYYYmmddTHHMMSSZ[SUFFIX] and the same with ".part" appended.
- * @return 0, or -1 when the names do not fit len.
+ * @return 0, or -ENAMETOOLONG when the names do not fit len.
  */
 int pu_output_names(const char *dir, const char *prefix, const char *suffix, uint64_t start_ms,
                     char *final, char *part, size_t len);

@@ -24,6 +24,7 @@
 #include "flowio.h"
 #include "util/err.h"
 #include "util/fs.h"
+#include "util/mem.h"
 
 int fm_cmd_cut(int argc, char **argv);
 
@@ -36,12 +37,9 @@ static void list_add(list_t *l, const char *s)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? 2 * l->cap : 16;
-        l->v = realloc(l->v, l->cap * sizeof(*l->v));
-        if (!l->v) {
-            abort(); /* a file list this size is out of memory */
-        }
+        l->v = fm_xreallocarray(l->v, l->cap, sizeof(*l->v));
     }
-    l->v[l->n++] = strdup(s);
+    l->v[l->n++] = fm_xstrdup(s);
 }
 
 static int by_name(const void *a, const void *b)

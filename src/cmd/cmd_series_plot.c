@@ -21,6 +21,7 @@
 #include "cmd/cmdio.h"
 #include "plot.h"
 #include "util/err.h"
+#include "util/mem.h"
 
 int fm_cmd_series_plot(int argc, char **argv);
 
@@ -139,7 +140,7 @@ int fm_cmd_series_plot(int argc, char **argv)
                     break;
                 }
                 names = nn;
-                names[n++] = strdup(e->d_name);
+                names[n++] = fm_xstrdup(e->d_name);
             }
         }
         closedir(d);

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "util/err.h"
+
 void fm_cmdio_init(fm_cmdio_t *io, const char *cmd)
 {
     memset(io, 0, sizeof(*io));
@@ -54,11 +56,11 @@ int fm_cmdio_count(const char *text, unsigned long long *v)
     char *end;
 
     if (!text[0] || text[0] == '-' || text[0] == '+') {
-        return -1;
+        return FM_EINVAL;
     }
     errno = 0;
     *v = strtoull(text, &end, 10);
-    return errno || *end ? -1 : 0;
+    return errno || *end ? FM_EINVAL : 0;
 }
 
 /* Is name one of the space-separated words of list? */
@@ -93,18 +95,18 @@ static int out_format(fm_cmdio_t *io, const char *arg, const char *extra)
         fm_cmd_usage_error(io->cmd, "-o %s collects records into a Python list when flow-models"
                                     " is used as a library; there is no list here (use -o none"
                                     " to read without writing)", arg);
-        return -1;
+        return FM_EINVAL;
     }
     if (extra) {
         fm_cmd_usage_error(io->cmd, "-o %s: not an output format of this command (%s, none)",
                            arg, extra);
-        return -1;
+        return FM_EINVAL;
     }
     f = fm_format_parse(arg);
     if (f <= 0 || f == FM_FMT_NFCAPD) {
         fm_cmd_usage_error(io->cmd, "-o %s: not an output format (csv_flow, binary, pipe, ftcsv, none)",
                            arg);
-        return -1;
+        return FM_EINVAL;
     }
     io->out_fmt = f;
     return 1;
@@ -116,7 +118,7 @@ static int count_opt(fm_cmdio_t *io, const char *name, const char *arg, uint64_t
 
     if (fm_cmdio_count(arg, &x) < 0) {
         fm_cmd_usage_error(io->cmd, "--%s: not a count: '%s'", name, arg);
-        return -1;
+        return FM_EINVAL;
     }
     *v = x;
     if (has) {
@@ -133,7 +135,7 @@ int fm_cmdio_option(fm_cmdio_t *io, int opt, const char *arg, const char *out_fo
         if (io->in_fmt < 0) {
             fm_cmd_usage_error(io->cmd, "-i %s: not an input format (csv_flow, pipe, nfcapd,"
                                         " binary, ftcsv, auto)", arg);
-            return -1;
+            return FM_EINVAL;
         }
         return 1;
     case 'o': return out_format(io, arg, out_formats);
@@ -158,7 +160,7 @@ int fm_cmdio_finish(fm_cmdio_t *io)
     }
     if (fm_filter_compile(io->expr, &io->filter, err, sizeof(err)) < 0) {
         fprintf(stderr, "flowmix %s: --filter-expr: %s: %s\n", io->cmd, err, io->expr);
-        return -1;
+        return FM_EINVAL;
     }
     io->sel.filter = io->filter;
     return 0;

@@ -54,17 +54,17 @@ void fm_cmdio_init(fm_cmdio_t *io, const char *cmd);
  * Handle one option returned by getopt_long if it is a shared one.
  * @param[in] out_formats  extra -o names this command accepts besides the flow formats (e.g.
  *                         "csv_hist"), or NULL; a match sets out_fmt to FM_FMT_AUTO.
- * @return 1 handled, 0 not a shared option, -1 bad value (message printed).
+ * @return 1 handled, 0 not a shared option, FM_EINVAL bad value (message printed).
  */
 int fm_cmdio_option(fm_cmdio_t *io, int opt, const char *arg, const char *out_formats);
 
-/** Compile the filter.  @return 0, or -1 (message printed; exit status 2). */
+/** Compile the filter.  @return 0, or FM_EINVAL (message printed; exit status 2). */
 int fm_cmdio_finish(fm_cmdio_t *io);
 
 /** Release the filter. */
 void fm_cmdio_free(fm_cmdio_t *io);
 
-/** Parse a non-negative decimal count.  @return 0 or -1. */
+/** Parse a non-negative decimal count.  @return 0 or FM_EINVAL. */
 int fm_cmdio_count(const char *text, unsigned long long *v);
 
 /**

@@ -44,7 +44,7 @@ int fm_xcol_parse(const char *name)
             return i;
         }
     }
-    return -1;
+    return FM_EINVAL;
 }
 
 int fm_xhist_new(unsigned bin_exp, bool rate_x, const fm_xcol_t *cols, int ncols,

@@ -17,7 +17,7 @@ typedef enum { FM_XCOL_DURATION, FM_XCOL_RATE, FM_XCOL_AGGS } fm_xcol_t;
 
 typedef struct fm_xhist fm_xhist_t;
 
-/** @return "duration", "rate", "aggs" → column, or -1. */
+/** @return "duration", "rate", "aggs" → column, or FM_EINVAL. */
 int fm_xcol_parse(const char *name);
 
 /**

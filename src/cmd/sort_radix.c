@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/err.h"
+
 #define DIGIT_BITS 11u
 #define DIGITS (1u << DIGIT_BITS)
 #define MAX_PASSES ((64u + DIGIT_BITS - 1) / DIGIT_BITS)
@@ -82,7 +84,7 @@ static int radix_words(radix_t *r, unsigned bits)
     size_t(*cnt)[DIGITS] = calloc(passes ? passes : 1, sizeof(*cnt));
 
     if (!cnt) {
-        return -1;
+        return FM_ENOMEM;
     }
     for (size_t i = 0; i < r->n; i++) { /* every pass's histogram in one read */
         uint64_t x = r->w[i];

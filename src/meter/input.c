@@ -119,7 +119,7 @@ static void publish(fm_capture_input_t *in, bool running, const char *error)
     }
     pthread_mutex_unlock(&in->mu);
     if (moved || !running) {
-        uv_async_send(&in->async);
+        (void)uv_async_send(&in->async); /* libuv on Unix: always 0 */
     }
 }
 
@@ -218,7 +218,16 @@ int fm_capture_input_start(uv_loop_t *loop, const fm_capture_input_conf_t *conf,
     }
     pthread_mutex_init(&in->mu, NULL);
     in->st.running = true;
-    uv_async_init(loop, &in->async, on_async);
+    if ((rc = uv_async_init(loop, &in->async, on_async)) < 0) { /* an eventfd: may hit EMFILE */
+        snprintf(err, errlen, "[input.%s]: %s", in->name, uv_strerror(rc));
+        pthread_mutex_destroy(&in->mu);
+        fm_meter_free(in->meter);
+        fm_capture_free(in->cap);
+        free(in->file);
+        free(in->interface);
+        free(in);
+        return rc;
+    }
     in->async.data = in;
     if (pthread_create(&in->thread, NULL, run, in) != 0) {
         snprintf(err, errlen, "[input.%s]: cannot start its thread", in->name);

@@ -3,6 +3,13 @@
  * Error codes shared by every module.  0 is success, failures are negative.  Codes that have an
  * errno equivalent equal -errno (so libuv results pass straight through on Unix); project codes
  * sit below -1000.  fm_strerror() turns any of them into text.
+ *
+ * The convention everywhere (tests/errcodes.py keeps it): a function returns 0 (or a count, an
+ * index, a parsed value >= 0) on success and one of these codes on failure, never -1 (which is
+ * -EPERM here): a name parser returns FM_EINVAL for a name it does not know.  A sentinel that is
+ * not an error gets a name of its own (FM_SELECT_STOP).  libuv results pass through as they
+ * are, and every one is checked (or cast to void where libuv documents it cannot fail).  Out of
+ * memory: see util/mem.h.
  */
 #pragma once
 

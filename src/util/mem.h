@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Allocation helpers.  fm_x* abort on out-of-memory and are meant for small control structures
- * whose size does not come from input.  Sizes derived from input or configuration use
- * fm_mul_overflow() and plain malloc so the caller can return FM_ENOMEM / FM_ELIMIT.
+ * Allocation helpers, and the project's one out-of-memory policy:
+ *  - Control structures (objects a module creates for itself, configuration, handles, client
+ *    and job records, lists and messages a person makes or reads) use fm_x*: they print
+ *    "out of memory" and abort.  Nothing sensible can go on without them, and a check at each
+ *    of those hundreds of places would be untested code.
+ *  - Allocations whose size comes from input or configuration, or that are made per datagram,
+ *    record batch or job (decode templates and domains, cache capacity, histogram maps, fit
+ *    buffers), use plain malloc/calloc/realloc with fm_mul_overflow() where sizes multiply.
+ *    Their failure returns FM_ENOMEM (FM_ELIMIT for a configured bound) to the caller, which
+ *    drops that one unit, counts it where it counts dropped units (decode: the datagram is
+ *    malformed; a fit job: its failed status) and carries on.
+ *  - Nothing else: a plain allocation whose result is not checked is a bug (use fm_x*).
  */
 #pragma once
 

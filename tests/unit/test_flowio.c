@@ -378,7 +378,7 @@ static void test_tuple(void **state)
     int bad = -1;
     assert_string_equal(fm_field_name(FM_FIELD_FIRST_MS), "first_ms");
     assert_int_equal(fm_field_parse("aggs"), FM_FIELD_AGGS);
-    assert_int_equal(fm_field_parse("agg"), -1);
+    assert_int_equal(fm_field_parse("agg"), FM_EINVAL);
     assert_int_equal(fm_field_code(FM_FIELD_PACKETS), 'Q');
     t[FM_FIELD_AF] = 2;
     t[FM_FIELD_SA2] = 5; /* IPv4 with an upper word set: kept as raw 128 bits */
@@ -392,7 +392,7 @@ static void test_tuple(void **state)
     assert_int_equal(fm_flow_from_tuple(t, &f, &bad), FM_ERANGE);
     assert_int_equal(bad, FM_FIELD_PROT);
     assert_int_equal(fm_format_parse("ftcsv"), FM_FMT_FTCSV);
-    assert_int_equal(fm_format_parse("csv"), -1);
+    assert_int_equal(fm_format_parse("csv"), FM_EINVAL);
     assert_string_equal(fm_format_name(FM_FMT_PIPE), "pipe");
 }
 

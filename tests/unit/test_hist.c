@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "flow.h"
+#include "log.h"
 #include "hist.h"
 #include "util/err.h"
 
@@ -723,8 +724,12 @@ static void test_names(void **state)
     for (int d = 0; d < FM_DIR_COUNT; d++) {
         assert_int_equal(fm_dir_parse(fm_dir_name((fm_dir_t)d)), d);
     }
-    assert_int_equal(fm_metric_parse("rate"), -1);
-    assert_int_equal(fm_dir_parse("both"), -1);
+    assert_int_equal(fm_metric_parse("rate"), FM_EINVAL);
+    assert_int_equal(fm_dir_parse("both"), FM_EINVAL);
+    /* Unknown names are FM_EINVAL, not -1 (which is -EPERM among the FM_E codes). */
+    assert_int_equal(fm_class_parse("icmp"), FM_EINVAL);
+    assert_int_equal(fm_log_parse_level("loud"), FM_EINVAL);
+    assert_int_equal(fm_log_parse_level("debug"), LOG_DEBUG);
 }
 
 int main(void)

@@ -159,6 +159,8 @@ static fm_mix_comp_t comp3(fm_family_t fam, double a, double loc, double scale)
 static void test_families(void **state)
 {
     (void)state;
+    assert_int_equal(fm_mix_family_parse("cauchy"), FM_EINVAL);
+    assert_int_equal(fm_mix_y_parse("bytes"), FM_EINVAL);
     /* lognorm: closed forms with libm's erfc. */
     fm_mix_comp_t ln = comp3(FM_FAM_LOGNORM, 0.7, 0, 20.0);
     for (double x = 0.5; x < 1000; x *= 1.7) {
