@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/err.h"
+
 #if defined(__x86_64__) && defined(__GLIBC__) && defined(__GNUC__) && \
     (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 22))
 #define FITK_AVX2 1
@@ -491,7 +493,7 @@ int fm__pw_plan_init(fm__pw_plan_t *pl, size_t n)
     /* leaves hold more than 64 terms each, but one of at most 128 when n <= 128 */
     *pl = (fm__pw_plan_t){.n = n, .end = malloc((n / 64 + 2) * sizeof(size_t))};
     if (!pl->end) {
-        return -1;
+        return FM_ENOMEM;
     }
     plan_leaves(pl, 0, n);
     return 0;

@@ -75,7 +75,7 @@ typedef enum { FM__PW_R, FM__PW_RV, FM__PW_RDD } fm__pw_kind_t;
 double fm__fitk_pairwise(fm__pw_kind_t kind, const double *r, const double *v, double mu,
                          size_t n);
 
-/** The leaves of n terms' pairwise tree.  @return 0 or -1 (out of memory). */
+/** The leaves of n terms' pairwise tree.  @return 0 or FM_ENOMEM. */
 int fm__pw_plan_init(fm__pw_plan_t *pl, size_t n);
 void fm__pw_plan_fini(fm__pw_plan_t *pl);
 
