@@ -16,6 +16,7 @@
 #include "daemon_ctl.h"
 #include "log.h"
 #include "util/err.h"
+#include "util/mem.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/flowmix/flowmixd.conf"
 
@@ -55,6 +56,7 @@ int main(int argc, char **argv)
     const char *path = NULL;
     int c;
 
+    fm_mem_daemon_policy(); /* before any thread: freed job memory goes back (util/mem.h) */
     while ((c = getopt_long(argc, argv, "c:fdVh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': path = optarg; break;

@@ -5,6 +5,9 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,4 +54,18 @@ char *fm_xstrdup(const char *s)
     char *p = fm_xmalloc(n);
     memcpy(p, s, n);
     return p;
+}
+
+bool fm_mem_daemon_policy(void)
+{
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+    const char *t = getenv("GLIBC_TUNABLES");
+    if (t && strstr(t, "glibc.malloc.")) {
+        return false; /* the operator's settings win */
+    }
+    /* Setting either fixes both: no dynamic adjustment any more (mallopt(3)). */
+    return mallopt(M_MMAP_THRESHOLD, 256 * 1024) == 1 && mallopt(M_TRIM_THRESHOLD, 1 << 20) == 1;
+#else
+    return false;
+#endif
 }

@@ -24,6 +24,18 @@ void *fm_xcalloc(size_t n, size_t size);
 void *fm_xreallocarray(void *ptr, size_t n, size_t size);
 char *fm_xstrdup(const char *s);
 
+/**
+ * The daemon's allocator policy (glibc; elsewhere, or with malloc settings in GLIBC_TUNABLES,
+ * nothing): blocks of 256 KiB and more are mmap()ed and go back to the system when freed, and
+ * a heap gives back free space at its top beyond 1 MiB.  glibc's default raises both
+ * thresholds each time a large mmap()ed block is freed (up to 32 and 64 MiB), after which the
+ * minute's fit and export jobs left tens of MiB free but resident in the thread-pool arenas
+ * (bench/soak.sh: arenas 2.6 -> 59 MiB in 5 minutes; 5-8 MiB with this).  Call before any
+ * thread starts.
+ * @return true if applied.
+ */
+bool fm_mem_daemon_policy(void);
+
 /** Store a*b in *out; @return true if it overflowed. */
 static inline bool fm_mul_overflow(size_t a, size_t b, size_t *out)
 {
