@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/cmdio.h"
 #include "flowio.h"
 #include "meter/capture.h"
 #include "meter/meter.h"
@@ -127,11 +128,12 @@ static int parse_args(int argc, char **argv, meter_args_t *a)
         {"version", no_argument, NULL, 11},          {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
-    int opt, bad = 0;
+    int opt, li, bad = 0;
     uint64_t v;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "i:o:f:vh", opts, NULL)) != -1) {
+    opterr = 0; /* one message of our own, as the other subcommands print */
+    while ((li = -1, opt = getopt_long(argc, argv, ":i:o:f:vh", opts, &li)) != -1) {
         switch (opt) {
         case 'i': a->iface = optarg; break;
         case 'o': a->out = optarg; break;
@@ -175,16 +177,21 @@ static int parse_args(int argc, char **argv, meter_args_t *a)
         case 11: version(); return 1;
         case 'v': a->verbose = true; break;
         case 'h': usage(stdout); return 1;
-        default: bad = 1; break;
+        default: fm_cmd_bad_option("meter", opt, argv); return -1; /* '?' or ':' */
         }
         if (bad) {
-            fprintf(stderr, "flowmix meter: bad value for option '%s'\n", argv[optind - 1]);
+            char name[64];
+            if (li >= 0) {
+                snprintf(name, sizeof(name), "--%s", opts[li].name);
+            } else {
+                snprintf(name, sizeof(name), "-%c", opt);
+            }
+            fm_cmd_usage_error("meter", "bad value '%s' for %s", optarg, name);
             return -1;
         }
     }
     if (!a->iface == (optind >= argc)) {
-        fprintf(stderr, "flowmix meter: give capture files or -i IFACE (not both)\n");
-        usage(stderr);
+        fm_cmd_usage_error("meter", "give capture files or -i IFACE (not both)");
         return -1;
     }
     if (a->fmt == FM_FMT_BINARY && strcmp(a->out, "-") == 0) {
