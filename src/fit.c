@@ -78,7 +78,8 @@ typedef struct {
     fm__fitk_t kp;   /* the fused E-step's parameters (fit_kernel.h), arrays of cap entries */
     void *kmem;      /* their storage */
     fm__pw_plan_t pw; /* with rfull: numpy's pairwise tree over the n rows ... */
-    double *leaves;   /* ... and the fused E-step's leaf sums of r and r ln x (2 x K x nleaves) */
+    double *leaves;   /* ... the M-step's leaf sums of the variance (nleaves), then the fused
+                       * E-step's of r and r ln x (kp.leaf_r, kp.leaf_rv: K x nleaves each) */
     bool have_leaves; /* the last E-step filled them */
 } em_t;
 
@@ -414,8 +415,8 @@ static bool kernel_setup(em_t *em, const fm_mix_t *m)
     p->r = em->rfull; /* the two-pass lognormal M-step reads every responsibility */
     p->n = em->n;
     p->pw = em->leaves ? &em->pw : NULL;
-    p->leaf_r = em->leaves;
-    p->leaf_rv = em->leaves ? em->leaves + K * em->pw.nleaves : NULL;
+    p->leaf_r = em->leaves ? em->leaves + em->pw.nleaves : NULL;
+    p->leaf_rv = em->leaves ? em->leaves + (K + 1) * em->pw.nleaves : NULL;
     return true;
 }
 
@@ -497,15 +498,15 @@ static void mstep_lognorm(const em_t *em, size_t k, const double *r, double max_
     if (r) {
         /* flow-models' np.sum, in numpy's pairwise order (fit_kernel.h); the fused E-step has
          * summed the leaves of the first two while their rows were in cache */
-        size_t nl = em->pw.nleaves, K = em->kp.K;
-        double s0 = em->have_leaves ? fm__pw_combine(&em->pw, em->leaves + k * nl)
+        size_t at = k * em->pw.nleaves;
+        double s0 = em->have_leaves ? fm__pw_combine(&em->pw, em->kp.leaf_r + at)
                                     : fm__fitk_pairwise(FM__PW_R, r, em->lnx, 0, em->n);
-        double s1 = em->have_leaves ? fm__pw_combine(&em->pw, em->leaves + (K + k) * nl)
+        double s1 = em->have_leaves ? fm__pw_combine(&em->pw, em->kp.leaf_rv + at)
                                     : fm__fitk_pairwise(FM__PW_RV, r, em->lnx, 0, em->n);
         W = s0 > 0 ? s0 : EPS;
         /* 0 for a component without responsibility, as flow-models */
         mu = s1 / W;
-        sigma = sqrt(fm__fitk_pairwise(FM__PW_RDD, r, em->lnx, mu, em->n) / W);
+        sigma = sqrt(fm__pw_rdd(&em->pw, r, em->lnx, mu, em->leaves) / W);
     } else if (!(acc->s0 > 0)) {
         mu = 0; /* flow-models: sum(r ln x) / eps = 0 */
         sigma = 0;
@@ -814,7 +815,8 @@ int fm_fit_arrays(const double *x, const double *w, size_t n, uint64_t sum,
     if (need_r) {
         em.rfull = calloc(n * fm_mix_count(m), sizeof(double));
         if (em.rfull && fm__pw_plan_init(&em.pw, n) == 0) {
-            em.leaves = calloc(2 * fm_mix_count(m) * em.pw.nleaves, sizeof(double));
+            /* the variance's leaf sums, then the E-step's of r and r ln x */
+            em.leaves = calloc((2 * fm_mix_count(m) + 1) * em.pw.nleaves, sizeof(double));
         }
     }
     em.kmem = kernel_alloc(&em, fm_mix_count(m));

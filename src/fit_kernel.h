@@ -84,3 +84,10 @@ void fm__pw_plan_fini(fm__pw_plan_t *pl);
  * same order as fm__fitk_pairwise, so the same bits when the leaves are its leaf sums.
  */
 double fm__pw_combine(const fm__pw_plan_t *pl, const double *leaves);
+
+/**
+ * fm__fitk_pairwise(FM__PW_RDD, r, v, mu, pl->n), bit for bit, two leaves at a time (more
+ * independent additions in flight); leaves: room for pl->nleaves doubles.
+ */
+double fm__pw_rdd(const fm__pw_plan_t *pl, const double *r, const double *v, double mu,
+                  double *leaves);

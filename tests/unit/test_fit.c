@@ -422,6 +422,14 @@ static void test_pairwise_sums(void **state)
             }
             double want = np_pairwise(t, n);
             double got = fm__fitk_pairwise((fm__pw_kind_t)kind, r, v, mu, n);
+            if (kind == FM__PW_RDD && n > 0) {
+                fm__pw_plan_t pl;
+                assert_int_equal(fm__pw_plan_init(&pl, n), 0);
+                double *buf = malloc(pl.nleaves * sizeof(double));
+                assert_true(fm__pw_rdd(&pl, r, v, mu, buf) == want);
+                free(buf);
+                fm__pw_plan_fini(&pl);
+            }
             fm__fitk_set_mode(FM__FITK_SCALAR);
             double got_scalar = fm__fitk_pairwise((fm__pw_kind_t)kind, r, v, mu, n);
             fm__fitk_set_mode(FM__FITK_AUTO);
@@ -480,6 +488,13 @@ static void test_pairwise_leaves(void **state)
                 assert_true(want_r > 0);
                 assert_true(fm__pw_combine(&pl, leaf + k * pl.nleaves) == want_r);
                 assert_true(fm__pw_combine(&pl, leaf + (K + k) * pl.nleaves) == want_rv);
+                /* the variance's sums, two leaves at a time */
+                double *buf = malloc(pl.nleaves * sizeof(double));
+                fm__fitk_set_mode(modes[mo]);
+                double got_rdd = fm__pw_rdd(&pl, r + k * n, lnx, 5.25, buf);
+                fm__fitk_set_mode(FM__FITK_AUTO);
+                assert_true(got_rdd == fm__fitk_pairwise(FM__PW_RDD, r + k * n, lnx, 5.25, n));
+                free(buf);
             }
         }
         fm__pw_plan_fini(&pl);
