@@ -71,6 +71,9 @@ static const key_def_t keys[] = {
      "Exporters (source address and port) tracked at once; the idlest is evicted beyond it."},
     {"listen", "max_templates", K_UINT, OFF(max_templates), "4096", 1u << 20,
      "Templates kept per exporter."},
+    {"listen", "max_templates_total", K_UINT, OFF(max_templates_total), "16384", 1u << 24,
+     "Templates kept for all exporters together (a new one beyond it is refused and counted\n"
+     "as the per-exporter limit is)."},
     {"listen", "exporter_timeout", K_DURATION, OFF(exporter_timeout_ms), "30m", 0,
      "An exporter silent this long is forgotten with its templates and counters\n"
      "(exporters_expired); 0: kept until max_exporters makes room.  At least 1s."},
@@ -666,9 +669,10 @@ static int validate_bounds(const fm_config_t *cfg, char *err, size_t errlen)
 {
     long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
     uint64_t ram_mib = pages > 0 && psz > 0 ? ((uint64_t)pages * (uint64_t)psz) >> 20 : 0;
-    if (cfg->max_templates < 1 || cfg->max_exporters < 1 || cfg->cache_max_sources < 1) {
-        snprintf(err, errlen, "[listen] max_templates, max_exporters and [cache] max_sources "
-                 "must be at least 1 (0 would drop every datagram)");
+    if (cfg->max_templates < 1 || cfg->max_templates_total < 1 || cfg->max_exporters < 1 ||
+        cfg->cache_max_sources < 1) {
+        snprintf(err, errlen, "[listen] max_templates, max_templates_total, max_exporters and "
+                 "[cache] max_sources must be at least 1 (0 would drop every datagram)");
         return FM_ECONFIG;
     }
     if (cfg->ctl_idle_ms < 1000) {

@@ -80,6 +80,7 @@ typedef struct fm_config {
     uint64_t template_timeout_ms;
     uint64_t max_exporters;
     uint64_t max_templates;   /* per exporter */
+    uint64_t max_templates_total; /* all exporters together */
     uint64_t exporter_timeout_ms; /* silent exporters are forgotten after it; 0: never */
     /* [control] */
     char *ctl_socket;

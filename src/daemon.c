@@ -434,6 +434,7 @@ static int open_modules(fm_daemon_t *d, char *err, size_t errlen)
     fm_decode_conf_default(&ic.decode);
     ic.decode.template_timeout_ms = c->template_timeout_ms;
     ic.decode.max_templates = (uint32_t)c->max_templates;
+    ic.decode.max_templates_total = (uint32_t)c->max_templates_total;
     sink = fm_sink_fanout(&d->path.in);
     if ((rc = fm_ingest_new(&d->loop, &ic, sink.fn, sink.ctx, &d->ingest, err, errlen)) < 0 ||
         (rc = fm_ingest_start(d->ingest, err, errlen)) < 0) {

@@ -68,13 +68,12 @@ static json_t *rates_json(fm_daemon_t *d, uint64_t window_ms)
 }
 
 typedef struct {
-    uint64_t total, max, recycles, clamped;
+    uint64_t max, recycles, clamped;
 } tmpl_use_t;
 
 static void tmpl_use(void *ctx, const fm_ingest_exporter_t *e)
 {
     tmpl_use_t *u = ctx;
-    u->total += e->stats.templates;
     u->max = e->stats.templates > u->max ? e->stats.templates : u->max;
     u->recycles += e->stats.session_recycles;
     u->clamped += e->stats.time_clamped;
@@ -98,7 +97,7 @@ static json_t *bounds_json(fm_daemon_t *d, const fm_ingest_stats_t *is)
     json_t *b = json_object();
     json_object_set_new(b, "exporters", bound(is->exporters, d->cfg->max_exporters));
     json_object_set_new(b, "templates_per_exporter", bound(u.max, d->cfg->max_templates));
-    json_object_set_new(b, "templates_total", json_integer((json_int_t)u.total));
+    json_object_set_new(b, "templates_total", bound(is->templates, d->cfg->max_templates_total));
     json_object_set_new(b, "libfixbuf_recycles", json_integer((json_int_t)u.recycles));
     json_object_set_new(b, "records_time_clamped", json_integer((json_int_t)u.clamped));
     json_object_set_new(b, "cache_sources", bound(cs.sources, cs.max_sources));

@@ -66,6 +66,7 @@ struct fm_ingest {
     size_t nbuckets;
     size_t nexporters;
     uint32_t next_id;
+    uint64_t templates;        /* of every decoder (conf.decode.templates_total points here) */
     uint64_t seed;
     fm_ingest_stats_t st;
     fm_ratelimit_t rl_err;
@@ -129,6 +130,7 @@ int fm_ingest_new(uv_loop_t *loop, const fm_ingest_conf_t *conf, fm_flow_batch_f
     ing->conf = *conf;
     ing->udp = fm_xstrdup(conf->udp);
     ing->conf.udp = ing->udp;
+    ing->conf.decode.templates_total = &ing->templates;
     ing->sink = sink;
     ing->sink_ctx = ctx;
     ing->nbuckets = 256;
@@ -550,6 +552,7 @@ void fm_ingest_stats(fm_ingest_t *ing, fm_ingest_stats_t *st)
     *st = ing->st;
     st->records = records;
     st->exporters = ing->nexporters;
+    st->templates = ing->templates;
     st->kernel_drops = kernel_drops(ing);
 }
 

@@ -48,6 +48,7 @@ typedef struct {
     uint64_t exporters;
     uint64_t exporters_evicted;
     uint64_t exporters_expired; /* forgotten after exporter_timeout_ms of silence */
+    uint64_t templates;         /* held by all exporters (decode.max_templates_total bounds it) */
     uint64_t kernel_drops;      /* from /proc/net/udp{,6} (Linux); 0 where unknown */
     uint64_t sockets;
 } fm_ingest_stats_t;

@@ -15,6 +15,7 @@
 
 void fm_decode_conf_default(fm_decode_conf_t *conf)
 {
+    *conf = (fm_decode_conf_t){0}; /* no cap across decoders */
     conf->template_timeout_ms = 1800 * 1000;
     conf->max_templates = 4096;
     conf->max_domains = 256;

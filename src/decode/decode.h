@@ -27,6 +27,11 @@ typedef struct fm_decode_conf {
     uint64_t template_timeout_ms; /* UDP template lifetime (default 1800 s); 0 = never expire */
     uint32_t max_templates;       /* per exporter (all domains), default 4096 */
     uint32_t max_domains;         /* per exporter, default 256 */
+    /* Optional cap across decoders: templates_total (owned by the caller, e.g. ingest) counts
+     * the templates of every decoder given the same pointer, up to max_templates_total (0 or
+     * NULL: no cap).  Decoders sharing it must run on one thread. */
+    uint32_t max_templates_total;
+    uint64_t *templates_total;
 } fm_decode_conf_t;
 
 typedef struct fm_decode_stats {

@@ -43,6 +43,9 @@ void fm__tmpl_fini(fm_decoder_t *d)
     }
     free(d->buckets);
     d->buckets = NULL;
+    if (d->conf.templates_total) {
+        *d->conf.templates_total -= d->stats.templates;
+    }
     d->stats.templates = 0;
 }
 
@@ -85,6 +88,9 @@ static void unlink_at(fm_decoder_t *d, fm__tmpl_t **pp)
     gone(d, t);
     free(t);
     d->stats.templates--;
+    if (d->conf.templates_total) {
+        (*d->conf.templates_total)--;
+    }
 }
 
 fm__tmpl_t *fm__tmpl_find(fm_decoder_t *d, uint8_t version, uint32_t domain, uint16_t tid,
@@ -117,13 +123,18 @@ int fm__tmpl_put(fm_decoder_t *d, fm__tmpl_t *t)
             return 0;
         }
     }
-    if (d->stats.templates >= d->conf.max_templates) {
+    uint64_t *total = d->conf.templates_total;
+    if (d->stats.templates >= d->conf.max_templates ||
+        (total && d->conf.max_templates_total && *total >= d->conf.max_templates_total)) {
         free(t);
         return FM_ELIMIT;
     }
     t->next = NULL;
     *pp = t;
     d->stats.templates++;
+    if (total) {
+        (*total)++;
+    }
     return 0;
 }
 

@@ -477,6 +477,53 @@ static void test_limits(void **state)
     assert_int_equal(fm_decoder_new(&conf, 1, &d), FM_EINVAL);
 }
 
+/* Templates across exporters (issue 20): decoders sharing a counter hold at most
+ * max_templates_total together, though each is below its own max_templates; what one frees
+ * (withdrawn, or the decoder forgotten) another may take. */
+static void test_limits_total(void **state)
+{
+    (void)state;
+    uint64_t total = 0;
+    fm_decode_conf_t conf;
+    fm_decode_conf_default(&conf);
+    conf.max_templates = 8;
+    conf.max_templates_total = 5;
+    conf.templates_total = &total;
+    fm_decoder_t *d1, *d2;
+    assert_int_equal(fm_decoder_new(&conf, 1, &d1), 0);
+    assert_int_equal(fm_decoder_new(&conf, 2, &d2), 0);
+    t_buf_t b;
+    tb_ipfix(&b, 1, 0, 1);
+    for (uint16_t t = 256; t < 260; t++) {
+        ipfix_template(&b, t, tmpl_a, 5);
+    }
+    tb_ipfix_end(&b);
+    assert_int_equal(fm_decoder_process(d1, b.b, b.w, NOW, t_sink, NULL), 0);
+    assert_int_equal(total, 4);
+    assert_int_equal(fm_decoder_process(d2, b.b, b.w, NOW, t_sink, NULL), FM_ELIMIT);
+    assert_int_equal(fm_decoder_stats(d2)->templates, 1);
+    assert_int_equal(fm_decoder_stats(d2)->limit_drops, 1);
+    assert_int_equal(total, 5);
+    /* d1 withdraws one: d2 gets the room */
+    tb_ipfix(&b, 1, 0, 1);
+    size_t s = tb_set(&b, 2);
+    tb16(&b, 256);
+    tb16(&b, 0);
+    tb_set_end(&b, s);
+    tb_ipfix_end(&b);
+    assert_int_equal(fm_decoder_process(d1, b.b, b.w, NOW, t_sink, NULL), 0);
+    assert_int_equal(total, 4);
+    tb_ipfix(&b, 1, 0, 1);
+    ipfix_template(&b, 300, tmpl_b, 6);
+    tb_ipfix_end(&b);
+    assert_int_equal(fm_decoder_process(d2, b.b, b.w, NOW, t_sink, NULL), 0);
+    assert_int_equal(total, 5);
+    fm_decoder_free(d1);
+    assert_int_equal(total, 2);
+    fm_decoder_free(d2);
+    assert_int_equal(total, 0);
+}
+
 static void test_enterprise_varlen(void **state)
 {
     (void)state;
@@ -933,7 +980,7 @@ int main(void)
         T(test_sampling_ipfix), T(test_withdraw_redefine), T(test_domains),
         T(test_template_timeout), T(test_seq_wrap), T(test_seq_gap_v5),
         T(test_seq_gap_v9),   T(test_seq_gap_ipfix), T(test_exporter_restart),
-        T(test_uptime_wrap),  T(test_limits),       T(test_enterprise_varlen),
+        T(test_uptime_wrap),  T(test_limits),       T(test_limits_total), T(test_enterprise_varlen),
         T(test_template_churn_recycle), T(test_trim), T(test_uptime_skew), T(test_future_record),
         T(test_softflowd),    T(test_ipfix_set_metadata), T(test_ipfix_uptime_no_init),
         T(test_ipfix_delta_us), T(test_ipfix_set_options_first), T(test_ipfix_set_times),
