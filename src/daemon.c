@@ -33,6 +33,7 @@
 #include "util/time.h"
 
 #define TICK_MS 1000
+#define TRIM_MS 10000
 
 static void notify(const char *state)
 {
@@ -93,6 +94,10 @@ static void on_tick(uv_timer_t *t)
     fm_histwin_tick(d->hw, now);
     fm_plugins_tick(d->plugins, now);
     update_rate(d, now);
+    if (now >= d->n.next_trim_ms) { /* freed job memory back to the system (util/mem.h) */
+        d->n.next_trim_ms = now + TRIM_MS;
+        fm_mem_trim();
+    }
     snprintf(status, sizeof(status), "STATUS=%.0f records/s, %" PRIu64 " flows finished",
              d->n.records_per_s, d->path.out.flows);
     notify(status);

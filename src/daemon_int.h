@@ -51,6 +51,7 @@ typedef struct {
     uint64_t start_ms;
     fm_rate_t *rates;          /* FM__RATE_* counters, sampled every tick */
     double records_per_s;      /* records over the last minute */
+    uint64_t next_trim_ms;     /* next fm_mem_trim() (every TRIM_MS) */
     bool watchdog;
 } fm__daemon_counts_t;
 

@@ -69,3 +69,10 @@ bool fm_mem_daemon_policy(void)
     return false;
 #endif
 }
+
+void fm_mem_trim(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}

@@ -103,10 +103,56 @@ static void test_daemon_policy(void **state)
     assert_true(r.grew < 8 * 1024);
 }
 
+/* fm_mem_trim: 32 MiB of 2 KiB blocks allocated on a thread, all but every 32nd freed: the
+ * holes stay resident (each free chunk is merged with its free neighbours but not returned)
+ * until fm_mem_trim() gives back their pages. */
+enum { NSMALL = 16384, SMALL = 2048 };
+
+static void *fragment(void *arg)
+{
+    long *kept = arg;
+    char **p = malloc(NSMALL * sizeof(char *));
+    for (int i = 0; i < NSMALL; i++) {
+        p[i] = memset(malloc(SMALL), 1, SMALL);
+    }
+    for (int i = 0; i < NSMALL; i++) {
+        if (i % 32) {
+            free(p[i]);
+            p[i] = NULL;
+        }
+    }
+    long before = rss_kb();
+    fm_mem_trim();
+    *kept = before - rss_kb(); /* given back */
+    for (int i = 0; i < NSMALL; i++) {
+        free(p[i]);
+    }
+    free(p);
+    return NULL;
+}
+
+static void test_trim(void **state)
+{
+    pthread_t t;
+    long back = 0;
+    (void)state;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || !defined(__GLIBC__)
+    skip();
+#endif
+    if (getenv("GLIBC_TUNABLES")) {
+        skip();
+    }
+    assert_int_equal(pthread_create(&t, NULL, fragment, &back), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    fprintf(stderr, "fm_mem_trim gave back %ld kB of ~31 MiB of holes\n", back);
+    assert_true(back > 16 * 1024);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_daemon_policy),
+        cmocka_unit_test(test_trim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
