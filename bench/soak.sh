@@ -38,12 +38,16 @@ interval = 1m
 interval = 1m
 keep = 3
 EOC
-"$top/flowmixd" -f -c "$tmp/d.conf" 2> "$tmp/d.log" &
+# SOAK_WRAP (e.g. "heaptrack -o /tmp/x") runs the daemon under a profiler; exec keeps the pid.
+${SOAK_WRAP:-} "$top/flowmixd" -f -c "$tmp/d.conf" 2> "$tmp/d.log" &
 dpid=$!
 pids="$pids $dpid"
 ctl() { "$top/flowmixctl" -s "$tmp/state/control.sock" "$@"; }
 i=0
-until ctl ping >/dev/null 2>&1; do i=$((i + 1)); [ $i -lt 200 ] || { echo "no daemon"; exit 1; }; sleep 0.1; done
+until ctl ping >/dev/null 2>&1; do i=$((i + 1)); [ $i -lt 600 ] || { echo "no daemon"; exit 1; }; sleep 0.1; done
+if [ -n "${SOAK_WRAP:-}" ]; then  # sample (and stop) the daemon itself, not the wrapper
+    dpid=$(pgrep -n -f "flowmixd -f -c $tmp/d.conf"); pids="$dpid $pids"
+fi
 echo "soak: ${SECS}s, 4 x $RATE records/s, cache.memory $MEM MiB, load: $(uptime)"
 for f in ipfix v9 v5 ipfix; do
     "$top/flowmix" send -q -f "$f" --synthetic 0 --seed $$ -r "$RATE" --duration "${SECS}s" \
@@ -58,6 +62,25 @@ done
 pids="$pids $!"
 st() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$dpid/status"; }
 wb() { awk '$1 == "write_bytes:" { print $2 }' "/proc/$dpid/io"; }
+# Attribution: anonymous memory, and how much of it lies in glibc's secondary malloc arenas
+# (the 64 MiB-aligned heaps threads get; the main arena grows by brk, [heap]).
+anon() { awk '$1 == "Anonymous:" { print $2 }' "/proc/$dpid/smaps_rollup"; }
+# "brk-heap arena-count arena-kB": RSS of [heap] and of the 64 MiB-aligned secondary arenas.
+heaps() { python3 -c '
+import sys
+heap = n = kb = 0; cur = None
+for line in open(sys.argv[1]):
+    f = line.split()
+    if "-" in f[0] and len(f) >= 5:
+        lo, hi = (int(x, 16) for x in f[0].split("-"))
+        path = f[5] if len(f) > 5 else ""
+        cur = "heap" if path == "[heap]" else ("arena" if not path and f[1].startswith("rw")
+              and lo % (64 << 20) == 0 and hi - lo <= (64 << 20) else None)
+        if cur == "arena": n += 1
+    elif f[0] == "Rss:" and cur:
+        if cur == "heap": heap += int(f[1])
+        else: kb += int(f[1])
+print(heap, n, kb)' "/proc/$dpid/smaps"; }
 t0=$(date +%s); wb0=$(wb)
 : > "$tmp/rss"
 while :; do
@@ -65,8 +88,8 @@ while :; do
     now=$(date +%s); el=$((now - t0))
     db=$(du -k "$tmp/state/flowmix.db" | cut -f1)
     wal=$(du -k "$tmp/state/flowmix.db-wal" 2>/dev/null | cut -f1 || echo 0)
-    echo "$el $(st VmRSS) $(st VmHWM) $db ${wal:-0}" | tee -a "$tmp/rss" |
-        awk '{ printf "t=%4ds RSS %6.1f MiB  VmHWM %6.1f MiB  db %6.1f MiB  wal %6.1f MiB\n", $1, $2/1024, $3/1024, $4/1024, $5/1024 }'
+    echo "$el $(st VmRSS) $(st VmHWM) $db ${wal:-0} $(anon) $(heaps) $(st Threads)" | tee -a "$tmp/rss" |
+        awk '{ printf "t=%4ds RSS %6.1f MiB  VmHWM %6.1f MiB  db %6.1f MiB  wal %6.1f MiB  anon %6.1f  brk-heap %6.1f  arenas %d %6.1f MiB  threads %d\n", $1, $2/1024, $3/1024, $4/1024, $5/1024, $6/1024, $7/1024, $8, $9/1024, $10 }'
     [ $el -lt "$SECS" ] || break
 done
 wb1=$(wb); t1=$(date +%s)
