@@ -21,6 +21,7 @@
 
 #include "ctl_format.h"
 #include "ctl_proto.h"
+#include "util/err.h"
 #include "util/mem.h"
 #include "util/time.h"
 
@@ -106,7 +107,7 @@ usage:
     fputc('\n', stderr);
     json_decref(req);
     json_decref(*opts);
-    return -1;
+    return FM_EINVAL;
 }
 
 static int connect_socket(const char *path, double timeout_s)
@@ -117,13 +118,13 @@ static int connect_socket(const char *path, double timeout_s)
 
     if (strlen(path) >= sizeof(sun.sun_path)) {
         fprintf(stderr, "flowmixctl: socket path too long: %s\n", path);
-        return -1;
+        return FM_EIO;
     }
     memcpy(sun.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         fprintf(stderr, "flowmixctl: socket: %s\n", strerror(errno));
-        return -1;
+        return FM_EIO;
     }
     /* For AF_UNIX the send timeout also bounds connect() when the daemon's backlog is full. */
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -131,7 +132,7 @@ static int connect_socket(const char *path, double timeout_s)
         fprintf(stderr, "flowmixctl: cannot connect to %s: %s%s\n", path, strerror(errno),
                 errno == ENOENT || errno == ECONNREFUSED ? " (is flowmixd running?)" : "");
         close(fd);
-        return -1;
+        return FM_EIO;
     }
     return fd;
 }
@@ -148,7 +149,7 @@ static int send_all(int fd, const char *buf, size_t len)
         }
         if (n <= 0) {
             fprintf(stderr, "flowmixctl: sending the request: %s\n", strerror(errno));
-            return -1;
+            return FM_EIO;
         }
         buf += n;
         len -= (size_t)n;

@@ -53,7 +53,7 @@ static int expand(const char *path, list_t *out)
     struct stat st;
     if (stat(path, &st) < 0) {
         fprintf(stderr, "flowmix cut: %s: %s\n", path, strerror(errno));
-        return -1;
+        return FM_EIO;
     }
     if (!S_ISDIR(st.st_mode)) {
         list_add(out, path);
@@ -92,7 +92,7 @@ static int copy_range(const char *in, int ofd, uint64_t skip, uint64_t count)
         if (fd >= 0) {
             close(fd);
         }
-        return -1;
+        return FM_EIO;
     }
     while (count > 0) {
         ssize_t k = read(fd, buf, count < sizeof(buf) ? (size_t)count : sizeof(buf));
@@ -107,7 +107,7 @@ static int copy_range(const char *in, int ofd, uint64_t skip, uint64_t count)
             if (w < 0 && errno != EINTR) {
                 fprintf(stderr, "flowmix cut: writing: %s\n", strerror(errno));
                 close(fd);
-                return -1;
+                return FM_EIO;
             }
             off += w > 0 ? w : 0;
         }

@@ -61,7 +61,7 @@ static int parse_uint(const char *s, unsigned *out)
     char *end;
     unsigned long v = strtoul(s, &end, 10);
     if (!*s || *end || v > 100000000UL || s[0] == '-') {
-        return -1;
+        return FM_EINVAL;
     }
     *out = (unsigned)v;
     return 0;
@@ -162,27 +162,27 @@ static int write_outputs(const fit_args_t *a, const fm_mix_t *mix, const fm_fit_
 
     if ((rc = fm_fs_mkdirs(a->outdir, 0755)) < 0) { /* -O DIR is created, like flow-models' */
         fprintf(stderr, "flowmix fit: %s: %s\n", a->outdir, fm_strerror(rc));
-        return -1;
+        return FM_EIO;
     }
     snprintf(path, sizeof(path), "%s/%s.json", a->outdir, y);
     if (!(f = fopen(path, "w"))) {
         fprintf(stderr, "flowmix fit: %s: %s\n", path, strerror(errno));
-        return -1;
+        return FM_EIO;
     }
     rc = fm_mix_write_json(mix, f);
     if (fclose(f) != 0 || rc < 0) {
         fprintf(stderr, "flowmix fit: %s: write failed\n", path);
-        return -1;
+        return FM_EIO;
     }
     snprintf(path, sizeof(path), "%s/%s.mode", a->outdir, y);
     if (!(f = fopen(path, "w"))) {
         fprintf(stderr, "flowmix fit: %s: %s\n", path, strerror(errno));
-        return -1;
+        return FM_EIO;
     }
     rc = write_mode(f, a, res);
     if (fclose(f) != 0 || rc < 0) {
         fprintf(stderr, "flowmix fit: %s: write failed\n", path);
-        return -1;
+        return FM_EIO;
     }
     return 0;
 }

@@ -247,7 +247,7 @@ static int write_output(const hist_run_t *run, const char *path)
     FILE *out = strcmp(path, "-") ? fopen(path, "w") : stdout;
     if (!out) {
         fprintf(stderr, "flowmix hist: cannot create %s: %s\n", path, strerror(errno));
-        return -1;
+        return FM_EIO;
     }
     int rc = run->xh ? fm_xhist_write_csv(run->xh, out) : fm_hist_write_csv(run->h, out);
     if ((out == stdout ? fflush(out) : fclose(out)) != 0 && rc == 0) {
@@ -255,7 +255,7 @@ static int write_output(const hist_run_t *run, const char *path)
     }
     if (rc < 0) {
         fprintf(stderr, "flowmix hist: writing %s: %s\n", path, fm_strerror(rc));
-        return -1;
+        return FM_EIO;
     }
     return 0;
 }

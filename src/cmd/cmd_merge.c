@@ -98,7 +98,7 @@ static int parse_seconds(const char *opt, const char *text, uint64_t *ms)
 {
     if (fm_time_parse_duration(text, ms) < 0) {
         fm_cmd_usage_error("merge", "%s: invalid duration '%s'", opt, text);
-        return -1;
+        return FM_EINVAL;
     }
     return 0;
 }

@@ -182,7 +182,7 @@ static int load_mixtures(const plot_args_t *a, fm_mix_t *mix[3])
 
     if (stat(a->mix, &st) < 0) {
         fprintf(stderr, "flowmix plot: %s: %s\n", a->mix, strerror(errno));
-        return -1;
+        return FM_EFORMAT;
     }
     if (!S_ISDIR(st.st_mode)) {
         int y = a->y;
@@ -198,7 +198,7 @@ static int load_mixtures(const plot_args_t *a, fm_mix_t *mix[3])
         snprintf(path, sizeof(path), "%s/%s.json", a->mix, fm_mix_y_name(i));
         if (access(path, F_OK) == 0) {
             if (read_mix(path, &mix[i]) < 0) {
-                return -1;
+                return FM_EFORMAT;
             }
             found++;
         }
@@ -206,7 +206,7 @@ static int load_mixtures(const plot_args_t *a, fm_mix_t *mix[3])
     if (!found) {
         fprintf(stderr, "flowmix plot: %s: no flows.json, packets.json or octets.json in it\n",
                 a->mix);
-        return -1;
+        return FM_EFORMAT;
     }
     return 0;
 }
@@ -216,14 +216,14 @@ static int check_bins(const char *path, const fm_hist_bin_t *bins, size_t n)
 {
     if (n == 0) {
         fprintf(stderr, "flowmix plot: %s: the histogram has no bins\n", path);
-        return -1;
+        return FM_EFORMAT;
     }
     for (size_t i = 1; i < n; i++) {
         if (bins[i].lo < bins[i - 1].hi) {
             fprintf(stderr, "flowmix plot: %s: row %zu (bin_lo %llu) overlaps or precedes the "
                             "previous bin; rows must be sorted by bin_lo\n",
                     path, i + 1, (unsigned long long)bins[i].lo);
-            return -1;
+            return FM_EFORMAT;
         }
     }
     return 0;
@@ -240,14 +240,14 @@ static int draw(const plot_args_t *a, fm_fmplot_t *fp)
 
     if (rc < 0) {
         fprintf(stderr, "flowmix plot: %s: %s\n", a->out, fm_strerror(rc));
-        return -1;
+        return FM_EIO;
     }
     if (a->csv) {
         csv = strcmp(a->csv, "-") == 0 ? stdout : fopen(a->csv, "w");
         if (!csv) {
             fprintf(stderr, "flowmix plot: %s: %s\n", a->csv, strerror(errno));
             free(prefix);
-            return -1;
+            return FM_EIO;
         }
         fputs(FM_FMPLOT_CSV_HEADER, csv);
     }
@@ -260,7 +260,7 @@ static int draw(const plot_args_t *a, fm_fmplot_t *fp)
         rc = rc < 0 ? rc : FM_EIO;
     }
     free(prefix);
-    return rc < 0 ? -1 : 0;
+    return rc < 0 ? FM_EIO : 0;
 }
 
 int fm_cmd_plot(int argc, char **argv)

@@ -100,13 +100,13 @@ static int open_output(profile_out_t *o, const char *path, bool gzip)
         size_t len = strlen(path) + 16;
         o->tmp = malloc(len);
         if (!o->tmp) {
-            return -1;
+            return FM_EIO;
         }
         snprintf(o->tmp, len, "%s.tmp.XXXXXX", path);
         if ((fd = mkstemp(o->tmp)) < 0) {
             free(o->tmp);
             o->tmp = NULL;
-            return -1;
+            return FM_EIO;
         }
         mode_t um = umask(0);
         umask(um);
@@ -114,10 +114,10 @@ static int open_output(profile_out_t *o, const char *path, bool gzip)
     }
     if (gzip) {
         o->gz = gzdopen(std ? dup(fd) : fd, "wb");
-        return o->gz ? 0 : -1;
+        return o->gz ? 0 : FM_EIO;
     }
     o->f = std ? stdout : fdopen(fd, "w");
-    return o->f ? 0 : -1;
+    return o->f ? 0 : FM_EIO;
 }
 
 /* Rename the finished file into place (ok), or remove it.  @return 0 or -1. */
@@ -148,7 +148,7 @@ static int close_output(profile_out_t *o)
             bad |= fclose(o->f) != 0;
         }
     }
-    return bad ? -1 : 0;
+    return bad ? FM_EIO : 0;
 }
 
 /* ft-profiler ignores ports of protocols other than TCP and UDP. */

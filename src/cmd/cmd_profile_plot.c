@@ -84,7 +84,7 @@ static int64_t parse_seconds(const char *s)
     errno = 0;
     double v = strtod(s, &end);
     if (end == s || *end || errno || !(v >= 0) || v > 1e9) {
-        return -1;
+        return FM_EINVAL;
     }
     return (int64_t)(v * 1000 + 0.5);
 }
@@ -138,21 +138,21 @@ static int parse_row(char *line, pflow_t *f)
     for (int i = 0; i < 10; i++) {
         errno = 0;
         if (i >= 6 && *p == '-') {
-            return -1;
+            return FM_EFORMAT;
         }
         long long x = strtoll(p, &end, 10);
         if (end == p || errno || (*end != (i == 9 ? '\0' : ','))) {
-            return -1;
+            return FM_EFORMAT;
         }
         v[i] = x;
         p = end + (i < 9);
     }
     if (v[0] < -MAX_TIME || v[0] > MAX_TIME || v[1] < -MAX_TIME || v[1] > MAX_TIME) {
-        return -1;
+        return FM_EFORMAT;
     }
     *f = (pflow_t){.start = v[0], .end = v[1], .packets = (double)v[6] + (double)v[8],
                    .bytes = (double)v[7] + (double)v[9]};
-    return f->end >= f->start ? 0 : -1;
+    return f->end >= f->start ? 0 : FM_EFORMAT;
 }
 
 static void chomp(char *line)
@@ -175,7 +175,7 @@ static long read_profile(const char *path, pflow_t **out)
 
     if (!gz) {
         fprintf(stderr, "flowmix profile-plot: %s: %s\n", path, strerror(errno ? errno : ENOMEM));
-        return -1;
+        return FM_EFORMAT;
     }
     while (!why && gzgets(gz, line, sizeof(line))) {
         lineno++;
@@ -213,7 +213,7 @@ static long read_profile(const char *path, pflow_t **out)
         fprintf(stderr, "flowmix profile-plot: %s:%lu: %s\n", path, lineno, why);
         free(flows);
         gzclose(gz);
-        return -1;
+        return FM_EFORMAT;
     }
     gzclose(gz);
     *out = flows;
@@ -249,7 +249,7 @@ static int compute(const pflow_t *flows, size_t n, const pp_args_t *a, series_t 
         fprintf(stderr, "flowmix profile-plot: %s: %" PRIu64 " bins of %" PRId64 " ms over the "
                         "profile's span; at most %llu (raise --interval)\n",
                 a->in, nb, w, MAX_BINS);
-        return -1;
+        return FM_ELIMIT;
     }
     *s = (series_t){.nb = nb, .t0 = t0};
     s->pps = fm_xcalloc(nb, sizeof(double));
@@ -296,7 +296,7 @@ static int write_csv(const char *path, const series_t *s, int64_t w)
     FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
     if (!f) {
         fprintf(stderr, "flowmix profile-plot: %s: %s\n", path, strerror(errno));
-        return -1;
+        return FM_EIO;
     }
     fputs("bin_start_ms,packets_per_s,bits_per_s,active_flows,flow_starts,flow_ends\n", f);
     for (size_t k = 0; k < s->nb; k++) {
@@ -310,7 +310,7 @@ static int write_csv(const char *path, const series_t *s, int64_t w)
     if (bad) {
         fprintf(stderr, "flowmix profile-plot: %s: write failed\n", path);
     }
-    return bad ? -1 : 0;
+    return bad ? FM_EIO : 0;
 }
 
 /* One chart: time (s) on x, one or two series. */
@@ -335,7 +335,7 @@ static int chart(const char *prefix, const char *name, const char *title, const 
     }
     fm_plot_free(p);
     free(path);
-    return rc < 0 ? -1 : 0;
+    return rc < 0 ? rc : 0;
 }
 
 static int draw(const pp_args_t *a, const series_t *s)
@@ -346,7 +346,7 @@ static int draw(const pp_args_t *a, const series_t *s)
 
     if (rc < 0) {
         fprintf(stderr, "flowmix profile-plot: %s: %s\n", a->out, fm_strerror(rc));
-        return -1;
+        return FM_EIO;
     }
     double *x = fm_xcalloc(s->nb, sizeof(double));
     for (size_t k = 0; k < s->nb; k++) {

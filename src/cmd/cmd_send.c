@@ -272,7 +272,7 @@ static int open_socket(const char *dest)
 
     if (!colon || colon == dest || (size_t)(colon - dest) >= sizeof(host)) {
         fprintf(stderr, "flowmix send: destination '%s' is not HOST:PORT\n", dest);
-        return -1;
+        return FM_EIO;
     }
     size_t hl = (size_t)(colon - dest);
     memcpy(host, dest, hl);
@@ -284,7 +284,7 @@ static int open_socket(const char *dest)
     int rc = getaddrinfo(host, colon + 1, &hints, &ai);
     if (rc != 0) {
         fprintf(stderr, "flowmix send: %s: %s\n", dest, gai_strerror(rc));
-        return -1;
+        return FM_EIO;
     }
     for (p = ai; p && fd < 0; p = p->ai_next) {
         fd = socket(p->ai_family, p->ai_socktype, p->ai_protocol);
@@ -297,7 +297,7 @@ static int open_socket(const char *dest)
     if (fd < 0) {
         fprintf(stderr, "flowmix send: cannot connect a UDP socket to %s: %s\n", dest,
                 strerror(errno));
-        return -1;
+        return FM_EIO;
     }
     /* A large send buffer lets one sendmmsg batch go out without blocking. */
     int sndbuf = 4 << 20;

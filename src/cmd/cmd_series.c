@@ -120,14 +120,14 @@ static int write_day(const char *dir, const day_t *d)
         FILE *f = fopen(path, "w");
         if (!f) {
             fprintf(stderr, "flowmix series: %s: %s\n", path, strerror(errno));
-            return -1;
+            return FM_EIO;
         }
         for (size_t i = 0; i < DAY; i++) {
             fprintf(f, "%" PRIu64 "\n", d->c[i][k]);
         }
         if (fclose(f) != 0) {
             fprintf(stderr, "flowmix series: %s: write failed\n", path);
-            return -1;
+            return FM_EIO;
         }
     }
     return 0;

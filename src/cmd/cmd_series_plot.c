@@ -46,7 +46,7 @@ static int plot_one(const char *dir, const char *name, const char *what, int for
     FILE *f = fopen(path, "r");
     if (!f) {
         fprintf(stderr, "flowmix series_plot: %s: %s\n", path, strerror(errno));
-        return -1;
+        return FM_EIO;
     }
     while (n < DAY && fscanf(f, "%lf", &v[n]) == 1) {
         v[n] *= bits ? 8 : 1;
@@ -85,7 +85,7 @@ static int plot_one(const char *dir, const char *name, const char *what, int for
     fm_plot_free(p);
     if (rc < 0) {
         fprintf(stderr, "flowmix series_plot: %s: %s\n", out, fm_strerror(rc));
-        return -1;
+        return FM_EIO;
     }
     return 0;
 }

@@ -625,7 +625,7 @@ static int find_index(const char *x, sort_cli_t *cli)
     }
     if (found > 1) {
         fm_cmd_usage_error("sort", "-I %s: more than one file %s.*", x, x);
-        return -1;
+        return FM_EINVAL;
     }
     return found;
 }
