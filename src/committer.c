@@ -359,6 +359,9 @@ static void start_job(fm_committer_t *c, bool final)
     if (final) {
         c->final_started = true;
     }
+    if (c->hooks.sync) {
+        c->hooks.sync(c->hooks.ctx);
+    }
     /* Marks first: they may keep (empty) pending windows the job must take. */
     if (c->hooks.marks) {
         j->nmarks = c->hooks.marks(c->hooks.ctx, &j->marks);

@@ -56,6 +56,9 @@ typedef struct {
     size_t (*marks)(void *ctx, fm_store_mark_t **out);
     /** After a successful job: its marks are stored. */
     void (*durable)(void *ctx, const fm_store_mark_t *marks, size_t n);
+    /** As a job starts, first: bring the pending deltas up to date (fm_histagg_sync: the
+     *  producers' deltas into the committer's). */
+    void (*sync)(void *ctx);
 } fm_committer_hooks_t;
 
 /** Read-only view of the committer's state (for `status`). */

@@ -44,14 +44,6 @@ static void notify(const char *state)
 #endif
 }
 
-static void on_window_closed(void *ctx, uint64_t start_ms, uint64_t end_ms, fm_histset_t *closed)
-{
-    fm_daemon_t *d = ctx;
-    fm_windelta_close(d->pending, start_ms, end_ms);
-    fm_log_info("hist, window %" PRIu64 "-%" PRIu64 " closed", start_ms, end_ms);
-    fm_histset_free(closed); /* its bins are in the store; fits read the total and the DB */
-}
-
 static void on_new_exporter(void *ctx, const fm_ingest_exporter_t *e)
 {
     fm_daemon_t *d = ctx;
@@ -91,7 +83,8 @@ static void on_tick(uv_timer_t *t)
     char status[160];
 
     fm_cache_advance(d->path.cache, now);
-    fm_histwin_tick(d->hw, now);
+    fm_histagg_tick(d->hist, now);
+    fm_histagg_sync(d->hist); /* what reads the served total without asking (fit timer) */
     fm_plugins_tick(d->plugins, now);
     update_rate(d, now);
     if (now >= d->n.next_trim_ms) { /* freed job memory back to the system (util/mem.h) */
@@ -150,6 +143,12 @@ static void *commit_mark(void *ctx)
 static void commit_confirm(void *ctx, void *mark, bool ok, bool final)
 {
     fm__histx_confirm(ctx, mark, ok, final);
+}
+
+static void commit_sync(void *ctx)
+{
+    fm_daemon_t *d = ctx;
+    fm_histagg_sync(d->hist);
 }
 
 static bool commit_busy(void *ctx)
@@ -211,7 +210,7 @@ static int export_snapshot(void *ctx, fm_export_req_t *req, char *err, size_t er
     uint64_t flows = 0;
     int rc;
 
-    fm_hist_totals(fm_histset_get(fm_histwin_total(d->hw), FM_CLASS_ALL, FM_DIR_UNIFLOW,
+    fm_hist_totals(fm_histset_get(fm_histagg_total(d->hist), FM_CLASS_ALL, FM_DIR_UNIFLOW,
                                   FM_METRIC_LENGTH), &flows, NULL, NULL);
     if (flows == 0) {
         /* A snapshot of nothing would only say nan: skip it, and say so. */
@@ -220,7 +219,7 @@ static int export_snapshot(void *ctx, fm_export_req_t *req, char *err, size_t er
     }
     export_meta(d, req);
 
-    if ((rc = fm_histset_clone(fm_histwin_total(d->hw), &req->hist)) < 0) {
+    if ((rc = fm_histset_clone(fm_histagg_total(d->hist), &req->hist)) < 0) {
         snprintf(err, errlen, "cannot copy histograms: %s", fm_strerror(rc));
         return rc;
     }
@@ -304,8 +303,8 @@ static void cache_conf_from(const fm_config_t *c, fm_cache_conf_t *cc)
 static int resume_from_store(fm_daemon_t *d, fm_store_t *store, char *err, size_t errlen)
 {
     uint64_t start;
-    fm_histset_t *cur = fm_histwin_current(d->hw, &start);
-    int rc = fm_store_load_total(store, fm_histwin_total(d->hw));
+    fm_histset_t *cur = fm_histagg_current(d->hist, &start);
+    int rc = fm_store_load_total(store, fm_histagg_total(d->hist));
     if (rc == 0) {
         rc = fm_store_load_window(store, start, cur);
     }
@@ -315,7 +314,7 @@ static int resume_from_store(fm_daemon_t *d, fm_store_t *store, char *err, size_
         return rc;
     }
     uint64_t flows = 0;
-    fm_hist_totals(fm_histset_get(fm_histwin_total(d->hw), FM_CLASS_ALL, FM_DIR_UNIFLOW,
+    fm_hist_totals(fm_histset_get(fm_histagg_total(d->hist), FM_CLASS_ALL, FM_DIR_UNIFLOW,
                                   FM_METRIC_LENGTH), &flows, NULL, NULL);
     if (flows) {
         fm_log_notice("store, resumed %" PRIu64 " flows from %s", flows, d->cfg->store_path);
@@ -331,6 +330,7 @@ static int open_store(fm_daemon_t *d, char *err, size_t errlen)
     fm_committer_hooks_t hooks = {.ctx = d, .tick = commit_tick, .counters = commit_counters,
                                   .mark = commit_mark, .confirm = commit_confirm,
                                   .busy = commit_busy, .marks = commit_marks,
+                                  .sync = commit_sync,
                                   .durable = commit_durable};
     fm_committer_conf_t cc;
     fm_store_t *store;
@@ -346,17 +346,15 @@ static int open_store(fm_daemon_t *d, char *err, size_t errlen)
     if ((rc = fm_store_open(c->store_path, &store, err, errlen)) < 0) {
         return rc;
     }
-    if ((rc = fm_histwin_new((unsigned)c->bin_exp, c->window_ms, on_window_closed, d,
-                             &d->hw)) < 0 ||
-        (rc = fm_windelta_new((unsigned)c->bin_exp, c->window_ms, &d->pending)) < 0) {
+    if ((rc = fm_histagg_new((unsigned)c->bin_exp, c->window_ms, &d->hist)) < 0) {
         snprintf(err, errlen, "cannot allocate histograms: %s", fm_strerror(rc));
         fm_store_close(store);
         return rc;
     }
-    fm_histwin_tick(d->hw, fm_time_wall_ms());
+    fm_histagg_tick(d->hist, fm_time_wall_ms());
     if ((rc = resume_from_store(d, store, err, errlen)) < 0 ||
         (rc = fm_fitsched_new(&d->loop, c->fits, c->nfits, c->fit_interval_ms,
-                              fm_histwin_total(d->hw), on_fit_result, d, &d->fits)) < 0) {
+                              fm_histagg_total(d->hist), on_fit_result, d, &d->fits)) < 0) {
         fm_store_close(store);
         return rc;
     }
@@ -370,7 +368,7 @@ static int open_store(fm_daemon_t *d, char *err, size_t errlen)
         return rc;
     }
     committer_conf_from(c, &cc);
-    if ((rc = fm_committer_new(&d->loop, store, d->pending, &cc, &hooks, &d->committer)) < 0) {
+    if ((rc = fm_committer_new(&d->loop, store, fm_histagg_store(d->hist), &cc, &hooks, &d->committer)) < 0) {
         snprintf(err, errlen, "committer: %s", fm_strerror(rc));
         fm_store_close(store);
         return rc;
@@ -385,8 +383,10 @@ static int build_path(fm_daemon_t *d, char *err, size_t errlen)
     fm_cache_conf_t cc;
     int rc;
 
-    p->hist = (fm_histsink_t){.hw = d->hw, .pending = d->pending, .pub = fm__histx_pub(d),
-                              .plugins = d->plugins};
+    p->hist = (fm_histsink_t){.hist = d->hist};
+    if (fm_plugins_want_hist(d->plugins)) {
+        fm_histagg_enable_publish(d->hist);
+    }
     fm_sink_fanout_add(&p->out, fm_histsink_sink(&p->hist));
     fm_sink_fanout_add(&p->out, fm_plugins_sink(d->plugins));
     cache_conf_from(d->cfg, &cc);
@@ -487,9 +487,7 @@ int fm__daemon_reload(fm_daemon_t *d, char **restart, char *err, size_t errlen)
     fm_log_set_local_time(!strcmp(n->log_time, "local"));
     cache_conf_from(n, &cc);
     fm_cache_set_conf(d->path.cache, &cc);
-    fm_histwin_set_window(d->hw, n->window_ms);
-    fm_windelta_set_window(d->pending, n->window_ms);
-    fm__histx_set_window(d, n->window_ms);
+    fm_histagg_set_window(d->hist, n->window_ms);
     d->cfg = n;
     fm_config_free(o);
     committer_conf_from(n, &kc);
@@ -676,9 +674,8 @@ static void free_modules(fm_daemon_t *d)
     if (d->opts.control_free) {
         d->opts.control_free(d);
     }
-    fm_windelta_free(d->pending);
     fm_cache_free(d->path.cache);
-    fm_histwin_free(d->hw);
+    fm_histagg_free(d->hist);
     fm_rate_free(d->n.rates);
     fm_config_free(d->cfg);
 }

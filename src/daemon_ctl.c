@@ -310,8 +310,8 @@ HANDLER(cmd_hist)
         return rc;
     }
     if (!strcmp(win, "total") || !strcmp(win, "current")) {
-        fm_histset_t *s = !strcmp(win, "total") ? fm_histwin_total(d->hw)
-                                                : fm_histwin_current(d->hw, &start);
+        fm_histset_t *s = !strcmp(win, "total") ? fm_histagg_total(d->hist)
+                                                : fm_histagg_current(d->hist, &start);
         long nb = fm_hist_bins(fm_histset_get(s, cls, dir, metric), &bins);
         if (nb < 0) {
             return (int)nb;
@@ -370,6 +370,7 @@ HANDLER(cmd_fit)
 {
     fm_daemon_t *d = ctx;
     unsigned started = 0;
+    fm_histagg_sync(d->hist); /* the fits read the served total */
     int rc = fm_fitsched_run(d->fits, str_arg(req, "job", NULL), &started, err, errlen);
     if (rc < 0) {
         return rc;

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Histogram deltas between daemons (issue 10).  Collector side: while a loaded plugin takes
- * deltas (kafka with histograms = yes), finished flows also go into a publish delta per window,
- * and every commit interval, on flush and at shutdown each non-empty one is encoded into parts
- * that fit the plugins' message limit (histdelta.h, in the thread pool) and queued to the
- * plugins.  These are separate from the store's commit deltas
- * on purpose: a failed commit merges its deltas back to retry them, which would publish the
- * same flows twice.  Aggregator side ([input.kafka], kafka_in.c): each new part is added to
+ * deltas (kafka with histograms = yes), the histograms keep a publish delta per window
+ * (fm_histagg_pub, merged per bin from the flows' pending deltas), and every commit interval,
+ * on flush and at shutdown each non-empty one is encoded into parts that fit the plugins'
+ * message limit (histdelta.h, in the thread pool) and queued to the plugins.  These are
+ * separate from the store's commit deltas on purpose: a failed commit merges its deltas back
+ * to retry them, which would publish the same flows twice.  Aggregator side ([input.kafka], kafka_in.c): each new part is added to
  * the total, to the current window if it is the part's window, and to the store's pending
  * deltas of its window, exactly as local flows are; the high-water marks it advanced are
  * written in the store transaction of that window (exactly once, issue 21), and Kafka offsets
@@ -31,7 +31,6 @@
 /* ---- collector: publishing ---- */
 
 struct fm__histx {
-    fm_windelta_t *pub;        /* deltas to publish, one per window */
     uint64_t seq, deltas, messages, bytes, last_bytes, failures;
 #ifdef HAVE_RDKAFKA
     fm_kafka_in_t *kin;        /* [input.kafka] consumer, NULL when not configured */
@@ -42,25 +41,8 @@ static int kafka_in_open(fm_daemon_t *d, fm_store_t *store, char *err, size_t er
 
 int fm__histx_new(fm_daemon_t *d, fm_store_t *store, char *err, size_t errlen)
 {
-    int rc;
     d->hx = fm_xcalloc(1, sizeof(*d->hx));
-    if ((rc = fm_windelta_new((unsigned)d->cfg->bin_exp, d->cfg->window_ms, &d->hx->pub)) < 0) {
-        snprintf(err, errlen, "publish deltas: %s", fm_strerror(rc));
-        return rc;
-    }
     return kafka_in_open(d, store, err, errlen);
-}
-
-void fm__histx_set_window(fm_daemon_t *d, uint64_t window_ms)
-{
-    if (d->hx) {
-        fm_windelta_set_window(d->hx->pub, window_ms);
-    }
-}
-
-fm_windelta_t *fm__histx_pub(fm_daemon_t *d)
-{
-    return d->hx ? d->hx->pub : NULL;
 }
 
 /* Encoding a busy window's delta takes milliseconds to a second (bench/kafka), so it runs in
@@ -132,9 +114,16 @@ void fm__histx_publish(fm_daemon_t *d, bool flush)
 {
     fm__histx_t *hx = d->hx;
     pub_job_t *j;
-    fm_windelta_win_t *wins = hx ? fm_windelta_take(hx->pub) : NULL;
-    size_t n = fm_windelta_list_len(wins);
+    fm_windelta_t *pub = hx && d->hist ? fm_histagg_pub(d->hist) : NULL;
+    fm_windelta_win_t *wins = NULL;
+    size_t n;
     int rc;
+
+    if (pub) {
+        fm_histagg_sync(d->hist);
+        wins = fm_windelta_take(pub);
+    }
+    n = fm_windelta_list_len(wins);
 
     if (!n) {
         if (flush) {
@@ -201,10 +190,10 @@ static void add_bins(void *ctx, const fm_histdelta_meta_t *m, const fm_histdelta
 {
     fm_daemon_t *d = ctx;
     uint64_t cur_start;
-    fm_histwin_tick(d->hw, fm_time_wall_ms()); /* the part may be of a window just begun */
-    fm_histset_t *cur = fm_histwin_current(d->hw, &cur_start);
-    fm_histset_t *tot = fm_histwin_total(d->hw);
-    fm_histset_t *pend = fm_windelta_get(d->pending, m->window_start_ms);
+    fm_histagg_tick(d->hist, fm_time_wall_ms()); /* the part may be of a window just begun */
+    fm_histset_t *cur = fm_histagg_current(d->hist, &cur_start);
+    fm_histset_t *tot = fm_histagg_total(d->hist);
+    fm_histset_t *pend = fm_windelta_get(fm_histagg_store(d->hist), m->window_start_ms);
     bool in_cur = cur_start == m->window_start_ms;
 
     for (size_t i = 0; i < n; i++) {
@@ -275,7 +264,6 @@ void fm__histx_free(fm_daemon_t *d)
 #ifdef HAVE_RDKAFKA
     fm_kafka_in_free(d->hx->kin); /* after the last commit job, which commits its offsets */
 #endif
-    fm_windelta_free(d->hx->pub);
     free(d->hx);
     d->hx = NULL;
 }
@@ -322,7 +310,7 @@ size_t fm__histx_kafka_dirty(fm_daemon_t *d, fm_store_mark_t **out)
     }
     size_t n = fm_kafka_in_dirty(d->hx->kin, out);
     for (size_t i = 0; i < n; i++) { /* each mark is written with its window's transaction */
-        fm_windelta_keep(d->pending, (*out)[i].window_start_ms);
+        fm_windelta_keep(fm_histagg_store(d->hist), (*out)[i].window_start_ms);
     }
     return n;
 #else

@@ -90,8 +90,7 @@ typedef struct fm_daemon {
 
     fm_ingest_t *ingest;
     fm__daemon_path_t path;
-    fm_histwin_t *hw;
-    fm_windelta_t *pending;    /* the committer's deltas, one per window */
+    fm_histagg_t *hist;        /* served histograms, store and publish deltas (histagg.h) */
     fm_committer_t *committer; /* owns the SQLite writer */
     fm_fitsched_t *fits;
     fm_exporter_t *exporter;
@@ -108,13 +107,10 @@ typedef struct fm_daemon {
 
 /* daemon_hist.c: publishing deltas (collector) and applying them ([input.kafka]) */
 int fm__histx_new(fm_daemon_t *d, fm_store_t *store, char *err, size_t errlen);
-/* The publish deltas the histogram stage adds finished flows to (while plugins want them). */
-fm_windelta_t *fm__histx_pub(fm_daemon_t *d);
 /* Encode every non-empty publish delta (thread pool) and queue it to the plugins; with flush,
  * flush the plugins after that. */
 void fm__histx_publish(fm_daemon_t *d, bool flush);
 void fm__histx_stop(fm_daemon_t *d);
-void fm__histx_set_window(fm_daemon_t *d, uint64_t window_ms);
 void fm__histx_free(fm_daemon_t *d);
 json_t *fm__histx_pub_json(fm_daemon_t *d);
 /* status: "kafka_in" (null unless [input.kafka]) and "kafka_collectors" (per collector) */

@@ -34,7 +34,7 @@ static void publish(fm__dmetrics_t *dm)
     for (int m = 0; m < 2; m++) {
         for (int c = 0; c < FM_CLASS_COUNT; c++) {
             const fm_hist_t *hist =
-                fm_histset_get(fm_histwin_total(d->hw), c, FM_DIR_UNIFLOW, metrics[m]);
+                fm_histset_get(fm_histagg_total(d->hist), c, FM_DIR_UNIFLOW, metrics[m]);
             long n = fm_hist_bins(hist, &bins[nh]);
             if (n < 0) {
                 continue;

@@ -118,7 +118,7 @@ json_t *fm__daemon_status_json(fm_daemon_t *d)
     uint64_t now = fm_time_wall_ms(), flows = 0, packets = 0, octets = 0;
 
     fm_ingest_stats(d->ingest, &is);
-    fm_hist_totals(fm_histset_get(fm_histwin_total(d->hw), FM_CLASS_ALL, FM_DIR_UNIFLOW,
+    fm_hist_totals(fm_histset_get(fm_histagg_total(d->hist), FM_CLASS_ALL, FM_DIR_UNIFLOW,
                                   FM_METRIC_LENGTH), &flows, &packets, &octets);
     result = json_pack(
         "{ss sI sI sf sI sI sI sI sI sI sI sI so so s{sI sI sI} s{sI sI sI}}", "version",

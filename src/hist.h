@@ -12,6 +12,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -104,6 +105,8 @@ int fm_histset_merge(fm_histset_t *dst, const fm_histset_t *src);
 /** Deep copy (for handing a snapshot to a thread-pool job).  @return 0 or FM_ENOMEM. */
 int fm_histset_clone(const fm_histset_t *s, fm_histset_t **out);
 void fm_histset_clear(fm_histset_t *s);
+/** True when no histogram of the set has a bin. */
+bool fm_histset_empty(const fm_histset_t *s);
 /** Bytes of memory the set uses. */
 size_t fm_histset_memory(const fm_histset_t *s);
 
@@ -125,6 +128,8 @@ void fm_histwin_free(fm_histwin_t *w);
 void fm_histwin_add_flows(fm_histwin_t *w, const fm_flow_t *flows, size_t n, uint64_t now_ms);
 /** Close the current window if now_ms is past its end. */
 void fm_histwin_tick(fm_histwin_t *w, uint64_t now_ms);
+/** True when fm_histwin_tick(w, now_ms) would open the first window or close the current one. */
+bool fm_histwin_due(const fm_histwin_t *w, uint64_t now_ms);
 fm_histset_t *fm_histwin_total(fm_histwin_t *w);
 fm_histset_t *fm_histwin_current(fm_histwin_t *w, uint64_t *start_ms);
 /** Restore (used when resuming from the store): the window start the current set belongs to. */

@@ -190,6 +190,20 @@ void fm_histset_clear(fm_histset_t *s)
     }
 }
 
+bool fm_histset_empty(const fm_histset_t *s)
+{
+    for (int c = 0; c < FM_CLASS_COUNT; c++) {
+        for (int d = 0; d < FM_DIR_COUNT; d++) {
+            for (int m = 0; m < FM_METRIC_COUNT; m++) {
+                if (fm_hist_count(s->h[c][d][m])) {
+                    return false;
+                }
+            }
+        }
+    }
+    return true;
+}
+
 size_t fm_histset_memory(const fm_histset_t *s)
 {
     size_t bytes = sizeof(*s);
@@ -274,6 +288,11 @@ void fm_histwin_tick(fm_histwin_t *w, uint64_t now_ms)
     } else {
         fm_histset_free(done);
     }
+}
+
+bool fm_histwin_due(const fm_histwin_t *w, uint64_t now_ms)
+{
+    return !w->started || now_ms >= w->end_ms;
 }
 
 void fm_histwin_add_flows(fm_histwin_t *w, const fm_flow_t *flows, size_t n, uint64_t now_ms)

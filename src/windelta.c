@@ -110,24 +110,10 @@ void fm_windelta_set_window(fm_windelta_t *wd, uint64_t window_ms)
     }
 }
 
-static bool set_empty(const fm_histset_t *s)
-{
-    for (int c = 0; c < FM_CLASS_COUNT; c++) {
-        for (int d = 0; d < FM_DIR_COUNT; d++) {
-            for (int m = 0; m < FM_METRIC_COUNT; m++) {
-                if (fm_hist_count(fm_histset_cget(s, c, d, m))) {
-                    return false;
-                }
-            }
-        }
-    }
-    return true;
-}
-
 bool fm_windelta_empty(const fm_windelta_t *wd)
 {
     for (const fm_windelta_win_t *w = wd->wins; w; w = w->next) {
-        if (w->closed || w->keep || !set_empty(w->delta)) {
+        if (w->closed || w->keep || !fm_histset_empty(w->delta)) {
             return false;
         }
     }
@@ -141,7 +127,7 @@ fm_windelta_win_t *fm_windelta_take(fm_windelta_t *wd)
         fm_windelta_win_t *w = wd->wins;
         wd->wins = w->next;
         w->next = NULL;
-        if (!w->closed && !w->keep && set_empty(w->delta)) {
+        if (!w->closed && !w->keep && fm_histset_empty(w->delta)) {
             fm_windelta_list_free(w);
         } else {
             *tail = w;
@@ -154,9 +140,17 @@ fm_windelta_win_t *fm_windelta_take(fm_windelta_t *wd)
 void fm_windelta_give_back(fm_windelta_t *wd, fm_windelta_win_t *list)
 {
     while (list) {
-        fm_windelta_win_t *w = list, *cur;
+        fm_windelta_win_t *w = list, **pp = &wd->wins;
         list = w->next;
-        cur = find_or_add(wd, w->start_ms);
+        while (*pp && (*pp)->start_ms < w->start_ms) {
+            pp = &(*pp)->next;
+        }
+        if (!*pp || (*pp)->start_ms != w->start_ms) {
+            w->next = *pp; /* no delta of that window here: move it in, no copy */
+            *pp = w;
+            continue;
+        }
+        fm_windelta_win_t *cur = *pp;
         fm_histset_merge(cur->delta, w->delta); /* same bin_exp: cannot fail */
         cur->closed = cur->closed || w->closed;
         cur->keep = cur->keep || w->keep;
