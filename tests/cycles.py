@@ -113,6 +113,9 @@ for v in sorted(files):
     if v.endswith(".c") and v not in index:
         visit(v)
 
+if not any(p.endswith(".c") for p in files):
+    print("no .c files under %s: wrong SRCDIR" % src)
+    sys.exit(99)
 nedges = sum(len(d) for d in edges.values())
 failed = False
 for comp in sccs:

@@ -82,6 +82,9 @@ for base in ("src", "plugins"):
                 line = text.count("\n", 0, m.start(1)) + 1
                 findings.append("%s:%d: the result of %s() is dropped: check it (or (void) it "
                                 "with the reason it cannot fail)" % (rel, line, name))
+if nfiles == 0:
+    print("no .c files under %s/src or %s/plugins: wrong TOP_SRCDIR" % (top, top))
+    sys.exit(99)
 for f in findings:
     print(f)
 exc = "; ".join("%s in %s (%s)" % (n.pattern, f.pattern, why) for f, n, why in EXCEPTIONS)
