@@ -43,8 +43,11 @@ cost_cleanup() {
 }
 trap cost_cleanup EXIT
 trap 'exit 1' INT TERM HUP
-# a loaded machine can keep the daemon from answering within flowmixctl's default 10 s
-status() { "$B/flowmixctl" -t 60 -s "$dsock" status | sed -n "s/^$1 *: *//p"; }
+# lib.sh's status with a 60 s timeout: a loaded machine can keep the daemon from answering
+# within flowmixctl's default 10 s.  JSON, as lib.sh reads it (the readable status is a table).
+status() {
+    "$B/flowmixctl" -t 60 -s "$dsock" --json status | grep -o "\"$1\":[0-9.]*" | head -1 | cut -d: -f2
+}
 TIME=/usr/bin/time
 [ -x "$TIME" ] || { echo "bench/cost: GNU time ($TIME) missing (Debian: time)" >&2; exit 1; }
 HZ=$(getconf CLK_TCK)
