@@ -3,7 +3,7 @@
 # Soak (issue 20, not in make check): flowmixd under 4 senders x 5000 records/s (IPFIX, v9, v5,
 # IPFIX; random 5-tuples, so the cache stays busy), a new exporter every 5 s (a short-lived
 # sender on a fresh source port), fits and exports every minute, commit_interval 2 s, for
-# SOAK_SECONDS (default 600).  Every 30 s it prints RSS, VmHWM and the database + WAL size;
+# SOAK_SECONDS (default 600).  Every 10 s it prints RSS, VmHWM and the database + WAL size;
 # at the end: RSS slope after warm-up (MiB/min, from the second third on), VmHWM against
 # cache.memory + the documented overhead bound, and the daemon's disk write rate
 # (/proc/PID/io write_bytes).  Run under flock /tmp/fm-bench.lock; `uptime` is printed.
@@ -14,6 +14,9 @@ SECS=${SOAK_SECONDS:-600}
 MEM=${SOAK_CACHE_MIB:-64}
 BOUND=${SOAK_BOUND_MIB:-96}     # flowmixd.conf(5), [cache] memory: the overhead bound
 RATE=${SOAK_RATE:-5000}
+# Sample every 10 s: the fits and exports of every minute raise RSS for some seconds, and a
+# 30 s period sampled them every other time (alternate highs and lows in the slope).
+EVERY=${SOAK_SAMPLE:-10}
 tmp=$(mktemp -d /tmp/flowmix-soak.XXXXXX)
 pids=""
 cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
@@ -84,7 +87,7 @@ print(heap, n, kb)' "/proc/$dpid/smaps"; }
 t0=$(date +%s); wb0=$(wb)
 : > "$tmp/rss"
 while :; do
-    sleep 30
+    sleep "$EVERY"
     now=$(date +%s); el=$((now - t0))
     db=$(du -k "$tmp/state/flowmix.db" | cut -f1)
     wal=$(du -k "$tmp/state/flowmix.db-wal" 2>/dev/null | cut -f1 || echo 0)
@@ -95,8 +98,12 @@ done
 wb1=$(wb); t1=$(date +%s)
 ctl --json status > "$tmp/status.json"
 hwm=$(st VmHWM)
-awk -v secs="$SECS" 'NR == 1 { next } $1 >= secs / 3 { n++; sx += $1; sy += $2; sxx += $1 * $1; sxy += $1 * $2 }
-     END { b = (n * sxy - sx * sy) / (n * sxx - sx * sx); printf "RSS slope after warm-up: %.2f MiB/min (%d samples)\n", b * 60 / 1024, n }' "$tmp/rss"
+awk -v secs="$SECS" 'NR == 1 { next } $1 >= secs / 3 { n++; sx += $1; sy += $2; sxx += $1 * $1; sxy += $1 * $2
+         m = int($1 / 60); if (!(m in lo) || $2 < lo[m]) lo[m] = $2; if (!(m in hi) || $2 > hi[m]) hi[m] = $2 }
+     function slope(a,   k, c, x, y, xx, xy) { for (k in a) { c++; x += k; y += a[k]; xx += k * k; xy += k * a[k] }
+                                              return (c * xy - x * y) / (c * xx - x * x) / 1024 }
+     END { b = (n * sxy - sx * sy) / (n * sxx - sx * sx)
+           printf "RSS slope after warm-up: %.2f MiB/min (%d samples); per-minute lows %.2f, highs %.2f MiB/min\n", b * 60 / 1024, n, slope(lo), slope(hi) }' "$tmp/rss"
 echo "VmHWM $((hwm / 1024)) MiB; bound cache.memory + $BOUND = $((MEM + BOUND)) MiB: $([ $((hwm / 1024)) -le $((MEM + BOUND)) ] && echo within || echo EXCEEDED)"
 echo "disk writes: $(( (wb1 - wb0) / (t1 - t0) / 1024 )) KiB/s over $((t1 - t0)) s; db $(du -k "$tmp/state/flowmix.db" | cut -f1) KiB"
 python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["result"]; print("records %d, kernel_drops %d, exporters %d (evicted %d), cache sources %s/%s, ctl clients %s" % (s["records"], s["kernel_drops"], s["exporters"], s["exporters_evicted"], s["cache"].get("sources"), s["cache"].get("max_sources"), s["ctl"]["clients"]))' "$tmp/status.json"
