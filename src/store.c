@@ -182,6 +182,7 @@ struct fm_store {
     sqlite3_stmt *st[ST_COUNT];
     int bin_exp; /* bin exponent of the stored bins, -1 before the first commit */
     unsigned commits_since_ckpt;
+    uint64_t bin_rows;         /* hist_bins rows written (fm_store_bin_rows) */
     char msg[512];
     const fm_store_mark_t *marks; /* staged for the next fm_store_commit (borrowed) */
     size_t nmarks;
@@ -554,6 +555,7 @@ static int write_hist(fm_store_t *s, int64_t window_id, int c, int d, int m, con
         sqlite3_bind_int64(st, 8, sum2i(bins[i].packets));
         sqlite3_bind_int64(st, 9, sum2i(bins[i].octets));
         rc = run(s, ST_BIN_UPSERT, "writing histogram bins");
+        s->bin_rows += rc == 0 ? (uint64_t)sqlite3_changes(s->db) : 0;
     }
     free(bins);
     return rc;
@@ -844,6 +846,11 @@ int fm_store_commit(fm_store_t *s, const fm_histset_t *total_delta, uint64_t win
         wal_truncate(s);
     }
     return 0;
+}
+
+uint64_t fm_store_bin_rows(const fm_store_t *s)
+{
+    return s->bin_rows;
 }
 
 int fm_store_close_window(fm_store_t *s, uint64_t start_ms, uint64_t end_ms)

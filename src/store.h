@@ -161,6 +161,13 @@ int fm_store_commit(fm_store_t *s, const fm_histset_t *total_delta, uint64_t win
                     size_t errlen);
 
 /**
+ * hist_bins rows that commits on this connection wrote (inserted or updated) since it was
+ * opened, rolled-back ones included: a commit writes one row per changed bin of each delta,
+ * never the unchanged bins of a window or the total (issue 20 item 8).
+ */
+uint64_t fm_store_bin_rows(const fm_store_t *s);
+
+/**
  * Mark the window starting at start_ms closed (creating its row if it has no bins yet).
  * @return 0 or FM_ESTORE (message via fm_store_errmsg()).
  */

@@ -349,6 +349,75 @@ static void test_late_delta(void **state)
     fm_histagg_free(a);
 }
 
+/* A commit writes one row per changed bin of the total and of the window, not the unchanged
+ * bins the window and the total already hold (issue 20 item 8). */
+static void test_commit_writes_changed_bins(void **state)
+{
+    (void)state;
+    fm_histagg_t *a;
+    fm_store_t *s;
+    fm_committer_t *c;
+    fm_committer_conf_t conf = {0};
+    fm_committer_hooks_t hooks = {0};
+    fm_flow_t f[40];
+    char err[256];
+    uint64_t now = T0, start;
+
+    assert_int_equal(fm_histagg_new(BIN_EXP, 3600000, &a), 0);
+    start = fm_histagg_tick(a, now);
+    assert_int_equal(fm_store_open(dbpath, &s, err, sizeof(err)), 0);
+    hooks.ctx = a;
+    hooks.sync = sync_hook;
+    assert_int_equal(fm_committer_new(&loop, s, fm_histagg_store(a), &conf, &hooks, &c), 0);
+    for (int i = 0; i < 50; i++) { /* many bins */
+        random_flows(f, 40, now);
+        fm_windelta_add(fm_histagg_local(a), f, 40, start);
+    }
+    done_t d = {0};
+    assert_int_equal(fm_committer_commit(c, on_done, &d), 0);
+    while (!d.calls) {
+        uv_run(&loop, UV_RUN_ONCE);
+    }
+    assert_int_equal(d.rc, 0);
+    uint64_t rows0 = fm_store_bin_rows(s), held = 0;
+    fm_histset_t *cur = fm_histagg_current(a, NULL);
+    for (int cl = 0; cl < FM_CLASS_COUNT; cl++) {
+        for (int dr = 0; dr < FM_DIR_COUNT; dr++) {
+            for (int m = 0; m < FM_METRIC_COUNT; m++) {
+                held += fm_hist_count(fm_histset_cget(cur, cl, dr, m));
+            }
+        }
+    }
+    assert_int_equal(rows0, 2 * held); /* first commit: every bin, in the total and the window */
+    assert_true(held > 1000);
+
+    /* One one-packet UDP flow of 100 octets, duration 0: all and udp, uniflow and biflow, three
+     * metrics each = 12 changed bins, each written to the total and to the window. */
+    memset(f, 0, sizeof(f[0]));
+    f[0].proto = 17;
+    f[0].af = FM_AF_INET;
+    f[0].packets = 1;
+    f[0].octets = 100;
+    f[0].first_ms = f[0].last_ms = now;
+    fm_windelta_add(fm_histagg_local(a), f, 1, start);
+    d.calls = 0;
+    assert_int_equal(fm_committer_commit(c, on_done, &d), 0);
+    while (!d.calls) {
+        uv_run(&loop, UV_RUN_ONCE);
+    }
+    assert_int_equal(d.rc, 0);
+    assert_int_equal(fm_store_bin_rows(s) - rows0, 2 * 12);
+
+    done_t stop = {0};
+    fm_committer_stop(c, on_done, &stop);
+    while (!stop.calls) {
+        uv_run(&loop, UV_RUN_ONCE);
+    }
+    assert_int_equal(fm_store_bin_rows(s) - rows0, 2 * 12); /* nothing changed: no rows */
+    fm_committer_free(c);
+    fm_histagg_free(a);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -376,6 +445,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_served_equals_old_semantics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_late_delta, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_writes_changed_bins, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
