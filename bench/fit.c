@@ -399,7 +399,7 @@ int main(int argc, char **argv)
     printf("bench/fit: %zu default fit jobs on %s, %ld CPUs, load %.2f %.2f %.2f\n", nj, dir,
            sysconf(_SC_NPROCESSORS_ONLN), load[0], load[1], load[2]);
     if (fmdir) {
-        printf("flow-models: %s (fit seconds from its Processing..Saving log lines)\n", fmdir);
+        printf("flow-models: %s (its fit_mix() timed inside Python, wall and CPU)\n", fmdir);
     }
     if (!getenv("FM_FIT_THREADS_ONLY") || strcmp(getenv("FM_FIT_THREADS_ONLY"), "1") != 0) {
         double worst_rel = 0, worst[2] = {0, 0};
