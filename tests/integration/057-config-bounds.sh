@@ -20,8 +20,12 @@ printf '[listen]\nmax_templates = 0\n' | bad templates "max_templates.*at least 
 printf '[plugin.../../x]\ndir = /tmp\n' | bad escape "a plugin name is letters"
 printf '[exporter.a]\naddress = 192.0.2.1\nactive_timeout = 10\ninactive_timeout = 20\n' |
     bad exporter "inactive_timeout (20 s) is above active_timeout (10 s)"
-# write_conf puts the long line after its own [daemon] keys: line 8.
-printf '[daemon]\n# %0300d\n' 0 | bad longline ":8: line longer than 198 characters"
+# write_conf puts the long line after its own [daemon] keys (line 8, or 9 with
+# FLOWMIX_TEST_WORKERS): the error names the line it is on.
+printf '[daemon]\n# %0300d\n' 0 > "$fm_tmp/longline.in"
+write_conf "$fm_tmp/ll.conf" "$fm_tmp/ll" "$port" < "$fm_tmp/longline.in"
+n=$(grep -n '^# 000' "$fm_tmp/ll.conf" | cut -d: -f1)
+bad longline ":$n: line longer than 198 characters" < "$fm_tmp/longline.in"
 printf '[cache]\nmemory = 1048576\n' | bad bigcache "MiB of RAM"
 
 [ -f "$TP/tp_record.so" ] || skip "test plugin tp_record not built (make check builds it)"
