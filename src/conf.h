@@ -74,6 +74,7 @@ typedef struct fm_config {
     char *log_time;           /* utc | local: stderr time stamps */
     char *plugin_dir;
     char *collector_id;       /* names this daemon's histogram deltas; default the hostname */
+    uint64_t workers;         /* cache shards on threads; 0 = one per online CPU */
     /* [listen] */
     char *udp;                /* comma-separated ADDR:PORT list */
     uint64_t rcvbuf;          /* bytes */

@@ -52,7 +52,7 @@ static void on_new_exporter(void *ctx, const fm_ingest_exporter_t *e)
         uint8_t a[16], b[16];
         if (fm_flow_addr_parse(x->address, a, NULL) == 0 &&
             fm_flow_addr_parse(e->address, b, NULL) == 0 && memcmp(a, b, 16) == 0) {
-            fm_cache_set_timeouts(d->path.cache, e->id,
+            fm_shards_set_timeouts(d->path.shards, e->id,
                                   x->active_ms ? x->active_ms : d->cfg->active_ms,
                                   x->inactive_ms ? x->inactive_ms : d->cfg->inactive_ms);
             fm_log_info("cache, exporter %s uses the timeouts of [exporter.%s]", e->address,
@@ -66,8 +66,10 @@ static void update_rate(fm_daemon_t *d, uint64_t now)
 {
     fm__daemon_counts_t *c = &d->n;
     fm_ingest_stats_t is;
+    uint64_t finished;
     fm_ingest_stats(d->ingest, &is);
-    uint64_t v[FM__RATE_COUNT] = {d->path.in.flows, is.datagrams, d->path.out.flows,
+    fm__daemon_cache_stats(d, NULL, &finished);
+    uint64_t v[FM__RATE_COUNT] = {d->path.in.flows, is.datagrams, finished,
                                   is.kernel_drops};
     if (!c->rates) {
         c->rates = fm_rate_new(FM__RATE_COUNT, FM__RATE_SPAN_MS, TICK_MS);
@@ -79,10 +81,13 @@ static void update_rate(fm_daemon_t *d, uint64_t now)
 static void on_tick(uv_timer_t *t)
 {
     fm_daemon_t *d = t->data;
-    uint64_t now = fm_time_wall_ms();
+    uint64_t now = fm_time_wall_ms(), finished;
     char status[160];
 
-    fm_cache_advance(d->path.cache, now);
+    /* Expire, then (with shards) wait for them and merge what they finished, so flows that
+     * expired at this tick count now, as on the single-thread path. */
+    fm_shards_advance(d->path.shards, now);
+    fm__daemon_sync(d);
     fm_histagg_tick(d->hist, now);
     fm_histagg_sync(d->hist); /* what reads the served total without asking (fit timer) */
     fm_plugins_tick(d->plugins, now);
@@ -91,17 +96,47 @@ static void on_tick(uv_timer_t *t)
         d->n.next_trim_ms = now + TRIM_MS;
         fm_mem_trim();
     }
+    fm__daemon_cache_stats(d, NULL, &finished);
     snprintf(status, sizeof(status), "STATUS=%.0f records/s, %" PRIu64 " flows finished",
-             d->n.records_per_s, d->path.out.flows);
+             d->n.records_per_s, finished);
     notify(status);
     if (d->n.watchdog) {
         notify("WATCHDOG=1");
     }
 }
 
+static void merge_lanes(fm_daemon_t *d)
+{
+    int rc = fm_histsink_lanes_merge(d->path.lanes);
+    if (rc < 0) { /* cannot happen: every delta has the daemon's bin_exp */
+        fm_log_err("hist, cannot merge a cache shard's delta: %s", fm_strerror(rc));
+    }
+}
+
+void fm__daemon_sync(fm_daemon_t *d)
+{
+    if (d->path.shards) {
+        fm_shards_sync(d->path.shards);
+        merge_lanes(d);
+    }
+}
+
+void fm__daemon_cache_stats(fm_daemon_t *d, fm_cache_stats_t *cs, uint64_t *finished)
+{
+    fm_shards_stats(d->path.shards, cs, finished);
+}
+
+static void flush_cache(fm_daemon_t *d)
+{
+    if (d->path.shards) {
+        fm_shards_flush(d->path.shards);
+        merge_lanes(d);
+    }
+}
+
 void fm__daemon_flush(fm_daemon_t *d)
 {
-    fm_cache_flush(d->path.cache);
+    flush_cache(d);
     fm_plugins_flush(d->plugins); /* after the cache: its flows are queued first */
     fm__histx_publish(d, true); /* their histogram deltas, then a flush once those are queued */
 }
@@ -110,6 +145,7 @@ void fm__daemon_flush(fm_daemon_t *d)
 
 static void commit_tick(void *ctx)
 {
+    fm__daemon_sync(ctx); /* the shards' flows go into this commit */
     fm__histx_publish(ctx, false);
 }
 
@@ -118,13 +154,14 @@ static size_t commit_counters(void *ctx, fm_store_counter_t *out, size_t max)
     fm_daemon_t *d = ctx;
     fm_cache_stats_t cs;
     fm_ingest_stats_t is = {0};
+    uint64_t finished;
 
-    fm_cache_stats(d->path.cache, &cs);
+    fm__daemon_cache_stats(d, &cs, &finished);
     if (d->ingest) {
         fm_ingest_stats(d->ingest, &is);
     }
     const fm_store_counter_t c[] = {
-        {"records", d->path.in.flows},      {"flows_finished", d->path.out.flows},
+        {"records", d->path.in.flows},      {"flows_finished", finished},
         {"datagrams", is.datagrams},        {"malformed", is.malformed},
         {"cache_evicted", cs.evicted},      {"merges", cs.merges},
         {"biflow_pairs", cs.biflow_pairs},  {"merge_conflicts", cs.merge_conflicts},
@@ -148,6 +185,7 @@ static void commit_confirm(void *ctx, void *mark, bool ok, bool final)
 static void commit_sync(void *ctx)
 {
     fm_daemon_t *d = ctx;
+    fm__daemon_sync(d); /* the cache shards' deltas first */
     fm_histagg_sync(d->hist);
 }
 
@@ -210,6 +248,7 @@ static int export_snapshot(void *ctx, fm_export_req_t *req, char *err, size_t er
     uint64_t flows = 0;
     int rc;
 
+    fm__daemon_sync(d);
     fm_hist_totals(fm_histset_get(fm_histagg_total(d->hist), FM_CLASS_ALL, FM_DIR_UNIFLOW,
                                   FM_METRIC_LENGTH), &flows, NULL, NULL);
     if (flows == 0) {
@@ -376,29 +415,49 @@ static int open_store(fm_daemon_t *d, char *err, size_t errlen)
     return 0;
 }
 
-/* The data path (daemon_int.h): records → [dump,] cache → {histogram stage, plugins}. */
+/* One cache shard per online CPU for workers = 0, within FM_SHARDS_MAX. */
+static unsigned workers_from(const fm_config_t *c)
+{
+    long n = c->workers ? (long)c->workers : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1u : n > FM_SHARDS_MAX ? FM_SHARDS_MAX : (unsigned)n;
+}
+
+/* The data path (daemon_int.h): records → [dump,] shards → {histogram stage, plugins}. */
 static int build_path(fm_daemon_t *d, char *err, size_t errlen)
 {
     fm__daemon_path_t *p = &d->path;
-    fm_cache_conf_t cc;
+    fm_shards_conf_t sc = {.workers = workers_from(d->cfg)};
     int rc;
 
     p->hist = (fm_histsink_t){.hist = d->hist};
     if (fm_plugins_want_hist(d->plugins)) {
         fm_histagg_enable_publish(d->hist);
     }
-    fm_sink_fanout_add(&p->out, fm_histsink_sink(&p->hist));
-    fm_sink_fanout_add(&p->out, fm_plugins_sink(d->plugins));
-    cache_conf_from(d->cfg, &cc);
-    if ((rc = fm_cache_new(&cc, fm_sink_fanout(&p->out), &p->cache)) < 0) {
-        snprintf(err, errlen, "cannot allocate a %" PRIu64 " MiB flow cache: %s",
-                 d->cfg->cache_memory, fm_strerror(rc));
+    if ((rc = fm_histsink_lanes_new(&p->hist, sc.workers, fm_plugins_sink(d->plugins),
+                                    &p->lanes)) < 0) {
+        snprintf(err, errlen, "cannot allocate histograms: %s", fm_strerror(rc));
         return rc;
+    }
+    fm_shards_ops_t ops = fm_histsink_lanes_ops(p->lanes);
+    cache_conf_from(d->cfg, &sc.cache);
+    if ((rc = fm_shards_new(&sc, &ops, &p->shards)) < 0) {
+        snprintf(err, errlen, "cannot allocate a %" PRIu64 " MiB flow cache in %u shard(s): %s",
+                 d->cfg->cache_memory, sc.workers, fm_strerror(rc));
+        return rc;
+    }
+    if ((rc = fm_shards_start(p->shards, &d->loop)) < 0) {
+        snprintf(err, errlen, "cache shards: %s", uv_strerror(rc));
+        return rc;
+    }
+    if (sc.workers > 1) {
+        fm_log_info("cache, %u shards on threads of their own, %" PRIu64 " MiB each",
+                    sc.workers, d->cfg->cache_memory / sc.workers ? d->cfg->cache_memory /
+                    sc.workers : 1);
     }
     if (d->opts.dump) {
         fm_sink_fanout_add(&p->in, (fm_sink_t){fm_flow_print_batch, stdout});
     }
-    fm_sink_fanout_add(&p->in, fm_cache_sink(p->cache));
+    fm_sink_fanout_add(&p->in, fm_shards_sink(p->shards));
     return 0;
 }
 
@@ -486,7 +545,7 @@ int fm__daemon_reload(fm_daemon_t *d, char **restart, char *err, size_t errlen)
     fm_log_set_level(n->log_level);
     fm_log_set_local_time(!strcmp(n->log_time, "local"));
     cache_conf_from(n, &cc);
-    fm_cache_set_conf(d->path.cache, &cc);
+    fm_shards_set_conf(d->path.shards, &cc);
     fm_histagg_set_window(d->hist, n->window_ms);
     d->cfg = n;
     fm_config_free(o);
@@ -609,8 +668,10 @@ static void begin_shutdown(fm_daemon_t *d, const char *why)
     }
     fm__histx_stop(d); /* no deltas applied after the final commit is taken */
     fm__daemon_capture_stop(d); /* their open flows reach the cache before its flush */
-    if (d->path.cache) {
-        fm_cache_flush(d->path.cache); /* every cached flow into the deltas the final commit takes */
+    if (d->path.shards) {
+        /* every cached flow into the deltas the final commit takes */
+        flush_cache(d);
+        fm_shards_stop(d->path.shards);
     }
     fm__histx_publish(d, false); /* its job ends before the loop: fm_plugins_free drains it */
     if (d->fits) {
@@ -665,6 +726,9 @@ static int start_signals(fm_daemon_t *d)
 static void free_modules(fm_daemon_t *d)
 {
     fm_ingest_free(d->ingest);
+    /* The shards' threads end before the plugins they feed. */
+    fm_shards_free(d->path.shards);
+    fm_histsink_lanes_free(d->path.lanes);
     /* The cache was flushed into the plugin queues at shutdown: drain and flush them now. */
     fm_plugins_free(d->plugins);
     fm__histx_free(d); /* after the last commit job, which commits its offsets */
@@ -674,7 +738,6 @@ static void free_modules(fm_daemon_t *d)
     if (d->opts.control_free) {
         d->opts.control_free(d);
     }
-    fm_cache_free(d->path.cache);
     fm_histagg_free(d->hist);
     fm_rate_free(d->n.rates);
     fm_config_free(d->cfg);

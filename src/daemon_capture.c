@@ -24,7 +24,7 @@ static void on_capture_flows(void *ctx, const fm_flow_t *flows, size_t n)
 {
     fm_daemon_t *d = ctx;
 
-    if (!d->path.cache) {
+    if (!d->path.shards) {
         return;
     }
     fm_sink_put(fm_sink_fanout(&d->path.in), flows, n);
@@ -51,7 +51,7 @@ int fm__daemon_capture_start(fm_daemon_t *d, char *err, size_t errlen)
         ic.meter.active_ms = s->active_ms;
         ic.meter.accounting_mode = (int)s->accounting_mode;
         ic.meter.dissections = (uint8_t)s->dissections;
-        fm_cache_set_timeouts(d->path.cache, ic.exporter, s->active_ms, s->idle_ms);
+        fm_shards_set_timeouts(d->path.shards, ic.exporter, s->active_ms, s->idle_ms);
         int rc = fm_capture_input_start(&d->loop, &ic, on_capture_flows, d, &d->cap.inputs[i],
                                         err, errlen);
         if (rc < 0) {

@@ -310,6 +310,7 @@ HANDLER(cmd_hist)
         return rc;
     }
     if (!strcmp(win, "total") || !strcmp(win, "current")) {
+        fm__daemon_sync(d);
         fm_histset_t *s = !strcmp(win, "total") ? fm_histagg_total(d->hist)
                                                 : fm_histagg_current(d->hist, &start);
         long nb = fm_hist_bins(fm_histset_get(s, cls, dir, metric), &bins);
@@ -370,7 +371,8 @@ HANDLER(cmd_fit)
 {
     fm_daemon_t *d = ctx;
     unsigned started = 0;
-    fm_histagg_sync(d->hist); /* the fits read the served total */
+    fm__daemon_sync(d); /* the cache shards' flows, then the served total: */
+    fm_histagg_sync(d->hist); /* the fits read it */
     int rc = fm_fitsched_run(d->fits, str_arg(req, "job", NULL), &started, err, errlen);
     if (rc < 0) {
         return rc;
@@ -414,9 +416,10 @@ HANDLER(cmd_flush)
     int rc;
     (void)req, (void)result;
 
-    fm_cache_stats(d->path.cache, &before);
+    fm__daemon_sync(d);
+    fm__daemon_cache_stats(d, &before, NULL);
     fm__daemon_flush(d);
-    fm_cache_stats(d->path.cache, &after);
+    fm__daemon_cache_stats(d, &after, NULL);
     w->d = d;
     w->flushed = after.emitted - before.emitted;
     w->reply = fm_ctl_defer(d->ctl);

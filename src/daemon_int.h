@@ -31,6 +31,7 @@
 #include "log.h"
 #include "plugin.h"
 #include "rate.h"
+#include "shard.h"
 #include "sink.h"
 #include "store.h"
 #include "windelta.h"
@@ -56,13 +57,14 @@ typedef struct {
 } fm__daemon_counts_t;
 
 /* The data path, built once at start (daemon.c build_path): ingest and capture inputs put
- * decoded records into `in`, which hands them to the cache; the cache's finished flows go into
- * `out`: the histogram stage, then the plugins.  The fan-outs count records and flows. */
+ * decoded records into `in`, which hands them to the cache shards ([daemon] workers); each
+ * shard's finished flows go through its lane: the histogram stage (directly with one worker,
+ * else a delta of the shard's own, merged at sync), then the plugins.  `in` counts records. */
 typedef struct {
-    fm_sink_fanout_t in;       /* [--dump,] the cache; .flows = records in */
-    fm_cache_t *cache;
+    fm_sink_fanout_t in;          /* [--dump,] the shards; .flows = records in */
+    fm_shards_t *shards;
     fm_histsink_t hist;
-    fm_sink_fanout_t out;      /* histograms, plugins; .flows = flows finished */
+    fm_histsink_lanes_t *lanes;
 } fm__daemon_path_t;
 
 typedef struct fm__histx fm__histx_t; /* daemon_hist.c: delta publishing and [input.kafka] */
@@ -147,3 +149,8 @@ json_t *fm__daemon_fit_json(const fm_fitsched_job_t *fs);
 int fm__daemon_reload(fm_daemon_t *d, char **restart, char *err, size_t errlen);
 /* Expire every cached flow into the histograms and plugins now. */
 void fm__daemon_flush(fm_daemon_t *d);
+/* Bring the histograms and cache statistics up to date with every record received so far (the
+ * cache shards' deltas merged); call before reading either.  Cheap with one worker. */
+void fm__daemon_sync(fm_daemon_t *d);
+/* Cache statistics (summed over the shards) and flows finished, as of the last sync. */
+void fm__daemon_cache_stats(fm_daemon_t *d, fm_cache_stats_t *cs, uint64_t *finished);

@@ -31,6 +31,7 @@ static void publish(fm__dmetrics_t *dm)
     fm_hist_bin_t *bins[FM_CLASS_COUNT * 2] = {0};
     size_t nh = 0, len = 0;
 
+    fm__daemon_sync(d);
     for (int m = 0; m < 2; m++) {
         for (int c = 0; c < FM_CLASS_COUNT; c++) {
             const fm_hist_t *hist =

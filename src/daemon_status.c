@@ -18,7 +18,7 @@
 static json_t *cache_json(fm_daemon_t *d)
 {
     fm_cache_stats_t cs;
-    fm_cache_stats(d->path.cache, &cs);
+    fm__daemon_cache_stats(d, &cs, NULL);
     json_t *j = json_pack("{sI sI sI sI sI sI sI sI sI sI sI}", "entries", (json_int_t)cs.entries,
                      "capacity", (json_int_t)cs.capacity, "bytes", (json_int_t)cs.bytes,
                      "bytes_per_entry", (json_int_t)cs.bytes_per_entry, "inserts",
@@ -91,7 +91,7 @@ static json_t *bounds_json(fm_daemon_t *d, const fm_ingest_stats_t *is)
     fm_cache_stats_t cs;
     fm_ctl_stats_t cst;
     tmpl_use_t u = {0};
-    fm_cache_stats(d->path.cache, &cs);
+    fm__daemon_cache_stats(d, &cs, NULL);
     fm_ctl_stats(d->ctl, &cst);
     fm_ingest_foreach(d->ingest, tmpl_use, &u);
     json_t *b = json_object();
@@ -115,8 +115,10 @@ json_t *fm__daemon_status_json(fm_daemon_t *d)
 {
     json_t *result;
     fm_ingest_stats_t is;
-    uint64_t now = fm_time_wall_ms(), flows = 0, packets = 0, octets = 0;
+    uint64_t now = fm_time_wall_ms(), flows = 0, packets = 0, octets = 0, finished;
 
+    fm__daemon_sync(d);
+    fm__daemon_cache_stats(d, NULL, &finished);
     fm_ingest_stats(d->ingest, &is);
     fm_hist_totals(fm_histset_get(fm_histagg_total(d->hist), FM_CLASS_ALL, FM_DIR_UNIFLOW,
                                   FM_METRIC_LENGTH), &flows, &packets, &octets);
@@ -127,7 +129,7 @@ json_t *fm__daemon_status_json(fm_daemon_t *d)
         (json_int_t)is.datagrams, "bytes", (json_int_t)is.bytes, "malformed",
         (json_int_t)is.malformed, "recv_errors", (json_int_t)is.recv_errors, "kernel_drops",
         (json_int_t)is.kernel_drops, "exporters", (json_int_t)is.exporters, "exporters_evicted",
-        (json_int_t)is.exporters_evicted, "flows_finished", (json_int_t)d->path.out.flows,
+        (json_int_t)is.exporters_evicted, "flows_finished", (json_int_t)finished,
         "cache", cache_json(d), "store", store_json(d), "total", "flows", (json_int_t)flows,
         "packets", (json_int_t)packets, "octets", (json_int_t)octets, "fits", "jobs",
         (json_int_t)fm_fitsched_count(d->fits), "running",

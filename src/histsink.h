@@ -5,6 +5,12 @@
  * (fm_histagg_local); the served total and window, the committer's and the publish deltas are
  * merged from it per bin (histagg.h).  It owns nothing: the daemon fills in the field.  Loop
  * thread only.
+ *
+ * With cache shards on threads (shard.h), each shard has a lane: its thread adds its finished
+ * flows to the lane's own delta, and the loop thread takes the deltas over in fm_shards_sync()
+ * and merges them here (fm_histsink_lanes_merge) into the current window's pending delta:
+ * histograms are sums, so the result is the same, but a flow counts in the window current when
+ * it is merged (at most a tick after it finished) rather than when it finished.
  */
 #pragma once
 
@@ -14,6 +20,7 @@
 #include "flow.h"
 #include "hist.h"
 #include "histagg.h"
+#include "shard.h"
 #include "sink.h"
 
 /** Fields are set by the owner (borrowed). */
@@ -31,3 +38,24 @@ fm_sink_t fm_histsink_sink(fm_histsink_t *hs);
  * @return 0 or the first error of fm_histset_merge (FM_EINVAL: other bin_exp).
  */
 int fm_histsink_merge(fm_histsink_t *hs, const fm_histset_t *delta);
+
+/** One lane per cache shard (opaque). */
+typedef struct fm_histsink_lanes fm_histsink_lanes_t;
+
+/**
+ * @param[in] hs    the stage the lanes merge into (borrowed, outlives the lanes).
+ * @param[in] n     shards; with 1 there is no lane: the shard's flows go to @p hs directly.
+ * @param[in] also  a sink every shard's finished flows also go to, after the histograms, on
+ *                  the shard's thread (the plugins; must be safe from several threads), or
+ *                  {NULL, NULL}.
+ * @param[out] out  free with fm_histsink_lanes_free() after the shards are freed.
+ * @return 0 or FM_ENOMEM.
+ */
+int fm_histsink_lanes_new(fm_histsink_t *hs, unsigned n, fm_sink_t also,
+                          fm_histsink_lanes_t **out);
+void fm_histsink_lanes_free(fm_histsink_lanes_t *l);
+/** The shard ops (finished sinks and the sync hook) that feed these lanes. */
+fm_shards_ops_t fm_histsink_lanes_ops(fm_histsink_lanes_t *l);
+/** After fm_shards_sync()/fm_shards_flush(): merge the deltas taken over into the stage.
+ *  @return 0 or the error of fm_histsink_merge. */
+int fm_histsink_lanes_merge(fm_histsink_lanes_t *l);

@@ -14,6 +14,10 @@
 #   test_daemon_modules  committer, fit scheduler and exporter jobs on a real loop
 #   072-ctl-during-commit.sh  ctl reads on the read-only connection in the thread pool while
 #                  the committer writes on its own (commits slowed to 1 s)
+#   test_shard     cache shards on threads: SPSC rings, control messages, sync and flush
+#   075-workers-identical.sh  flowmixd with workers = 1 and 2 on the same exports
+#   The daemon tests run with [daemon] workers = 2 (FLOWMIX_TEST_WORKERS): records cross to
+#   the cache shard threads, whose deltas the loop merges at ticks, queries and commits.
 #   212-bad-plugins.sh  (TSAN_FULL=1 only) the real flowmixd with good, failing and slow
 #                  plugins under v5 traffic; about 55 s under TSan, as every daemon start
 #                  prefaults its 256 MiB cache through TSan's memset
@@ -42,7 +46,7 @@ if [ ! -f Makefile ]; then
     "$src/configure" -q CFLAGS='-O1 -g -fsanitize=thread -fno-omit-frame-pointer' \
         LDFLAGS='-fsanitize=thread' >/dev/null
 fi
-make -j2 flowmixd flowmixctl flowmix test_plugin test_ctl test_fit test_daemon_modules \
+make -j2 flowmixd flowmixctl flowmix test_plugin test_ctl test_fit test_daemon_modules test_shard \
     plugins/example.la \
     tests/plugins/tp_record.la tests/plugins/tp_badabi.la tests/plugins/tp_nosym.la \
     tests/plugins/tp_nofini.la tests/plugins/tp_abi1.la plugins/csv.la >/dev/null
@@ -54,7 +58,8 @@ top_srcdir=$src
 top_builddir=$b
 FM_PLUGIN_BUILD_DIR=$b
 FM_SHARED=${FM_SHARED:-$src/../shared}
-export TSAN_OPTIONS top_srcdir top_builddir FM_PLUGIN_BUILD_DIR FM_SHARED
+FLOWMIX_TEST_WORKERS=2
+export TSAN_OPTIONS top_srcdir top_builddir FM_PLUGIN_BUILD_DIR FM_SHARED FLOWMIX_TEST_WORKERS
 
 failed=0
 run() {
@@ -83,15 +88,18 @@ run test_plugin ./test_plugin
 run test_ctl ./test_ctl
 run test_fit ./test_fit
 run test_daemon_modules ./test_daemon_modules
+run test_shard ./test_shard
 FM_KEEP=1 run 060-export sh "$src/tests/integration/060-export.sh"
 FM_KEEP=1 run 614-daemon-capture sh "$src/tests/integration/614-daemon-capture.sh"
 FM_KEEP=1 run 072-ctl-during-commit sh "$src/tests/integration/072-ctl-during-commit.sh"
+FM_KEEP=1 run 075-workers-identical sh "$src/tests/integration/075-workers-identical.sh"
 rm -f "$b/212-bad-plugins.log"
 if [ "${TSAN_FULL:-0}" = 1 ]; then
     FM_KEEP=1 run 212-bad-plugins sh "$src/tests/integration/212-bad-plugins.sh"
 fi
 # The daemons' own stderr (where TSan writes) is in the kept temporary directories.
 for d in $(sed -n 's/^kept //p' "$b"/060-export.log "$b"/072-ctl-during-commit.log \
+    "$b"/075-workers-identical.log \
     "$b"/212-bad-plugins.log "$b"/614-daemon-capture.log 2>/dev/null); do
     if grep -l 'ThreadSanitizer' "$d"/*.log "$d"/*/*.log 2>/dev/null; then
         echo "FAIL: ThreadSanitizer report from a flowmixd in $d"

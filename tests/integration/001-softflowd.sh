@@ -37,6 +37,7 @@ got() {        # version → JSON sums decoded by flowmixd
 [daemon]
 state_dir = $fm_tmp/state$1
 log_level = info
+${FLOWMIX_TEST_WORKERS:+workers = $FLOWMIX_TEST_WORKERS}
 [listen]
 udp = 127.0.0.1:$port
 [fit]

@@ -78,9 +78,10 @@ stop_daemon() {
 # here go into the extra lines' [daemon], [listen] and [control] when they have them; the extra
 # lines' own keys come after and win.
 write_conf() {
-    awk -v sd="$2" -v port="$3" '
+    awk -v sd="$2" -v port="$3" -v workers="${FLOWMIX_TEST_WORKERS:-}" '
         BEGIN {
             add["daemon"] = "state_dir = " sd "\nlog_level = info"
+            if (workers != "") add["daemon"] = add["daemon"] "\nworkers = " workers
             add["listen"] = "udp = 127.0.0.1:" port
             add["control"] = "socket = " sd "/control.sock"
             order[1] = "daemon"; order[2] = "listen"; order[3] = "control"
