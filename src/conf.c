@@ -59,8 +59,8 @@ static const key_def_t keys[] = {
      "Names this daemon in the histogram deltas it publishes (kafka plugin, histograms = yes);\n"
      "aggregators tell collectors apart by it, so it must be unique.  Printable, no spaces.\n"
      "Empty: the host name."},
-    {"daemon", "workers", K_UINT, OFF(workers), "1", 64,
-     "Flow cache shards, each on a thread of its own (0: one per online CPU).  Receiving and\n"
+    {"daemon", "workers", K_UINT, OFF(workers), "0", 64,
+     "Flow cache shards, each on a thread of its own; 0: one per online CPU.  Receiving and\n"
      "decoding stay on the main thread, which hands records to the shards by flow; 1 runs\n"
      "everything on the main thread.  [cache] memory is split evenly between the shards."},
     {"listen", "udp", K_STR, OFF(udp), "[::]:2055, [::]:4739", 0,
