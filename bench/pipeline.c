@@ -11,17 +11,21 @@
  * set update per finished flow, whatever the worker count.
  *
  * Prints records/s (wall clock: what the machine delivers) per worker count, the ratio to one
- * worker, and whether the merged histograms are bit-identical to one worker's.  The machine is
- * shared: run it under flock /tmp/fm-bench.lock and read the load average it prints.
+ * worker, and whether the merged histograms are bit-identical to one worker's; the CPU seconds
+ * per million records of all threads; and a bound for an idle 2-core machine, from the busiest
+ * thread's CPU time and half the total (/proc/self/task), which is what a shared machine's
+ * wall clock cannot show.  Run it under flock /tmp/fm-bench.lock and read the load it prints.
  * Usage: bench/pipeline [passes, default 10] [max workers, default 2]
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "decode/decode.h"
 #include "encode.h"
@@ -115,11 +119,53 @@ static double cpu_s(void)
            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+/* CPU seconds (utime + stime) of every thread of this process, by /proc task order: [0] this
+ * thread, then the others; @return the number of threads read (at most max). */
+static size_t thread_cpu(double *out, size_t max)
+{
+    DIR *dir = opendir("/proc/self/task");
+    struct dirent *e;
+    size_t n = 1;
+    long hz = sysconf(_SC_CLK_TCK);
+    out[0] = 0;
+    while (dir && (e = readdir(dir))) {
+        char path[300], buf[1024];
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) {
+            continue;
+        }
+        size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[len] = 0;
+        char *p = strrchr(buf, ')'); /* fields after the command name */
+        unsigned long ut = 0, st = 0;
+        if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+                         &st) != 2) {
+            continue;
+        }
+        double cpu = (double)(ut + st) / (double)hz;
+        if (atoi(e->d_name) == (int)getpid()) {
+            out[0] = cpu; /* the main thread's task id is the process id */
+        } else if (n < max) {
+            out[n++] = cpu;
+        }
+    }
+    if (dir) {
+        closedir(dir);
+    }
+    return n;
+}
+
 /* One run: passes over the datagrams; the merged histograms go to *out, the CPU seconds of all
  * threads to *cpu.  @return records/s. */
 static double run(unsigned workers, const dgrams_t *g, unsigned passes, fm_histset_t **out,
-                  uint64_t *records, double *cpu)
+                  uint64_t *records, double *cpu, double *busiest)
 {
+    double tc[FM_SHARDS_MAX + 1];
     fm_shards_conf_t sc = {.workers = workers};
     lanes_t l;
     fm_shards_t *s;
@@ -138,6 +184,8 @@ static double run(unsigned workers, const dgrams_t *g, unsigned passes, fm_hists
         exit(1);
     }
     fm_sink_t in = fm_shards_sink(s);
+    thread_cpu(tc, 1);
+    double main_cpu0 = tc[0];
     double c0 = cpu_s();
     uint64_t t0 = fm_time_mono_ns();
     for (unsigned p = 0; p < passes; p++) {
@@ -151,6 +199,14 @@ static double run(unsigned workers, const dgrams_t *g, unsigned passes, fm_hists
     }
     double secs = (double)(fm_time_mono_ns() - t0) / 1e9;
     *cpu = cpu_s() - c0;
+    /* The busiest thread (the shards' threads started with the run; this thread also built
+     * nothing since c0): with it, what two cores of its own would give (see main). */
+    size_t nt = thread_cpu(tc, FM_SHARDS_MAX + 1);
+    *busiest = 0;
+    for (size_t i = 0; i < nt; i++) {
+        double t = i == 0 ? tc[0] - main_cpu0 : tc[i];
+        *busiest = t > *busiest ? t : *busiest;
+    }
     fm_shards_stats(s, &st, NULL);
     *records = fm_decoder_stats(d)->records;
     if (st.inserts != *records || st.emitted != *records) {
@@ -195,7 +251,7 @@ int main(int argc, char **argv)
     unsigned maxw = argc > 2 ? (unsigned)atoi(argv[2]) : 2;
     fm_flow_t *flows = malloc(NFLOWS * sizeof(*flows));
     fm_histset_t *h1 = NULL, *h;
-    double load[3] = {0}, r1 = 0;
+    double load[3] = {0}, r1 = 0, e1 = 1;
     uint64_t n;
     dgrams_t g;
 
@@ -208,8 +264,12 @@ int main(int argc, char **argv)
     build(flows, &g);
     free(flows);
     for (unsigned w = 1; w <= maxw; w++) {
-        double cpu;
-        double r = run(w, &g, passes, &h, &n, &cpu);
+        double cpu, busiest;
+        double r = run(w, &g, passes, &h, &n, &cpu, &busiest);
+        /* On two cores of its own a run takes at least its busiest thread's CPU time and half
+         * its total CPU time: an upper bound of the rate on an idle 2-core machine, where the
+         * wall clock on this shared one also counts other people's processes. */
+        double est = (double)n / (busiest > cpu / 2 ? busiest : cpu / 2);
         if (getloadavg(load, 3) < 0) {
             load[0] = -1;
         }
@@ -217,13 +277,15 @@ int main(int argc, char **argv)
             r1 = r;
             h1 = h;
             printf("pipeline workers=1: %.0f records/s (%llu records, %.3f CPU s per M; load "
-                   "%.2f)\n", r, (unsigned long long)n, cpu * 1e6 / (double)n, load[0]);
+                   "%.2f); 2-idle-core bound %.0f records/s\n", r, (unsigned long long)n,
+                   cpu * 1e6 / (double)n, load[0], est);
+            e1 = est;
             continue;
         }
         printf("pipeline workers=%u: %.0f records/s (%llu records, %.3f CPU s per M; load %.2f), "
-               "%.2fx workers=1, histograms %s\n", w, r, (unsigned long long)n,
-               cpu * 1e6 / (double)n, load[0], r / r1,
-               same(h, h1) ? "bit-identical" : "DIFFERENT");
+               "%.2fx workers=1, histograms %s; 2-idle-core bound %.0f records/s, %.2fx\n",
+               w, r, (unsigned long long)n, cpu * 1e6 / (double)n, load[0], r / r1,
+               same(h, h1) ? "bit-identical" : "DIFFERENT", est, est / e1);
         fm_histset_free(h);
     }
     fm_histset_free(h1);

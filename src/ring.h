@@ -125,6 +125,13 @@ static inline bool fm_ring_pending(fm_ring_t *r)
            atomic_load_explicit(&r->tail, memory_order_acquire);
 }
 
+/** Either side: slots published and not yet released (a hint, as fm_ring_pending). */
+static inline size_t fm_ring_used(fm_ring_t *r)
+{
+    return atomic_load_explicit(&r->head, memory_order_acquire) -
+           atomic_load_explicit(&r->tail, memory_order_acquire);
+}
+
 /** Either side: whether the producer would find the ring full (a hint, as fm_ring_pending). */
 static inline bool fm_ring_full(fm_ring_t *r)
 {

@@ -33,7 +33,7 @@
 
 #define BATCH 128u     /* records per message: 17 KiB */
 #define MSG_SLOTS 32u  /* messages per ring: at most 4096 records wait for a shard */
-#define SPINS 200      /* polls before sleeping */
+#define SPINS 2000     /* polls before sleeping (a few microseconds) */
 
 typedef enum {
     MSG_RECORDS,
@@ -228,9 +228,11 @@ static void *shard_main(void *arg)
 
 /* ---- loop side ---------------------------------------------------------------------------- */
 
-static bool slot_free(void *arg)
+/* A full ring is waited on until half of it is free again: the shard then works through a
+ * run of messages between two wake-ups instead of waking the loop for every slot it frees. */
+static bool half_free(void *arg)
 {
-    return !fm_ring_full(&((shard_t *)arg)->ring);
+    return fm_ring_used(&((shard_t *)arg)->ring) <= MSG_SLOTS / 2;
 }
 
 /* A message slot to fill, waiting for the shard when its ring is full. */
@@ -238,7 +240,7 @@ static msg_t *take_slot(shard_t *sh)
 {
     msg_t *m;
     while (!(m = fm_ring_write_slot(&sh->ring))) {
-        park_wait(&sh->owner->loop_park, slot_free, sh);
+        park_wait(&sh->owner->loop_park, half_free, sh);
     }
     return m;
 }
