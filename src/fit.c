@@ -78,9 +78,7 @@ typedef struct {
     fm__fitk_t kp;   /* the fused E-step's parameters (fit_kernel.h), arrays of cap entries */
     void *kmem;      /* their storage */
     fm__pw_plan_t pw; /* with rfull: numpy's pairwise tree over the n rows ... */
-    double *leaves;   /* ... the M-step's leaf sums of the variance (nleaves), then the fused
-                       * E-step's of r and r ln x (kp.leaf_r, kp.leaf_rv: K x nleaves each) */
-    bool have_leaves; /* the last E-step filled them */
+    double *leaves;   /* ... and room for the M-step's leaf sums (2 x nleaves) */
 } em_t;
 
 static double now_s(void)
@@ -414,9 +412,6 @@ static bool kernel_setup(em_t *em, const fm_mix_t *m)
     p->K = K;
     p->r = em->rfull; /* the two-pass lognormal M-step reads every responsibility */
     p->n = em->n;
-    p->pw = em->leaves ? &em->pw : NULL;
-    p->leaf_r = em->leaves ? em->leaves + em->pw.nleaves : NULL;
-    p->leaf_rv = em->leaves ? em->leaves + (K + 1) * em->pw.nleaves : NULL;
     return true;
 }
 
@@ -455,9 +450,7 @@ static double estep(em_t *em, const fm_mix_t *m, bool want_ll)
     for (size_t k = 0; k < fm_mix_count(m); k++) {
         comp_prepare(em, fm_mix_comp(m, k), &em->acc[k]);
     }
-    em->have_leaves = false;
     if (kernel_setup(em, m)) {
-        em->have_leaves = em->kp.pw != NULL;
         ll = fm__fitk_rows(&em->kp, em->lnx, em->ws, em->avg_ws, 0, em->n, want_ll);
         for (size_t k = 0; k < fm_mix_count(m); k++) {
             em->acc[k].s0 = em->kp.s0[k];
@@ -496,13 +489,10 @@ static void mstep_lognorm(const em_t *em, size_t k, const double *r, double max_
     double sigma = var > 0 ? sqrt(var) : 0;
 
     if (r) {
-        /* flow-models' np.sum, in numpy's pairwise order (fit_kernel.h); the fused E-step has
-         * summed the leaves of the first two while their rows were in cache */
-        size_t at = k * em->pw.nleaves;
-        double s0 = em->have_leaves ? fm__pw_combine(&em->pw, em->kp.leaf_r + at)
-                                    : fm__fitk_pairwise(FM__PW_R, r, em->lnx, 0, em->n);
-        double s1 = em->have_leaves ? fm__pw_combine(&em->pw, em->kp.leaf_rv + at)
-                                    : fm__fitk_pairwise(FM__PW_RV, r, em->lnx, 0, em->n);
+        /* flow-models' np.sum, in numpy's pairwise order (fit_kernel.h): the first two in one
+         * pass over r (from L3: the E-step wrote every component's r since), which leaves this
+         * component's r (n doubles) in L2 for the variance's pass */
+        double s1, s0 = fm__pw_r_rv(&em->pw, r, em->lnx, em->leaves, &s1);
         W = s0 > 0 ? s0 : EPS;
         /* 0 for a component without responsibility, as flow-models */
         mu = s1 / W;
@@ -815,8 +805,7 @@ int fm_fit_arrays(const double *x, const double *w, size_t n, uint64_t sum,
     if (need_r) {
         em.rfull = calloc(n * fm_mix_count(m), sizeof(double));
         if (em.rfull && fm__pw_plan_init(&em.pw, n) == 0) {
-            /* the variance's leaf sums, then the E-step's of r and r ln x */
-            em.leaves = calloc((2 * fm_mix_count(m) + 1) * em.pw.nleaves, sizeof(double));
+            em.leaves = calloc(2 * em.pw.nleaves, sizeof(double));
         }
     }
     em.kmem = kernel_alloc(&em, fm_mix_count(m));

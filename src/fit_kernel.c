@@ -6,9 +6,6 @@
  * one component at a time: every loop runs over 32 independent vectors with no branch per
  * element, so libmvec's exp calls and the other long chains overlap (one group of four rows at
  * a time left them waiting on each other); it gives the same bits as that did, lane by lane.
- * With the responsibilities stored for the two-pass M-step, the leaves of numpy's pairwise sums
- * of r and r ln x are summed here right after their block (the rows still in L1), so the M-step
- * reads r once more (for its variance) instead of three times.
  */
 #include "config.h"
 
@@ -44,8 +41,6 @@ fm__fitk_mode_t fm__fitk_mode(void)
 {
     return (fm__fitk_mode_t)atomic_load(&mode_now);
 }
-
-static void pw_leaves(const fm__fitk_t *p, const double *lnx, size_t *cur, size_t done);
 
 /* Vectors of four rows per block of the AVX2 path. */
 #define FITK_VB 32
@@ -270,7 +265,7 @@ FITK_VEC static double block_avx2(const fm__fitk_t *p, const double *lnx, const 
  * rows; every row's sums go into the same lane accumulators in the same order as one row group
  * at a time would. */
 FITK_VEC static double rows_avx2(const fm__fitk_t *p, const double *lnx, const double *ws,
-                                 double avg_ws, size_t from, size_t to, bool want_ll, size_t *cur)
+                                 double avg_ws, size_t from, size_t to, bool want_ll)
 {
     size_t K = p->K;
     __m256d *T = (__m256d *)(((uintptr_t)p->scratch + 31) & ~(uintptr_t)31);
@@ -283,7 +278,6 @@ FITK_VEC static double rows_avx2(const fm__fitk_t *p, const double *lnx, const d
     for (size_t b0 = from; b0 < to; b0 += 4 * FITK_VB) {
         size_t nv = (to - b0) / 4 < FITK_VB ? (to - b0) / 4 : FITK_VB;
         ll += block_avx2(p, lnx, ws, avg_ws, b0, nv, want_ll, T, A);
-        pw_leaves(p, lnx, cur, b0 + 4 * nv);
     }
     for (size_t k = 0; k < K; k++) {
         double a0[4], a1[4], a2[4];
@@ -303,11 +297,6 @@ double fm__fitk_rows(const fm__fitk_t *p, const double *lnx, const double *ws, d
                      size_t from, size_t to, bool want_ll)
 {
     double ll = 0;
-    size_t cur = 0; /* the first leaf not summed yet */
-
-    while (p->pw && cur < p->pw->nleaves && p->pw->end[cur] <= from) {
-        cur++;
-    }
 #if FITK_AVX2
     if (fm__fitk_mode() == FM__FITK_AUTO && __builtin_cpu_supports("avx2") &&
         __builtin_cpu_supports("fma")) {
@@ -316,13 +305,11 @@ double fm__fitk_rows(const fm__fitk_t *p, const double *lnx, const double *ws, d
             from = 1;
         }
         size_t mid = from + (to > from ? (to - from) / 4 * 4 : 0);
-        ll += rows_avx2(p, lnx, ws, avg_ws, from, mid, want_ll, &cur);
+        ll += rows_avx2(p, lnx, ws, avg_ws, from, mid, want_ll);
         from = mid;
     }
 #endif
-    ll += rows_scalar(p, lnx, ws, avg_ws, from, to, want_ll);
-    pw_leaves(p, lnx, &cur, to);
-    return ll;
+    return ll + rows_scalar(p, lnx, ws, avg_ws, from, to, want_ll);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -649,28 +636,22 @@ double fm__pw_rdd(const fm__pw_plan_t *pl, const double *r, const double *v, dou
     return fm__pw_combine(pl, leaves);
 }
 
-/* Sum the leaves of p->pw that end at or before row `done` (from *cur on). */
-static void pw_leaves(const fm__fitk_t *p, const double *lnx, size_t *cur, size_t done)
+double fm__pw_r_rv(const fm__pw_plan_t *pl, const double *r, const double *v, double *leaves,
+                   double *sum_rv)
 {
-    const fm__pw_plan_t *pl = p->pw;
     void (*pair)(const pw_src_t *, size_t, size_t, double *, double *) = leaf_pair;
+    pw_src_t src = {.r = r, .v = v};
+    size_t nl = pl->nleaves;
 
-    if (!pl || !p->r) {
-        return;
-    }
 #if FITK_AVX2
     if (fm__fitk_mode() != FM__FITK_SCALAR && __builtin_cpu_supports("avx2")) {
         pair = leaf_pair4;
     }
 #endif
-    for (; *cur < pl->nleaves && pl->end[*cur] <= done; (*cur)++) {
-        size_t o = *cur ? pl->end[*cur - 1] : 0, j = *cur;
-        for (size_t k = 0; k < p->K; k++) {
-            if (!p->uni[k]) {
-                pw_src_t src = {.r = p->r + k * p->n, .v = lnx};
-                pair(&src, o, pl->end[j] - o, &p->leaf_r[k * pl->nleaves + j],
-                     &p->leaf_rv[k * pl->nleaves + j]);
-            }
-        }
+    for (size_t j = 0; j < nl; j++) {
+        size_t o = j ? pl->end[j - 1] : 0;
+        pair(&src, o, pl->end[j] - o, &leaves[j], &leaves[nl + j]);
     }
+    *sum_rv = fm__pw_combine(pl, leaves + nl);
+    return fm__pw_combine(pl, leaves);
 }

@@ -36,11 +36,6 @@ typedef struct {
                            * AVX2 path leaves s1 and s2 alone (the two-pass M-step sums r) */
     double *r;          /* NULL, or responsibilities: r[k * n + i] (for two-pass M-steps) */
     size_t n;           /* the stride of r */
-    /* With r: numpy's pairwise sums of r and r ln x over rows [0, n) of every lognormal, leaf
-     * by leaf as soon as a leaf's rows are written (still in cache): leaf_r[k * nleaves + j],
-     * leaf_rv[...] (fm__pw_combine adds them up); NULL: not wanted. */
-    const fm__pw_plan_t *pw;
-    double *leaf_r, *leaf_rv;
     double *scratch;    /* fm__fitk_scratch_bytes(K) bytes */
 } fm__fitk_t;
 
@@ -84,6 +79,14 @@ void fm__pw_plan_fini(fm__pw_plan_t *pl);
  * same order as fm__fitk_pairwise, so the same bits when the leaves are its leaf sums.
  */
 double fm__pw_combine(const fm__pw_plan_t *pl, const double *leaves);
+
+/**
+ * fm__fitk_pairwise(FM__PW_R, r, v, 0, pl->n), returned, and (FM__PW_RV ...) in *sum_rv, bit
+ * for bit, in one pass over r (which brings it into cache for the variance's pass); leaves: room
+ * for 2 pl->nleaves doubles.
+ */
+double fm__pw_r_rv(const fm__pw_plan_t *pl, const double *r, const double *v, double *leaves,
+                   double *sum_rv);
 
 /**
  * fm__fitk_pairwise(FM__PW_RDD, r, v, mu, pl->n), bit for bit, two leaves at a time (more

@@ -441,19 +441,18 @@ static void test_pairwise_sums(void **state)
     free(t);
 }
 
-/* The E-step's leaf sums of the pairwise tree (fit_kernel.h fm__fitk_t.pw), added up by
- * fm__pw_combine, are exactly numpy's pairwise sums of r and r ln x, on every path and for
- * sizes around the leaf bounds; the leaves of the plan tile [0, n) with at most 128 each. */
+/* The M-step's sums leaf by leaf over a plan (fm__pw_r_rv: r and r ln x in one pass;
+ * fm__pw_rdd: the variance, two leaves at a time), added up by fm__pw_combine, are exactly
+ * numpy's pairwise sums (fm__fitk_pairwise) on the AVX2 and the scalar path, for sizes around
+ * the leaf bounds; the plan's leaves tile [0, n) with at most 128 each. */
 static void test_pairwise_leaves(void **state)
 {
     (void)state;
-    static const size_t ns[] = {1, 5, 7, 8, 9, 100, 128, 129, 130, 1000, 4099, 23783};
+    static const size_t ns[] = {1, 5, 7, 8, 9, 100, 128, 129, 130, 136, 1000, 4099, 23783};
     static const fm__fitk_mode_t modes[] = {FM__FITK_AUTO, FM__FITK_SCALAR};
-    enum { K = 3 };
     for (size_t a = 0; a < sizeof(ns) / sizeof(ns[0]); a++) {
         size_t n = ns[a];
-        double *lnx = malloc(n * sizeof(double)), *ws = malloc(n * sizeof(double));
-        double *r = calloc(K * n, sizeof(double));
+        double *r = malloc(n * sizeof(double)), *v = malloc(n * sizeof(double));
         fm__pw_plan_t pl;
         assert_int_equal(fm__pw_plan_init(&pl, n), 0);
         assert_true(pl.nleaves >= 1 && pl.end[pl.nleaves - 1] == n);
@@ -462,45 +461,25 @@ static void test_pairwise_leaves(void **state)
             assert_true(pl.end[j] > o && pl.end[j] - o <= 128);
         }
         for (size_t i = 0; i < n; i++) {
-            lnx[i] = log((double)i + 64.0);
-            ws[i] = 1.0 + (double)(i % 17) * (double)(i % 5);
+            r[i] = exp(sin((double)i * 0.7) * 25) * 1e-3;
+            v[i] = log((double)i + 64.0);
         }
-        bool uni[K] = {true, false, false};
-        double v[K] = {-1.0, 0, 0}, lnsc[K] = {0, 4.5, 7.0}, aa[K] = {0, 0.5, 0.08};
-        double cst[K] = {0, 1.2, 2.3}, c[K] = {0, 4.5, 7.0}, row0[K] = {-3, -2, -40};
-        size_t lo[K] = {1, 1, 1}, hi[K] = {n < 6 ? n : 6, n, n};
-        double s0[K], s1[K], s2[K], leaf[2 * K * 400];
-        double scratch[K * 8 + (K * (8 * sizeof(double) + 35 * 32) + 32) / sizeof(double)];
-        assert_true(fm__fitk_scratch_bytes(K) <= sizeof(scratch) - K * 8 * sizeof(double));
-        assert_true(pl.nleaves <= 400);
+        double *buf = malloc(2 * pl.nleaves * sizeof(double));
+        double want_r = fm__fitk_pairwise(FM__PW_R, r, v, 0, n);
+        double want_rv = fm__fitk_pairwise(FM__PW_RV, r, v, 0, n);
+        double want_rdd = fm__fitk_pairwise(FM__PW_RDD, r, v, 5.25, n);
         for (size_t mo = 0; mo < 2; mo++) {
-            fm__fitk_t p = {.K = K, .uni = uni, .v = v, .lo = lo, .hi = hi, .lnsc = lnsc,
-                            .a = aa, .cst = cst, .c = c, .row0 = row0, .s0 = s0, .s1 = s1,
-                            .s2 = s2, .r = r, .n = n, .scratch = scratch, .pw = &pl,
-                            .leaf_r = leaf, .leaf_rv = leaf + K * pl.nleaves};
-            memset(s0, 0, sizeof(s0));
+            double rv = 0;
             fm__fitk_set_mode(modes[mo]);
-            fm__fitk_rows(&p, lnx, ws, 3.0, 0, n, false);
+            double got_r = fm__pw_r_rv(&pl, r, v, buf, &rv);
+            double got_rdd = fm__pw_rdd(&pl, r, v, 5.25, buf);
             fm__fitk_set_mode(FM__FITK_AUTO);
-            for (size_t k = 1; k < K; k++) {
-                double want_r = fm__fitk_pairwise(FM__PW_R, r + k * n, lnx, 0, n);
-                double want_rv = fm__fitk_pairwise(FM__PW_RV, r + k * n, lnx, 0, n);
-                assert_true(want_r > 0);
-                assert_true(fm__pw_combine(&pl, leaf + k * pl.nleaves) == want_r);
-                assert_true(fm__pw_combine(&pl, leaf + (K + k) * pl.nleaves) == want_rv);
-                /* the variance's sums, two leaves at a time */
-                double *buf = malloc(pl.nleaves * sizeof(double));
-                fm__fitk_set_mode(modes[mo]);
-                double got_rdd = fm__pw_rdd(&pl, r + k * n, lnx, 5.25, buf);
-                fm__fitk_set_mode(FM__FITK_AUTO);
-                assert_true(got_rdd == fm__fitk_pairwise(FM__PW_RDD, r + k * n, lnx, 5.25, n));
-                free(buf);
-            }
+            assert_true(got_r == want_r && rv == want_rv && got_rdd == want_rdd);
         }
+        free(buf);
         fm__pw_plan_fini(&pl);
-        free(lnx);
-        free(ws);
         free(r);
+        free(v);
     }
 }
 
