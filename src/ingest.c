@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * UDP ingest.  Each configured endpoint is one uv_udp_t receiving in batches (UV_UDP_RECVMMSG)
- * into a buffer the socket owns, so no allocation happens per datagram.  The source address and
+ * into a buffer the socket owns, so no allocation happens per datagram.  A paced exporter sends
+ * one datagram at a time, so left to itself the loop would wake, poll and read once per
+ * datagram; instead, after a read that found datagrams the socket rests for REST_MS (reading
+ * stopped, a timer re-arms it) and the next read takes everything that arrived meanwhile in
+ * one recvmmsg.  An idle socket costs nothing: it waits for its next datagram as before.  The source address and
  * port of a datagram select its exporter (and with it the decoder's template state); the table
  * is bounded and, when full, the exporter idle the longest makes room for the new one, which is
  * counted; a sweep timer forgets exporters silent for exporter_timeout_ms (counted, logged) and
@@ -30,6 +34,11 @@
 /* libuv splits the receive buffer in 64 KiB slots, one datagram each, for recvmmsg. */
 #define SLOT_SIZE (64 * 1024)
 #define SLOTS 16
+/* How long a socket that just delivered datagrams rests before the next read: the wake-ups it
+ * saves are the largest per-datagram cost at a few thousand datagrams/s (bench/README.md,
+ * issue 16); what arrives meanwhile waits in the socket buffer (16 MiB by default holds far
+ * more than 1 ms at any rate a loop can decode). */
+#define REST_MS 1
 
 typedef struct exporter {
     fm_ingest_exporter_t info;
@@ -40,6 +49,9 @@ typedef struct exporter {
 
 typedef struct {
     uv_udp_t handle;
+    uv_timer_t rest;           /* re-arms reading after REST_MS */
+    unsigned got;              /* datagrams since reading was (re)armed */
+    bool closing;
     fm_ingest_t *owner;
     struct sockaddr_storage bind;
     char *buf;
@@ -314,6 +326,8 @@ static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(s->buf, SLOT_SIZE * SLOTS);
 }
 
+static void rest_done(uv_timer_t *t);
+
 static void recv_cb(uv_udp_t *handle, ssize_t nread, const uv_buf_t *buf,
                     const struct sockaddr *addr, unsigned flags)
 {
@@ -328,8 +342,16 @@ static void recv_cb(uv_udp_t *handle, ssize_t nread, const uv_buf_t *buf,
         return;
     }
     if (nread == 0 || !addr) {
-        return; /* nothing more in this batch (or the end-of-batch notification) */
+        /* The socket is drained (recvmmsg found nothing: flags 0, unlike the end of a batch,
+         * UV_UDP_MMSG_FREE): rest if this read found datagrams. */
+        if (!addr && !(flags & UV_UDP_MMSG_FREE) && s->got && !s->closing) {
+            s->got = 0;
+            (void)uv_udp_recv_stop(handle); /* libuv: always 0 */
+            (void)uv_timer_start(&s->rest, rest_done, REST_MS, 0); /* 0 for a live handle */
+        }
+        return;
     }
+    s->got++;
     if (flags & UV_UDP_PARTIAL) {
         ing->st.malformed++;
         fm_log_rl(&ing->rl_bad, LOG_WARNING, "ingest, datagram truncated to %zd bytes, dropped",
@@ -350,6 +372,15 @@ static void recv_cb(uv_udp_t *handle, ssize_t nread, const uv_buf_t *buf,
         ing->st.malformed++;
         fm_log_rl(&ing->rl_bad, LOG_WARNING, "ingest, exporter %s port %u, datagram of %zd "
                   "bytes rejected: %s", e->info.address, e->info.port, nread, fm_strerror(rc));
+    }
+}
+
+static void rest_done(uv_timer_t *t)
+{
+    sock_t *s = t->data;
+    if (!s->closing && uv_udp_recv_start(&s->handle, alloc_cb, recv_cb) < 0) {
+        fm_log_rl(&s->owner->rl_err, LOG_ERR, "ingest, port %u: cannot resume receiving",
+                  s->port);
     }
 }
 
@@ -418,6 +449,12 @@ static int bind_one(fm_ingest_t *ing, sock_t *s, char *err, size_t errlen)
     }
     s->handle.data = s;
     ing->open_handles++;
+    if ((rc = uv_timer_init(ing->loop, &s->rest)) < 0) {
+        snprintf(err, errlen, "udp socket timer: %s", uv_strerror(rc));
+        return rc;
+    }
+    s->rest.data = s;
+    ing->open_handles++;
     /* No SO_REUSEADDR: a second collector on the same port must fail, not steal datagrams. */
     rc = uv_udp_bind(&s->handle, (struct sockaddr *)&s->bind, 0);
     if (rc < 0) {
@@ -473,9 +510,15 @@ void fm_ingest_stop(fm_ingest_t *ing, void (*done)(void *arg), void *arg)
     for (size_t i = 0; i < ing->nsocks; i++) {
         uv_handle_t *h = (uv_handle_t *)&ing->socks[i].handle;
         if (ing->socks[i].owner && !uv_is_closing(h)) {
-            (void)uv_udp_recv_stop(&ing->socks[i].handle); /* libuv: always 0 */
+            sock_t *s = &ing->socks[i];
+            s->closing = true;
+            (void)uv_udp_recv_stop(&s->handle); /* libuv: always 0 */
             uv_close(h, close_cb);
             closing++;
+            if (s->rest.loop) { /* initialised */
+                uv_close((uv_handle_t *)&s->rest, close_cb);
+                closing++;
+            }
         }
     }
     if (ing->sweeping) {
