@@ -69,20 +69,27 @@ wb() { awk '$1 == "write_bytes:" { print $2 }' "/proc/$dpid/io"; }
 # (the 64 MiB-aligned heaps threads get; the main arena grows by brk, [heap]).
 anon() { awk '$1 == "Anonymous:" { print $2 }' "/proc/$dpid/smaps_rollup"; }
 # "brk-heap arena-count arena-kB": RSS of [heap] and of the 64 MiB-aligned secondary arenas.
+# An arena heap is a 64 MiB-aligned rw-p mapping followed by its ---p reserve up to the next
+# 64 MiB boundary (a big mmap()ed block, e.g. the cache, may be aligned too, but has no reserve).
 heaps() { python3 -c '
 import sys
-heap = n = kb = 0; cur = None
+maps = []
 for line in open(sys.argv[1]):
     f = line.split()
     if "-" in f[0] and len(f) >= 5:
         lo, hi = (int(x, 16) for x in f[0].split("-"))
-        path = f[5] if len(f) > 5 else ""
-        cur = "heap" if path == "[heap]" else ("arena" if not path and f[1].startswith("rw")
-              and lo % (64 << 20) == 0 and hi - lo <= (64 << 20) else None)
-        if cur == "arena": n += 1
-    elif f[0] == "Rss:" and cur:
-        if cur == "heap": heap += int(f[1])
-        else: kb += int(f[1])
+        maps.append([lo, hi, f[1], f[5] if len(f) > 5 else "", 0])
+    elif f[0] == "Rss:" and maps:
+        maps[-1][4] = int(f[1])
+M = 64 << 20
+heap = n = kb = 0
+for i, (lo, hi, perm, path, rss) in enumerate(maps):
+    nxt = maps[i + 1] if i + 1 < len(maps) else None
+    if path == "[heap]":
+        heap += rss
+    elif (not path and perm.startswith("rw") and lo % M == 0 and nxt and nxt[0] == hi
+          and nxt[2].startswith("---") and nxt[1] == lo + M):
+        n += 1; kb += rss
 print(heap, n, kb)' "/proc/$dpid/smaps"; }
 t0=$(date +%s); wb0=$(wb)
 : > "$tmp/rss"
