@@ -106,7 +106,8 @@ wb1=$(wb); t1=$(date +%s)
 ctl --json status > "$tmp/status.json"
 hwm=$(st VmHWM)
 awk -v secs="$SECS" 'NR == 1 { next } $1 >= secs / 3 { n++; sx += $1; sy += $2; sxx += $1 * $1; sxy += $1 * $2
-         m = int($1 / 60); if (!(m in lo) || $2 < lo[m]) lo[m] = $2; if (!(m in hi) || $2 > hi[m]) hi[m] = $2 }
+         m = int($1 / 60)  # whole minutes only: the last sample alone is no minute low
+         if ($1 < int(secs / 60) * 60) { if (!(m in lo) || $2 < lo[m]) lo[m] = $2; if (!(m in hi) || $2 > hi[m]) hi[m] = $2 } }
      function slope(a,   k, c, x, y, xx, xy) { for (k in a) { c++; x += k; y += a[k]; xx += k * k; xy += k * a[k] }
                                               return (c * xy - x * y) / (c * xx - x * x) / 1024 }
      END { b = (n * sxy - sx * sy) / (n * sxx - sx * sx)
