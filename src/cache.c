@@ -1074,6 +1074,16 @@ int fm_cache_set_timeouts(fm_cache_t *c, uint32_t exporter, uint64_t active_ms,
     return 0;
 }
 
+void fm_cache_clear_timeouts(fm_cache_t *c, uint32_t exporter)
+{
+    for (size_t i = 0; c && i < c->novr; i++) {
+        if (c->ovr[i].exporter == exporter) {
+            c->ovr[i] = c->ovr[--c->novr]; /* order does not matter: looked up by id */
+            return;
+        }
+    }
+}
+
 void fm_cache_set_conf(fm_cache_t *c, const fm_cache_conf_t *conf)
 {
     if (timeouts_ok(conf->active_ms, conf->inactive_ms)) {
@@ -1292,4 +1302,5 @@ void fm_cache_stats(const fm_cache_t *c, fm_cache_stats_t *s)
     s->sources = c->live_src;
     s->max_sources = c->max_src;
     s->source_bytes = (uint64_t)c->live_src * sizeof(source_t);
+    s->timeout_overrides = c->novr;
 }

@@ -84,6 +84,13 @@ void fm_cache_free(fm_cache_t *c);
  */
 int fm_cache_set_timeouts(fm_cache_t *c, uint32_t exporter, uint64_t active_ms,
                           uint64_t inactive_ms);
+/**
+ * The exporter is gone (ingest forgot it): drop its fm_cache_set_timeouts() override.  Without
+ * this, a configured exporter address sending from ever new source ports (a restarting probe, or
+ * a spoofer) would grow the override table by one entry per port forever.  Sources of the
+ * exporter still cached keep the timeouts they have.  No override: nothing happens.
+ */
+void fm_cache_clear_timeouts(fm_cache_t *c, uint32_t exporter);
 
 /**
  * Reload: take the default timeouts, export delay, max_sources and biflow flag from @p conf;
@@ -122,6 +129,7 @@ typedef struct fm_cache_stats {
     uint64_t inserts, merges, biflow_pairs, merge_conflicts, expired, evicted, emitted, entries,
         capacity, bytes, bytes_per_entry;
     uint64_t sources, max_sources, sources_freed, sources_evicted, source_bytes;
+    uint64_t timeout_overrides; /* per-exporter timeouts held (fm_cache_set_timeouts) */
 } fm_cache_stats_t;
 
 /** Counters and sizes: bytes is the arena plus buckets; bytes_per_entry = bytes / capacity. */

@@ -61,6 +61,13 @@ static void on_new_exporter(void *ctx, const fm_ingest_exporter_t *e)
     }
 }
 
+/* Ingest forgot an exporter: its [exporter.NAME] timeouts go with it (fm_cache_clear_timeouts). */
+static void on_gone_exporter(void *ctx, uint32_t id)
+{
+    fm_daemon_t *d = ctx;
+    fm_shards_clear_timeouts(d->path.shards, id);
+}
+
 /* Sample the counters behind the 1- and 15-minute rates of `status` (rate.h). */
 static void update_rate(fm_daemon_t *d, uint64_t now)
 {
@@ -468,7 +475,8 @@ static int open_modules(fm_daemon_t *d, char *err, size_t errlen)
     fm_ingest_conf_t ic = {.udp = c->udp, .rcvbuf = c->rcvbuf,
                            .max_exporters = (uint32_t)c->max_exporters,
                            .exporter_timeout_ms = c->exporter_timeout_ms,
-                           .new_exporter = on_new_exporter, .new_exporter_ctx = d};
+                           .new_exporter = on_new_exporter, .new_exporter_ctx = d,
+                           .gone_exporter = on_gone_exporter, .gone_exporter_ctx = d};
     fm_sink_t sink;
     int rc;
 

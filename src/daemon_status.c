@@ -26,7 +26,8 @@ static json_t *cache_json(fm_daemon_t *d)
                      (json_int_t)cs.biflow_pairs, "merge_conflicts",
                      (json_int_t)cs.merge_conflicts, "expired", (json_int_t)cs.expired,
                      "evicted", (json_int_t)cs.evicted, "emitted", (json_int_t)cs.emitted);
-    json_object_update_new(j, json_pack("{sI sI sI sI sI}", "sources", (json_int_t)cs.sources,
+    json_object_update_new(j, json_pack("{sI sI sI sI sI sI}", "sources", (json_int_t)cs.sources,
+                                        "timeout_overrides", (json_int_t)cs.timeout_overrides,
                                         "max_sources", (json_int_t)cs.max_sources,
                                         "sources_freed", (json_int_t)cs.sources_freed,
                                         "sources_evicted", (json_int_t)cs.sources_evicted,

@@ -198,6 +198,9 @@ static void unlink_exporter(fm_ingest_t *ing, exporter_t *victim)
             break;
         }
     }
+    if (ing->conf.gone_exporter) {
+        ing->conf.gone_exporter(ing->conf.gone_exporter_ctx, victim->info.id);
+    }
     fm_decoder_free(victim->dec);
     free(victim);
     ing->nexporters--;

@@ -27,6 +27,10 @@ typedef struct {
     /* Optional: told of each new exporter before its first records are decoded. */
     void (*new_exporter)(void *ctx, const fm_ingest_exporter_t *e);
     void *new_exporter_ctx;
+    /* Optional: told of each exporter forgotten (evicted from a full table or silent for
+     * exporter_timeout_ms), so that what others keep per exporter id can go too. */
+    void (*gone_exporter)(void *ctx, uint32_t id);
+    void *gone_exporter_ctx;
 } fm_ingest_conf_t;
 
 /** One exporter as reported to the control socket. */

@@ -39,6 +39,7 @@ typedef enum {
     MSG_RECORDS,
     MSG_ADVANCE,
     MSG_TIMEOUTS,
+    MSG_FORGET,   /* u.to.exporter: fm_cache_clear_timeouts */
     MSG_CONF,
     MSG_SYNC,
     MSG_FLUSH,
@@ -181,6 +182,9 @@ static bool process(shard_t *sh, const msg_t *m)
     case MSG_TIMEOUTS:
         fm_cache_set_timeouts(sh->cache, m->u.to.exporter, m->u.to.active_ms,
                               m->u.to.inactive_ms);
+        break;
+    case MSG_FORGET:
+        fm_cache_clear_timeouts(sh->cache, m->u.to.exporter);
         break;
     case MSG_CONF:
         fm_cache_set_conf(sh->cache, &m->u.conf);
@@ -395,6 +399,19 @@ int fm_shards_set_timeouts(fm_shards_t *s, uint32_t exporter, uint64_t active_ms
     return 0;
 }
 
+void fm_shards_clear_timeouts(fm_shards_t *s, uint32_t exporter)
+{
+    if (s->n == 1) {
+        fm_cache_clear_timeouts(s->shards[0].cache, exporter);
+        return;
+    }
+    for (unsigned i = 0; i < s->n; i++) {
+        msg_t *m = ctl_slot(&s->shards[i], MSG_FORGET);
+        m->u.to.exporter = exporter;
+        send_ctl(&s->shards[i]);
+    }
+}
+
 void fm_shards_set_conf(fm_shards_t *s, const fm_cache_conf_t *conf)
 {
     if (s->n == 1) {
@@ -454,6 +471,10 @@ static void stats_add(fm_cache_stats_t *sum, const fm_cache_stats_t *a)
     sum->max_sources += a->max_sources;
     sum->sources_freed += a->sources_freed;
     sum->sources_evicted += a->sources_evicted;
+    /* every shard holds the same overrides: the table's size, not a sum */
+    if (a->timeout_overrides > sum->timeout_overrides) {
+        sum->timeout_overrides = a->timeout_overrides;
+    }
     sum->source_bytes += a->source_bytes;
 }
 

@@ -79,6 +79,8 @@ void fm_shards_advance(fm_shards_t *s, uint64_t wall_ms);
  *  @return 0 or FM_EINVAL. */
 int fm_shards_set_timeouts(fm_shards_t *s, uint32_t exporter, uint64_t active_ms,
                            uint64_t inactive_ms);
+/** fm_cache_clear_timeouts() on every shard (in order with the records). */
+void fm_shards_clear_timeouts(fm_shards_t *s, uint32_t exporter);
 /** fm_cache_set_conf() on every shard (memory_mib is ignored, as the cache does). */
 void fm_shards_set_conf(fm_shards_t *s, const fm_cache_conf_t *conf);
 

@@ -577,6 +577,40 @@ static void test_rfc5103_and_limits(void **state)
 /* Issue 20 item 2: 70000 records with distinct (domain, sampling) pairs.  The source table stays
  * within max_sources (evicting the smallest, nothing lost), an exporter arriving afterwards is
  * still merged, and sources are freed once their entries have left. */
+/* A configured exporter address sending from ever new ports: one override per exporter id,
+ * and each goes when ingest forgets its exporter (issue 20: nothing an exporter does may grow
+ * the daemon without bound).  A cleared exporter is back on the default timeouts. */
+static void test_clear_timeouts(void **state)
+{
+    (void)state;
+    sink_t k;
+    fm_cache_t *c = make(&k, false, FM_CACHE_MODE_MERGE, 0);
+    fm_cache_stats_t st;
+    for (uint32_t e = 1; e <= 5000; e++) {
+        assert_int_equal(fm_cache_set_timeouts(c, e, 60 * S, 5 * S), 0);
+        if (e > 3) {
+            fm_cache_clear_timeouts(c, e - 3);
+        }
+    }
+    fm_cache_stats(c, &st);
+    assert_int_equal(st.timeout_overrides, 3);
+    fm_cache_clear_timeouts(c, 424242); /* unknown: nothing happens */
+    fm_cache_clear_timeouts(c, 4998);
+    fm_cache_stats(c, &st);
+    assert_int_equal(st.timeout_overrides, 2);
+    /* 4998 idles out at the default 15 s again: a 10 s gap merges */
+    fm_flow_t a = rec4(1, 2, 3, 4, T0, T0 + 299 * S, 10);
+    fm_flow_t b = rec4(1, 2, 3, 4, T0 + 309 * S, T0 + 310 * S, 1);
+    a.exporter = b.exporter = 4998;
+    fm_cache_insert(c, &a);
+    fm_cache_insert(c, &b);
+    fm_cache_flush(c);
+    assert_int_equal(k.n, 1);
+    assert_int_equal(k.f[0].packets, 11);
+    fm_cache_free(c);
+    free(k.f);
+}
+
 static void test_source_flood(void **state)
 {
     (void)state;
@@ -629,7 +663,7 @@ int main(void)
         cmocka_unit_test(test_expiry_order),      cmocka_unit_test(test_expiry_open),
         cmocka_unit_test(test_eviction_no_loss),  cmocka_unit_test(test_flow_models_vector),
         cmocka_unit_test(test_profile_rules),     cmocka_unit_test(test_rfc5103_and_limits),
-        cmocka_unit_test(test_source_flood),
+        cmocka_unit_test(test_source_flood),      cmocka_unit_test(test_clear_timeouts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
