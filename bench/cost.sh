@@ -21,6 +21,7 @@
 # usage: bench/cost.sh [BUILDDIR]          (default: the current directory)
 # env:   VERSIONS="5 9 10"  RATE=200000 (records/s)  RECORDS=2000000  ROUNDS=3
 #        COLLECTORS="flowmixd nfcapd nfacctd"  RCVBUF=16M  FM_KEEP=1 (keep the temp dir)
+#        FM_CONF="[daemon]\nworkers = 1" (lines added to flowmixd's configuration, printf %b)
 set -eu
 
 B=$(cd "${1:-.}" && pwd)
@@ -29,6 +30,7 @@ RATE=${RATE:-200000}
 RECORDS=${RECORDS:-2000000}
 ROUNDS=${ROUNDS:-3}
 COLLECTORS=${COLLECTORS:-"flowmixd nfcapd nfacctd"}
+FM_CONF=${FM_CONF:-}
 . "$(dirname "$0")/lib.sh"
 # Interrupted (SIGTERM, Ctrl-C): no collector may outlive the script.  They inherit the fd of
 # `flock /tmp/fm-bench.lock`, so an orphaned nfacctd (it ignores SIGTERM) would hold the
@@ -107,7 +109,7 @@ stream() {   # stream PORT: the seeded stream; sets sent
 run_flowmixd() {
     next_port; port=$port_base
     rm -rf "$tmp/fm"
-    daemon_conf "$tmp/fm" "$port" </dev/null
+    printf "%b" "$FM_CONF" | daemon_conf "$tmp/fm" "$port"
     $TIME -f '%U %S' -o "$tmp/rusage" "$B/flowmixd" -f -c "$tmp/fm/d.conf" 2>"$tmp/fm/d.log" &
     tpid=$!
     dsock=$tmp/fm/control.sock

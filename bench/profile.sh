@@ -7,6 +7,7 @@
 #
 # usage: bench/profile.sh [BUILDDIR]     (default: the current directory)
 # env:   VERSION=5  RATE=200000  RECORDS=2000000  TOP=25  PERF_OUT=<file> (default in $tmp)
+#        FM_CONF="[daemon]\nworkers = 1" (lines added to the configuration, printf %b)
 set -eu
 B=$(cd "${1:-.}" && pwd)
 VERSION=${VERSION:-5}
@@ -17,7 +18,7 @@ TOP=${TOP:-25}
 command -v perf >/dev/null || { echo "bench/profile: perf missing (Debian: linux-perf)" >&2; exit 1; }
 out=${PERF_OUT:-$tmp/perf.data}
 next_port; port=$port_base
-daemon_conf "$tmp/fm" "$port" </dev/null
+printf "%b" "${FM_CONF:-}" | daemon_conf "$tmp/fm" "$port"
 dsock=$tmp/fm/control.sock
 "$B/flowmixd" -f -c "$tmp/fm/d.conf" 2>"$tmp/fm/d.log" &
 dpid=$!
