@@ -12,14 +12,18 @@
  *
  * Prints records/s (wall clock: what the machine delivers) per worker count, the ratio to one
  * worker, and whether the merged histograms are bit-identical to one worker's; the CPU seconds
- * per million records of all threads; and a bound for an idle 2-core machine, from the busiest
- * thread's CPU time and half the total (/proc/self/task), which is what a shared machine's
- * wall clock cannot show.  Run it under flock /tmp/fm-bench.lock and read the load it prints.
- * Usage: bench/pipeline [passes, default 10] [max workers, default 2]
+ * per million records of all threads and of each thread; and a bound for an idle 2-core
+ * machine, from the busiest thread's CPU time and half the total (/proc/self/task), which is
+ * what a shared machine's wall clock cannot show.  A round runs every worker count once, one
+ * after the other; rounds repeat that, so a change in the machine's speed (this is a shared
+ * virtual machine) hits all worker counts alike, and the summary gives the median ratio.  Run
+ * it under flock /tmp/fm-bench.lock and read the load it prints.
+ * Usage: bench/pipeline [passes, default 10] [max workers, default 2] [rounds, default 3]
  */
 #include "config.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,7 +167,7 @@ static size_t thread_cpu(double *out, size_t max)
 /* One run: passes over the datagrams; the merged histograms go to *out, the CPU seconds of all
  * threads to *cpu.  @return records/s. */
 static double run(unsigned workers, const dgrams_t *g, unsigned passes, fm_histset_t **out,
-                  uint64_t *records, double *cpu, double *busiest)
+                  uint64_t *records, double *cpu, double *busiest, char *threads, size_t tlen)
 {
     double tc[FM_SHARDS_MAX + 1];
     fm_shards_conf_t sc = {.workers = workers};
@@ -203,9 +207,12 @@ static double run(unsigned workers, const dgrams_t *g, unsigned passes, fm_hists
      * nothing since c0): with it, what two cores of its own would give (see main). */
     size_t nt = thread_cpu(tc, FM_SHARDS_MAX + 1);
     *busiest = 0;
+    size_t w = 0;
     for (size_t i = 0; i < nt; i++) {
         double t = i == 0 ? tc[0] - main_cpu0 : tc[i];
         *busiest = t > *busiest ? t : *busiest;
+        int k = snprintf(threads + w, tlen - w, "%s%.2f", i ? " " : "", t);
+        w += k > 0 && (size_t)k < tlen - w ? (size_t)k : 0;
     }
     fm_shards_stats(s, &st, NULL);
     *records = fm_decoder_stats(d)->records;
@@ -245,52 +252,83 @@ static bool same(fm_histset_t *a, fm_histset_t *b)
     return true;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, unsigned n)
+{
+    qsort(v, n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+#define MAX_ROUNDS 99
+
 int main(int argc, char **argv)
 {
     unsigned passes = argc > 1 ? (unsigned)atoi(argv[1]) : 10;
     unsigned maxw = argc > 2 ? (unsigned)atoi(argv[2]) : 2;
+    unsigned rounds = argc > 3 ? (unsigned)atoi(argv[3]) : 3;
+    static double ratio[FM_SHARDS_MAX + 1][MAX_ROUNDS], bound[FM_SHARDS_MAX + 1][MAX_ROUNDS];
     fm_flow_t *flows = malloc(NFLOWS * sizeof(*flows));
-    fm_histset_t *h1 = NULL, *h;
-    double load[3] = {0}, r1 = 0, e1 = 1;
-    uint64_t n;
+    double load[3] = {0};
+    bool identical = true;
     dgrams_t g;
 
-    if (passes < 1 || maxw < 1 || maxw > FM_SHARDS_MAX) {
-        fprintf(stderr, "usage: bench/pipeline [passes >= 1] [max workers 1..%d]\n",
-                FM_SHARDS_MAX);
+    if (passes < 1 || maxw < 1 || maxw > FM_SHARDS_MAX || rounds < 1 || rounds > MAX_ROUNDS) {
+        fprintf(stderr, "usage: bench/pipeline [passes >= 1] [max workers 1..%d] [rounds 1..%d]\n",
+                FM_SHARDS_MAX, MAX_ROUNDS);
         return 2;
     }
     make_flows(flows, NFLOWS);
     build(flows, &g);
     free(flows);
-    for (unsigned w = 1; w <= maxw; w++) {
-        double cpu, busiest;
-        double r = run(w, &g, passes, &h, &n, &cpu, &busiest);
-        /* On two cores of its own a run takes at least its busiest thread's CPU time and half
-         * its total CPU time: an upper bound of the rate on an idle 2-core machine, where the
-         * wall clock on this shared one also counts other people's processes. */
-        double est = (double)n / (busiest > cpu / 2 ? busiest : cpu / 2);
-        if (getloadavg(load, 3) < 0) {
-            load[0] = -1;
+    for (unsigned r = 0; r < rounds; r++) {
+        fm_histset_t *h1 = NULL;
+        double r1 = 0, e1 = 1;
+        for (unsigned w = 1; w <= maxw; w++) {
+            double cpu, busiest;
+            char threads[FM_SHARDS_MAX * 8 + 16];
+            fm_histset_t *h;
+            uint64_t n;
+            double rate = run(w, &g, passes, &h, &n, &cpu, &busiest, threads, sizeof(threads));
+            /* On two cores of its own a run takes at least its busiest thread's CPU time and
+             * half its total CPU time: an upper bound of the rate on an idle 2-core machine,
+             * where the wall clock on this shared one also counts other people's processes. */
+            double est = (double)n / (busiest > cpu / 2 ? busiest : cpu / 2);
+            if (getloadavg(load, 3) < 0) {
+                load[0] = -1;
+            }
+            printf("round %u workers=%u: %.0f records/s (%llu records, %.3f CPU s per M, threads' "
+                   "CPU s %s; load %.2f); 2-idle-core bound %.0f records/s", r + 1, w, rate,
+                   (unsigned long long)n, cpu * 1e6 / (double)n, threads, load[0], est);
+            if (w == 1) {
+                r1 = rate;
+                e1 = est;
+                h1 = h;
+                printf("\n");
+                continue;
+            }
+            bool same_h = same(h, h1);
+            identical = identical && same_h;
+            ratio[w][r] = rate / r1;
+            bound[w][r] = est / e1;
+            printf(" (%.2fx); %.2fx workers=1 (wall clock), histograms %s\n", bound[w][r],
+                   ratio[w][r], same_h ? "bit-identical" : "DIFFERENT");
+            fflush(stdout);
+            fm_histset_free(h);
         }
-        if (w == 1) {
-            r1 = r;
-            h1 = h;
-            printf("pipeline workers=1: %.0f records/s (%llu records, %.3f CPU s per M; load "
-                   "%.2f); 2-idle-core bound %.0f records/s\n", r, (unsigned long long)n,
-                   cpu * 1e6 / (double)n, load[0], est);
-            e1 = est;
-            continue;
-        }
-        printf("pipeline workers=%u: %.0f records/s (%llu records, %.3f CPU s per M; load %.2f), "
-               "%.2fx workers=1, histograms %s; 2-idle-core bound %.0f records/s, %.2fx\n",
-               w, r, (unsigned long long)n, cpu * 1e6 / (double)n, load[0], r / r1,
-               same(h, h1) ? "bit-identical" : "DIFFERENT", est, est / e1);
-        fm_histset_free(h);
+        fm_histset_free(h1);
     }
-    fm_histset_free(h1);
+    for (unsigned w = 2; w <= maxw; w++) {
+        printf("median of %u rounds: workers=%u %.2fx workers=1 (wall clock), 2-idle-core bound "
+               "%.2fx; histograms %s\n", rounds, w, median(ratio[w], rounds),
+               median(bound[w], rounds), identical ? "bit-identical in every round" : "DIFFERENT");
+    }
     free(g.buf);
     free(g.off);
     free(g.len);
-    return 0;
+    return identical ? 0 : 1;
 }

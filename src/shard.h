@@ -35,7 +35,10 @@ typedef struct fm_shards fm_shards_t;
 
 typedef struct fm_shards_conf {
     unsigned workers;         /* 1..FM_SHARDS_MAX */
-    fm_cache_conf_t cache;    /* memory_mib is the total, split evenly (at least 1 MiB each) */
+    fm_cache_conf_t cache;    /* memory_mib is the total, split evenly (at least 1 MiB each);
+                                 with workers > 1 each part also holds its shard's ring of
+                                 waiting records (whole MiB, at most an eighth of the part
+                                 but never less than 32 batches) */
 } fm_shards_conf_t;
 
 typedef struct fm_shards_ops {
@@ -97,6 +100,11 @@ void fm_shards_flush(fm_shards_t *s);
  * fm_shards_flush() with workers > 1, now with one.  Either pointer may be NULL.
  */
 void fm_shards_stats(const fm_shards_t *s, fm_cache_stats_t *sum, uint64_t *finished);
+
+/** Times the shard threads slept for an empty ring and were woken, summed, as of the last
+ *  fm_shards_sync() or fm_shards_flush(); 0 with one worker.  Each costs two context switches,
+ *  which is why the loop wakes a shard only for a run of work (a bound the tests check). */
+uint64_t fm_shards_sleeps(const fm_shards_t *s);
 
 /** The shard a record goes to (exposed for tests): a function of fm_cache_flow_hash only. */
 unsigned fm_shards_of(const fm_shards_t *s, const fm_flow_t *f);

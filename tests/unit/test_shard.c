@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -355,7 +356,8 @@ static void run_shards(unsigned workers, const fm_flow_t *recs, size_t n, out_t 
     memset(o, 0, sizeof(*o));
     pthread_mutex_init(&o->mu, NULL);
     fm_cache_conf_default(&sc.cache);
-    sc.cache.memory_mib = 8 * workers; /* each shard as big as the single cache */
+    /* each shard's cache as big as the single cache: its ring (64 batches) takes 2 MiB of 10 */
+    sc.cache.memory_mib = workers == 1 ? 8 : 10 * workers;
     assert_int_equal(fm_shards_new(&sc, &ops, &s), 0);
     assert_int_equal(fm_shards_workers(s), workers);
     assert_int_equal(fm_shards_set_timeouts(s, 1, 300 * S, 15 * S), 0);
@@ -415,6 +417,50 @@ static void test_shards_same_result(void **state)
     free(recs);
 }
 
+/* A trickle, as the daemon's loop hands records over at a low rate: one datagram of records and
+ * a push after each loop iteration.  A shard is woken for a run of messages, not for each one:
+ * with a wake-up per push (the earlier behaviour) the two shards slept and were woken ~2 x PUSHES
+ * times, two context switches each, which cost more CPU than the records at 200 k records/s. */
+#define PUSHES 64
+
+static void test_shards_trickle_wakeups(void **state)
+{
+    (void)state;
+    fm_flow_t *recs;
+    size_t n = make_records(&recs);
+    out_t o;
+    fm_shards_conf_t sc = {.workers = 2};
+    fm_shards_ops_t ops = {.finished = finished, .sync = sync_hook, .ctx = &o};
+    fm_shards_t *s = NULL;
+    fm_cache_stats_t st;
+
+    memset(&o, 0, sizeof(o));
+    pthread_mutex_init(&o.mu, NULL);
+    fm_cache_conf_default(&sc.cache);
+    sc.cache.memory_mib = 16;
+    assert_int_equal(fm_shards_new(&sc, &ops, &s), 0);
+    fm_sink_t in = fm_shards_sink(s);
+    assert_true(n >= PUSHES * 30);
+    for (size_t i = 0; i < PUSHES; i++) {
+        fm_sink_put(in, recs + i * 30, 30);
+        fm_shards_push(s);
+        usleep(300); /* long enough for a shard to go to sleep in between */
+    }
+    fm_shards_sync(s);
+    fm_shards_stats(s, &st, NULL);
+    assert_int_equal(st.inserts, PUSHES * 30); /* nothing held back from a reader */
+    uint64_t sleeps = fm_shards_sleeps(s);
+    print_message("trickle: %d pushes, shards slept %llu times\n", PUSHES,
+                  (unsigned long long)sleeps);
+    /* 64 partial messages per shard at most, a wake-up per 8 of them, plus the sync's */
+    assert_true(sleeps <= 2 * (PUSHES / 8 + 2));
+    fm_shards_flush(s);
+    fm_shards_free(s);
+    pthread_mutex_destroy(&o.mu);
+    free(o.f);
+    free(recs);
+}
+
 /* Each record goes to the shard of its hash; the two directions to the same one. */
 static void test_shards_of(void **state)
 {
@@ -458,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_hash_symmetry),
         cmocka_unit_test(test_shards_of),
         cmocka_unit_test(test_shards_same_result),
+        cmocka_unit_test(test_shards_trickle_wakeups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
