@@ -255,6 +255,16 @@ static void *shard_main(void *arg)
 
 /* ---- loop side ---------------------------------------------------------------------------- */
 
+/* Wake every shard that sleeps with messages in its ring (below WAKE_AT). */
+static void wake_all(fm_shards_t *s)
+{
+    for (unsigned i = 0; i < s->n; i++) {
+        if (fm_ring_pending(&s->shards[i].ring)) {
+            park_wake(&s->shards[i].park);
+        }
+    }
+}
+
 /* A full ring is waited on until half of it is free again: the shard then works through a
  * run of messages between two wake-ups instead of waking the loop for every slot it frees. */
 static bool half_free(void *arg)
@@ -268,7 +278,7 @@ static msg_t *take_slot(shard_t *sh)
 {
     msg_t *m;
     while (!(m = fm_ring_write_slot(&sh->ring))) {
-        park_wake(&sh->park); /* a full ring: the shard must run whatever WAKE_AT says */
+        wake_all(sh->owner); /* the loop stops: no shard may sleep on work while it waits */
         park_wait(&sh->owner->loop_park, half_free, sh);
     }
     return m;
