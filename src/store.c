@@ -18,6 +18,7 @@
 
 #include <sqlite3.h>
 
+#include "store_rows.h"
 #include "util/err.h"
 #include "util/mem.h"
 #include "util/time.h"
@@ -121,9 +122,12 @@ static const char *const sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
+    /* One statement per histogram: its bins come from fm_bins (store_rows.h), in key order.
+     * "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT. */
     [ST_BIN_UPSERT] =
         "INSERT INTO hist_bins (window_id, class, direction, metric, bin_lo, bin_hi, flows,"
-        " packets, octets) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        " packets, octets) SELECT ?1, ?2, ?3, ?4, lo, hi, flows, packets, octets"
+        " FROM fm_bins(?5) WHERE true"
         " ON CONFLICT DO UPDATE SET bin_hi = excluded.bin_hi, " SAT_ADD("flows") ", "
         SAT_ADD("packets") ", " SAT_ADD("octets"),
     [ST_WIN_UPSERT] = "INSERT INTO windows (start_ms, end_ms, flows) VALUES (?1, ?2, ?3)"
@@ -431,6 +435,9 @@ static int configure(fm_store_t *s, bool readonly)
 {
     int rc;
     sqlite3_extended_result_codes(s->db, 1);
+    if ((rc = fm_store_rows_register(s->db)) != SQLITE_OK) {
+        return db_fail(s, rc, "registering fm_bins");
+    }
     if (sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS) != SQLITE_OK) {
         return db_fail(s, sqlite3_errcode(s->db), "busy_timeout");
     }
@@ -544,18 +551,16 @@ static int write_hist(fm_store_t *s, int64_t window_id, int c, int d, int m, con
     if (n < 0) {
         return fail(s, (int)n, "listing histogram bins: %s", fm_strerror((int)n));
     }
-    sqlite3_bind_int64(st, 1, window_id);
-    sqlite3_bind_int(st, 2, c);
-    sqlite3_bind_int(st, 3, d);
-    sqlite3_bind_int(st, 4, m);
-    for (long i = 0; i < n && rc == 0; i++) {
-        sqlite3_bind_int64(st, 5, u2i(bins[i].lo));
-        sqlite3_bind_int64(st, 6, u2i(bins[i].hi));
-        sqlite3_bind_int64(st, 7, sum2i(bins[i].flows));
-        sqlite3_bind_int64(st, 8, sum2i(bins[i].packets));
-        sqlite3_bind_int64(st, 9, sum2i(bins[i].octets));
+    if (n > 0) {
+        fm_store_rows_t rows = {bins, (size_t)n};
+        sqlite3_bind_int64(st, 1, window_id);
+        sqlite3_bind_int(st, 2, c);
+        sqlite3_bind_int(st, 3, d);
+        sqlite3_bind_int(st, 4, m);
+        fm_store_rows_bind(st, 5, &rows);
         rc = run(s, ST_BIN_UPSERT, "writing histogram bins");
         s->bin_rows += rc == 0 ? (uint64_t)sqlite3_changes(s->db) : 0;
+        sqlite3_bind_null(st, 5); /* the rows are about to be freed */
     }
     free(bins);
     return rc;
