@@ -10,6 +10,10 @@
 # usage: bench/ingest.sh [BUILDDIR]     (default: the current directory)
 # env:   RATES="50000 100000 200000 400000 800000"  SECONDS_PER_STEP=2  VERSION=9 (5, 9, 10)
 #        RCVBUF=16M (both collectors ask for it; the kernel caps it at net.core.rmem_max)
+#        SEND_OPTS="--preload --mtu 9000" (more `flowmix send` options: --preload encodes every
+#        datagram before sending, so the sender is not what limits; with IPFIX, --mtu 9000 puts
+#        ~200 records in a datagram: loopback's per-datagram cost, which the kernel charges to
+#        the sender, then limits it above 10 M records/s on the 2-core machine)
 set -eu
 
 B=$(cd "${1:-.}" && pwd)
@@ -47,7 +51,8 @@ nf_count() {   # nf_count RATE: got_n = records nfcapd stored for one step (fres
 
 loss() { awk -v s="$1" -v r="$2" 'BEGIN { printf "%.2f", (s > 0) ? 100 * (s - r) / s : 0 }'; }
 
-echo "bench/ingest: NetFlow v$VERSION over loopback, $SECS s per step, rcvbuf $RCVBUF" \
+echo "bench/ingest: NetFlow v$VERSION over loopback, $SECS s per step, rcvbuf $RCVBUF," \
+    "send options '${SEND_OPTS:-}'" \
     "(net.core.rmem_max $(rmem_max)), load $(loadavg)"
 printf '%9s %9s %9s %17s %7s %16s %7s\n' rate sent achieved flowmixd_received loss% \
     nfcapd_received loss%

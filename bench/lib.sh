@@ -99,8 +99,9 @@ settle() {
 # send RATE PORT: SECS seconds of seeded synthetic records at RATE records/s to 127.0.0.1:PORT;
 # prints the records sent, the achieved rate and the sender's seconds.
 send() {
+    # shellcheck disable=SC2086 # SEND_OPTS: extra options, split on purpose
     "$B/flowmix" send -v "$VERSION" --synthetic $(( $1 * SECS )) --seed 7 --rate "$1" \
-        "127.0.0.1:$2" |
+        ${SEND_OPTS:-} "127.0.0.1:$2" |
         sed -n 's/^sent \([0-9]*\) records.* in \([0-9.]*\) s: \([0-9]*\) records\/s.*/\1 \3 \2/p'
 }
 

@@ -57,6 +57,7 @@ typedef struct {
     uint64_t synthetic, seed, count, duration_ms;
     double rate;
     bool synth, replay_time, quiet;
+    bool preload;       /* encode every datagram before the first is sent */
     unsigned batch, template_every, mtu;
     uint32_t domain;
     const char *dump;
@@ -96,6 +97,9 @@ static void usage(FILE *out)
             "  --template-every N  v9/IPFIX: resend templates every N datagrams (default 20)\n"
             "  --domain ID         observation domain / source id / v5 engine id\n"
             "  --dump FILE         write the records sent as csv_flow ('-' = stdout)\n"
+            "  --preload           encode every datagram first, then send them: the rate is\n"
+            "                      then limited by the sending alone (a load test of the\n"
+            "                      collector; needs a finite input, holds it all in memory)\n"
             "  -q, --quiet         no progress and no summary line\n\n"
             "v5 carries IPv4 only (IPv6 flows are skipped and counted) and 32-bit counters.\n"
             "The summary line (stdout) gives records, datagrams, bytes, seconds and rates.\n");
@@ -237,6 +241,7 @@ static int parse_args(int argc, char **argv, send_opts_t *o)
         {"domain", required_argument, NULL, 'D'},    {"dump", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},           {"help", no_argument, NULL, 'h'},
         {"format", required_argument, NULL, 'f'},    {"x-value", required_argument, NULL, 'x'},
+        {"preload", no_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -249,6 +254,8 @@ static int parse_args(int argc, char **argv, send_opts_t *o)
             return 1;
         } else if (opt == 'R') {
             o->replay_time = true;
+        } else if (opt == 'P') {
+            o->preload = true;
         } else if (opt == 'q') {
             o->quiet = true;
         } else if (opt == '?' || opt == ':') {
@@ -258,6 +265,11 @@ static int parse_args(int argc, char **argv, send_opts_t *o)
             fm_cmd_usage_error("send", "bad value '%s' for -%c", optarg, opt);
             return -1;
         }
+    }
+    if (o->preload && (o->duration_ms || (o->synth && o->synthetic == 0 && !o->count))) {
+        fm_cmd_usage_error("send", "--preload needs a finite input: not with --duration or an "
+                           "unbounded --synthetic 0 without --count");
+        return -1;
     }
     return place_args(argc, argv, o);
 }
@@ -488,6 +500,16 @@ static void batch_send(batch_t *b, send_stats_t *st)
 
 /* ---- The send loop ---- */
 
+/* --preload: every datagram, encoded before the first is sent, and the records each holds. */
+typedef struct {
+    bool filling;      /* send_batch() keeps its batches here instead of sending them */
+    uint8_t *buf;
+    size_t used, cap;  /* bytes */
+    size_t *off, *len;
+    uint32_t *recs;
+    size_t n, ncap;    /* datagrams */
+} preload_t;
+
 typedef struct {
     const send_opts_t *o;
     fm_encoder_t *enc;
@@ -499,6 +521,7 @@ typedef struct {
     fm_flow_t *flows;
     size_t n, pos;
     uint64_t start_ns, replay_now, next_progress_ns;
+    preload_t pre;     /* --preload: the encoded datagrams, filled before sending */
 } sender_t;
 
 /* The exporter time for a datagram made of flows[0..n) and, in wall-clock mode, the flows moved
@@ -611,6 +634,75 @@ static void progress(sender_t *s)
             s->st.records, s->st.datagrams, t > 0 ? (double)s->st.records / t : 0.0);
 }
 
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap) {
+        return 0;
+    }
+    size_t c = *cap ? *cap : 1024;
+    while (c < need) {
+        c *= 2;
+    }
+    void *q = realloc(*p, c * size);
+    if (!q) {
+        return FM_ENOMEM;
+    }
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* Keep the batch's datagrams (their records spread evenly for pacing: only the batch's total is
+ * known here) and empty it. */
+static int preload_keep(preload_t *p, batch_t *b, uint64_t recs)
+{
+    size_t ncap = p->ncap, bytes = 0;
+    for (unsigned i = 0; i < b->n; i++) {
+        bytes += b->len[i];
+    }
+    if (grow((void **)&p->buf, &p->cap, p->used + bytes, 1) < 0 ||
+        grow((void **)&p->off, &ncap, p->n + b->n, sizeof(*p->off)) < 0 ||
+        (ncap = p->ncap, grow((void **)&p->len, &ncap, p->n + b->n, sizeof(*p->len)) < 0) ||
+        (ncap = p->ncap, grow((void **)&p->recs, &ncap, p->n + b->n, sizeof(*p->recs)) < 0)) {
+        fprintf(stderr, "flowmix send: --preload: out of memory after %zu datagrams\n", p->n);
+        return FM_ENOMEM;
+    }
+    p->ncap = ncap;
+    for (unsigned i = 0; i < b->n; i++) {
+        memcpy(p->buf + p->used, b->buf[i], b->len[i]);
+        p->off[p->n] = p->used;
+        p->len[p->n] = b->len[i];
+        p->recs[p->n] = (uint32_t)(recs / b->n + (i < recs % b->n));
+        p->used += b->len[i];
+        p->n++;
+    }
+    b->n = 0;
+    return 0;
+}
+
+/* Send the preloaded datagrams, paced as send_batch() paces: about 1 ms worth per batch. */
+static void preload_send(sender_t *s)
+{
+    const preload_t *p = &s->pre;
+    uint64_t want = s->o->rate > 0 ? (uint64_t)(s->o->rate / 1000) : UINT64_MAX;
+    size_t i = 0;
+
+    while (i < p->n && !stop_requested) {
+        uint64_t recs = 0;
+        while (i < p->n && s->batch.n < s->o->batch && recs < (want ? want : 1)) {
+            memcpy(s->batch.buf[s->batch.n], p->buf + p->off[i], p->len[i]);
+            s->batch.len[s->batch.n++] = p->len[i];
+            s->st.datagrams++;
+            s->st.bytes += p->len[i];
+            recs += p->recs[i++];
+        }
+        bucket_take(&s->bucket, recs);
+        batch_send(&s->batch, &s->st);
+        s->st.records += recs;
+        progress(s);
+    }
+}
+
 /* Fill one batch (about 1 ms worth of records when paced), pace it and send it.
  * @return 1 to go on, 0 at the end of the input, < 0 on error. */
 static int send_batch(sender_t *s)
@@ -642,8 +734,15 @@ static int send_batch(sender_t *s)
     if (s->batch.n == 0) {
         return 0;
     }
-    bucket_take(&s->bucket, recs);
-    batch_send(&s->batch, &s->st);
+    if (s->pre.filling) {
+        int rc = preload_keep(&s->pre, &s->batch, recs);
+        if (rc < 0) {
+            return rc;
+        }
+    } else {
+        bucket_take(&s->bucket, recs);
+        batch_send(&s->batch, &s->st);
+    }
     s->st.records += recs;
     return 1;
 }
@@ -668,8 +767,24 @@ static int run(sender_t *s)
 {
     int rc = 1;
 
+    if (s->o->preload) {
+        s->pre.filling = true;
+        while (rc == 1 && !limit_reached(s)) {
+            rc = send_batch(s);
+        }
+        s->pre.filling = false;
+        if (rc < 0) {
+            return rc;
+        }
+        /* what was encoded goes out now: counted as it is sent */
+        s->st = (send_stats_t){.skipped = s->st.skipped};
+    }
     s->start_ns = fm_time_mono_ns();
     bucket_init(&s->bucket, s->o->rate, 30u * s->o->batch);
+    if (s->o->preload) {
+        preload_send(s);
+        rc = 0;
+    }
     while (rc == 1 && !limit_reached(s)) {
         rc = send_batch(s);
         progress(s);
@@ -727,6 +842,10 @@ static int sender_fini(sender_t *s)
     }
     source_close(&s->src);
     fm_encoder_free(s->enc);
+    free(s->pre.buf);
+    free(s->pre.off);
+    free(s->pre.len);
+    free(s->pre.recs);
     free(s->flows);
     free(s->batch.buf);
     return rc;

@@ -60,6 +60,14 @@ run_one v5 5 127.0.0.1 "$fm_tmp/flows.csv" --synthetic $N --seed 42 --dump "$fm_
 run_one v9 9 127.0.0.1 "$fm_tmp/v9.csv" -i csv_flow --dump "$fm_tmp/v9.csv" "$fm_tmp/flows.csv"
 run_one ipfix 10 127.0.0.1 "$fm_tmp/ipfix.csv" -i csv_flow --dump "$fm_tmp/ipfix.csv" \
     "$fm_tmp/flows.csv"
+# --preload: every datagram encoded first (jumbo ones here), then sent: the same flows arrive.
+run_one preload 10 127.0.0.1 "$fm_tmp/pre.csv" -i csv_flow --preload --mtu 9000 \
+    --dump "$fm_tmp/pre.csv" "$fm_tmp/flows.csv"
+rc=0
+"$FLOWMIX" send --preload --synthetic 10 --duration 1 "127.0.0.1:$(free_udp_port)" \
+    2>"$fm_tmp/pre.err" || rc=$?
+[ $rc = 2 ] && grep -q 'finite input' "$fm_tmp/pre.err" ||
+    fail "--preload with --duration: exit $rc, $(cat "$fm_tmp/pre.err")"
 if ip -6 addr show lo 2>/dev/null | grep -q '::1'; then
     run_one ipfix6 10 "[::1]" "$fm_tmp/flows.csv" -i csv_flow --replay-time --template-every 5 \
         "$fm_tmp/flows.csv"
