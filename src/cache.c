@@ -915,7 +915,8 @@ static uint32_t source_add(fm_cache_t *c, const fm_flow_t *f, uint64_t last)
     return i;
 }
 
-static uint32_t source_get(fm_cache_t *c, const fm_flow_t *f, uint64_t last)
+/* The record's source, or NIL if it has none yet. */
+static uint32_t source_find(fm_cache_t *c, const fm_flow_t *f)
 {
     const source_t *s = c->last_src < c->nsrc ? c->srcs[c->last_src] : NULL;
     if (s && s->exporter == f->exporter && s->domain == f->domain &&
@@ -929,7 +930,16 @@ static uint32_t source_get(fm_cache_t *c, const fm_flow_t *f, uint64_t last)
             return c->last_src = c->smap[j] - 1;
         }
     }
-    uint32_t i = source_add(c, f, last);
+    return NIL;
+}
+
+static uint32_t source_get(fm_cache_t *c, const fm_flow_t *f, uint64_t last)
+{
+    uint32_t i = source_find(c, f);
+    if (i != NIL) {
+        return i;
+    }
+    i = source_add(c, f, last);
     if (i != NIL) {
         c->last_src = i;
     }
@@ -1103,9 +1113,21 @@ void fm_cache_set_conf(fm_cache_t *c, const fm_cache_conf_t *conf)
     }
 }
 
-static void insert_rec(fm_cache_t *c, const fm_flow_t *rec);
+static void insert_rec(fm_cache_t *c, const fm_flow_t *rec, uint32_t si, uint64_t h);
 
-static void insert_one(fm_cache_t *c, const fm_flow_t *f, uint32_t records)
+/* Is source index si (from an earlier source_get) still the record's source? */
+static bool source_is(const fm_cache_t *c, uint32_t si, const fm_flow_t *f)
+{
+    const source_t *s = si < c->nsrc ? c->srcs[si] : NULL;
+    return s && s->exporter == f->exporter && s->domain == f->domain &&
+           s->sampling == f->sampling;
+}
+
+/* Add one uniflow record.  si and h are the record's source and key_hash() when the caller has
+ * them (fm_cache_insert_batch hashes ahead to prefetch), else si is NIL; they are used only if
+ * the source is still the same, so the result never depends on them. */
+static void insert_one(fm_cache_t *c, const fm_flow_t *f, uint32_t records, uint32_t si,
+                       uint64_t h)
 {
     rec_t r = {.f = f, .first = f->first_ms, .last = f->last_ms, .records = records};
     int dir = 0;
@@ -1113,7 +1135,12 @@ static void insert_one(fm_cache_t *c, const fm_flow_t *f, uint32_t records)
     if (r.last < r.first) {
         r.last = r.first; /* a lying exporter; keep its counters anyway */
     }
-    uint32_t si = source_get(c, f, r.last);
+    bool hashed = si != NIL && source_is(c, si, f);
+    if (hashed) {
+        c->last_src = si; /* what source_get() would have found, and remembered */
+    } else {
+        si = source_get(c, f, r.last);
+    }
     if (si == NIL || r.last - r.first > MAX_SPAN_MS) {
         emit_record(c, &r); /* too many sources or an absurd span: pass it through unmerged */
         return;
@@ -1127,8 +1154,10 @@ static void insert_one(fm_cache_t *c, const fm_flow_t *f, uint32_t records)
     }
     s->wall_seen = c->wall;
 
-    uint64_t h = key_hash(c, f->src, f->dst, f->sport, f->dport, f->proto, (uint16_t)si,
-                          f->inif, f->outif);
+    if (!hashed) {
+        h = key_hash(c, f->src, f->dst, f->sport, f->dport, f->proto, (uint16_t)si, f->inif,
+                     f->outif);
+    }
     uint32_t idx = lookup(c, h, f, (uint16_t)si, &dir);
     if (c->conf.mode == FM_CACHE_MODE_PROFILE) {
         profile_record(c, (uint16_t)si, &r, h, idx, dir);
@@ -1139,33 +1168,42 @@ static void insert_one(fm_cache_t *c, const fm_flow_t *f, uint32_t records)
 
 void fm_cache_insert(fm_cache_t *c, const fm_flow_t *rec)
 {
-    insert_rec(c, rec);
+    insert_rec(c, rec, NIL, 0);
 }
 
 void fm_cache_insert_batch(fm_cache_t *c, const fm_flow_t *recs, size_t n)
 {
-    enum { AHEAD = 8 };
+    enum { AHEAD = 8, RING = 2 * AHEAD };
     /* Touch the bucket of record i + AHEAD and the head entry of record i + AHEAD / 2 while
      * record i is merged: at a million live flows every lookup is otherwise two cache misses
-     * in a row.  Only hints: the lookup itself re-reads everything. */
-    uint64_t hs[AHEAD];
+     * in a row.  Only hints: the lookup itself re-reads everything.  The source and hash
+     * found for the prefetch are handed to the insert (a ring of 2 * AHEAD, so record i's
+     * are not overwritten by record i + AHEAD's before they are used).  A source is only
+     * looked up here, never added: adding one can evict another (max_sources), which must
+     * happen in record order, as fm_cache_insert() on each record would do it. */
+    uint64_t hs[RING];
+    uint32_t ss[RING];
     for (size_t i = 0; i < n + AHEAD; i++) {
         if (i < n) {
             const fm_flow_t *f = &recs[i];
-            uint32_t si = source_get(c, f, f->last_ms);
-            hs[i % AHEAD] = key_hash(c, f->src, f->dst, f->sport, f->dport, f->proto,
-                                     (uint16_t)si, f->inif, f->outif);
-            __builtin_prefetch(&c->buckets[hs[i % AHEAD] & c->bmask]);
+            uint32_t si = source_find(c, f);
+            ss[i % RING] = si;
+            if (si != NIL) {
+                hs[i % RING] = key_hash(c, f->src, f->dst, f->sport, f->dport, f->proto,
+                                        (uint16_t)si, f->inif, f->outif);
+                __builtin_prefetch(&c->buckets[hs[i % RING] & c->bmask]);
+            }
         }
-        if (i >= AHEAD / 2 && i - AHEAD / 2 < n) {
-            uint32_t head = c->buckets[hs[(i - AHEAD / 2) % AHEAD] & c->bmask];
+        if (i >= AHEAD / 2 && i - AHEAD / 2 < n && ss[(i - AHEAD / 2) % RING] != NIL) {
+            uint32_t head = c->buckets[hs[(i - AHEAD / 2) % RING] & c->bmask];
             if (head != NIL) {
                 __builtin_prefetch(&c->arena[head]);
                 __builtin_prefetch((const char *)&c->arena[head] + 64);
             }
         }
         if (i >= AHEAD) {
-            insert_rec(c, &recs[i - AHEAD]);
+            size_t j = i - AHEAD;
+            insert_rec(c, &recs[j], ss[j % RING], hs[j % RING]);
         }
     }
 }
@@ -1180,11 +1218,12 @@ fm_sink_t fm_cache_sink(fm_cache_t *c)
     return (fm_sink_t){insert_batch_fn, c};
 }
 
-static void insert_rec(fm_cache_t *c, const fm_flow_t *rec)
+/* si and h: the record's source and hash if known (insert_one), else NIL. */
+static void insert_rec(fm_cache_t *c, const fm_flow_t *rec, uint32_t si, uint64_t h)
 {
     c->st.inserts++;
     if (rec->rev_packets == 0 && rec->rev_octets == 0) {
-        insert_one(c, rec, rec->records ? rec->records : 1);
+        insert_one(c, rec, rec->records ? rec->records : 1, si, h);
         return;
     }
     /* An RFC 5103 biflow record: its halves go in as two uniflow records (one export record). */
@@ -1204,8 +1243,8 @@ static void insert_rec(fm_cache_t *c, const fm_flow_t *rec)
     rev.tcp_flags = rec->rev_tcp_flags;
     rev.rev_packets = rev.rev_octets = 0;
     rev.flags = fwd.flags;
-    insert_one(c, &fwd, rec->records ? rec->records : 1);
-    insert_one(c, &rev, 0);
+    insert_one(c, &fwd, rec->records ? rec->records : 1, si, h); /* same key, same hash */
+    insert_one(c, &rev, 0, NIL, 0);
 }
 
 /* Expire what is due on one source's clock, one pass over at most the whole wheel. */

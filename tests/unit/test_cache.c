@@ -653,6 +653,89 @@ static void test_source_flood(void **state)
     free(k.f);
 }
 
+/* fm_cache_insert_batch hashes and looks up sources ahead of inserting (to prefetch) and hands
+ * both to the insert: it must give exactly what fm_cache_insert on each record gives, also when
+ * a record ahead adds a source that evicts the source of a record not yet inserted, the arena is
+ * full, records are RFC 5103 biflows or lie (last before first), in every mode. */
+static fm_flow_t random_rec(uint64_t *seed)
+{
+    uint64_t x = *seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    uint32_t r = (uint32_t)(x >> 33);
+    uint64_t first = T0 + (r % 4000) * 100;
+    /* few addresses and ports: directions meet, flows merge, splits continue */
+    fm_flow_t f = rec4(0x0a000000 + r % 5, 0x0a000000 + (r >> 3) % 5, (uint16_t)(1000 + (r >> 6) % 3),
+                       (uint16_t)(80 + (r >> 8) % 2), first, first + (r >> 10) % (400 * S),
+                       1 + (r >> 12) % 50);
+    f.exporter = 1 + (r >> 14) % 3;
+    f.domain = (r >> 16) % 3;
+    f.inif = (r >> 18) % 2;
+    f.outif = (r >> 19) % 2;
+    if ((r >> 20) % 11 == 0) {
+        f.last_ms = f.first_ms - 5; /* a lying exporter */
+    }
+    if ((r >> 24) % 7 == 0) {
+        f.rev_packets = 1 + (r >> 27) % 9;
+        f.rev_octets = f.rev_packets * 60;
+        f.rev_first_ms = first + 3;
+        f.rev_last_ms = first + 900;
+    }
+    return f;
+}
+
+static void test_batch_equals_single(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    fm_flow_t *recs = malloc(N * sizeof(*recs));
+    assert_non_null(recs);
+    for (int mode = 0; mode < 2; mode++) {
+        for (int biflow = 0; biflow < 2; biflow++) {
+            uint64_t seed = 42 + (uint64_t)(mode * 2 + biflow);
+            for (size_t i = 0; i < N; i++) {
+                recs[i] = random_rec(&seed);
+            }
+            fm_cache_conf_t conf;
+            fm_cache_conf_default(&conf);
+            conf.biflow = biflow;
+            conf.mode = mode ? FM_CACHE_MODE_PROFILE : FM_CACHE_MODE_MERGE;
+            conf.max_entries = 40; /* full: evictions */
+            conf.max_sources = 4;  /* 9 (exporter, domain) pairs: sources evicted mid-batch */
+            sink_t one, bat;
+            fm_cache_t *c1, *c2;
+            memset(&one, 0, sizeof(one));
+            memset(&bat, 0, sizeof(bat));
+            assert_int_equal(fm_cache_new(&conf, (fm_sink_t){collect, &one}, &c1), 0);
+            assert_int_equal(fm_cache_new(&conf, (fm_sink_t){collect, &bat}, &c2), 0);
+            size_t i = 0, len = 1;
+            while (i < N) {
+                size_t n = len < N - i ? len : N - i;
+                for (size_t j = i; j < i + n; j++) {
+                    fm_cache_insert(c1, &recs[j]);
+                }
+                fm_cache_insert_batch(c2, &recs[i], n);
+                i += n;
+                len = len * 7 % 301 + 1; /* 1 to 301 records, also fewer than the look-ahead */
+                fm_cache_advance(c1, recs[i - 1].first_ms + 20 * S);
+                fm_cache_advance(c2, recs[i - 1].first_ms + 20 * S);
+            }
+            fm_cache_flush(c1);
+            fm_cache_flush(c2);
+            fm_cache_stats_t s1, s2;
+            fm_cache_stats(c1, &s1);
+            fm_cache_stats(c2, &s2);
+            assert_memory_equal(&s1, &s2, sizeof(s1));
+            assert_true(s1.evicted > 0 && s1.sources_evicted > 0 && s1.merges > 0);
+            assert_int_equal(one.n, bat.n);
+            assert_memory_equal(one.f, bat.f, one.n * sizeof(*one.f));
+            fm_cache_free(c1);
+            fm_cache_free(c2);
+            free(one.f);
+            free(bat.f);
+        }
+    }
+    free(recs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -664,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_eviction_no_loss),  cmocka_unit_test(test_flow_models_vector),
         cmocka_unit_test(test_profile_rules),     cmocka_unit_test(test_rfc5103_and_limits),
         cmocka_unit_test(test_source_flood),      cmocka_unit_test(test_clear_timeouts),
+        cmocka_unit_test(test_batch_equals_single),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
