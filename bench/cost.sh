@@ -22,6 +22,9 @@
 # env:   VERSIONS="5 9 10"  RATE=200000 (records/s)  RECORDS=2000000  ROUNDS=3
 #        COLLECTORS="flowmixd nfcapd nfacctd"  RCVBUF=16M  FM_KEEP=1 (keep the temp dir)
 #        FM_CONF="[daemon]\nworkers = 1" (lines added to flowmixd's configuration, printf %b)
+#        FM_BASE=<build dir> with collector "base": that build's flowmixd (same configuration,
+#        same stream) runs in the same rounds, so a change is measured against the build
+#        before it under the same load (the ratio flowmixd/base)
 set -eu
 
 B=$(cd "${1:-.}" && pwd)
@@ -31,6 +34,8 @@ RECORDS=${RECORDS:-2000000}
 ROUNDS=${ROUNDS:-3}
 COLLECTORS=${COLLECTORS:-"flowmixd nfcapd nfacctd"}
 FM_CONF=${FM_CONF:-}
+FM_BASE=${FM_BASE:-}
+D=$B   # the build whose flowmixd runs (run_base sets FM_BASE's)
 . "$(dirname "$0")/lib.sh"
 # Interrupted (SIGTERM, Ctrl-C): no collector may outlive the script.  They inherit the fd of
 # `flock /tmp/fm-bench.lock`, so an orphaned nfacctd (it ignores SIGTERM) would hold the
@@ -48,7 +53,7 @@ trap 'exit 1' INT TERM HUP
 # lib.sh's status with a 60 s timeout: a loaded machine can keep the daemon from answering
 # within flowmixctl's default 10 s.  JSON, as lib.sh reads it (the readable status is a table).
 status() {
-    "$B/flowmixctl" -t 60 -s "$dsock" --json status | grep -o "\"$1\":[0-9.]*" | head -1 | cut -d: -f2
+    "$D/flowmixctl" -t 60 -s "$dsock" --json status | grep -o "\"$1\":[0-9.]*" | head -1 | cut -d: -f2
 }
 TIME=/usr/bin/time
 [ -x "$TIME" ] || { echo "bench/cost: GNU time ($TIME) missing (Debian: time)" >&2; exit 1; }
@@ -56,6 +61,9 @@ HZ=$(getconf CLK_TCK)
 for c in $COLLECTORS; do
     case $c in
     flowmixd) ;;
+    base) [ -n "$FM_BASE" ] && [ -x "$FM_BASE/flowmixd" ] ||
+                { echo "bench/cost: collector base needs FM_BASE=<a build dir>" >&2; exit 1; }
+          FM_BASE=$(cd "$FM_BASE" && pwd) ;;
     nfcapd) command -v nfcapd >/dev/null && command -v nfdump >/dev/null ||
                 { echo "bench/cost: nfcapd/nfdump missing (Debian: nfdump)" >&2; exit 1; } ;;
     nfacctd) command -v nfacctd >/dev/null ||
@@ -110,11 +118,11 @@ run_flowmixd() {
     next_port; port=$port_base
     rm -rf "$tmp/fm"
     printf "%b" "$FM_CONF" | daemon_conf "$tmp/fm" "$port"
-    $TIME -f '%U %S' -o "$tmp/rusage" "$B/flowmixd" -f -c "$tmp/fm/d.conf" 2>"$tmp/fm/d.log" &
+    $TIME -f '%U %S' -o "$tmp/rusage" "$D/flowmixd" -f -c "$tmp/fm/d.conf" 2>"$tmp/fm/d.log" &
     tpid=$!
     dsock=$tmp/fm/control.sock
     i=0
-    until "$B/flowmixctl" -s "$dsock" ping >/dev/null 2>&1; do
+    until "$D/flowmixctl" -s "$dsock" ping >/dev/null 2>&1; do
         i=$((i + 1)); [ $i -lt 400 ] || { echo "flowmixd did not start" >&2; exit 1; }
         sleep 0.05
     done
@@ -122,9 +130,14 @@ run_flowmixd() {
     t0=$(ticks "$pid")
     stream "$port"
     got=$(settle drec)
-    "$B/flowmixctl" -t 60 -s "$dsock" flush >/dev/null
+    "$D/flowmixctl" -t 60 -s "$dsock" flush >/dev/null
     kill -TERM "$pid"; wait "$tpid" || true; dpid=""
     cpu=$(awk -v r="$(rusage "$tmp/rusage")" -v t="$t0" -v hz="$HZ" 'BEGIN { print r - t / hz }')
+}
+run_base() {
+    D=$FM_BASE
+    run_flowmixd
+    D=$B
 }
 run_nfcapd() {
     next_port; port=$port_base
