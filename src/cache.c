@@ -366,35 +366,6 @@ static uint64_t key_hash(const fm_cache_t *c, const uint8_t *src, const uint8_t 
     return XXH3_64bits_withSeed(&k, sizeof(k), c->seed);
 }
 
-/* The key of key_hash() in biflow mode, with the source spelled out instead of a cache's own
- * index of it: what a shard is chosen by (cache.h). */
-typedef struct flowkey {
-    uint8_t a[16], b[16];
-    uint32_t exporter, domain, sampling;
-    uint16_t pa, pb;
-    uint8_t proto, pad[7];
-} flowkey_t;
-
-_Static_assert(sizeof(flowkey_t) == 56, "flow key must have no padding");
-
-uint64_t fm_cache_flow_hash(const fm_flow_t *f, uint64_t seed)
-{
-    flowkey_t k;
-    int cmp = memcmp(f->src, f->dst, 16);
-    bool swap = cmp > 0 || (cmp == 0 && f->sport > f->dport);
-
-    memset(&k, 0, sizeof(k));
-    memcpy(k.a, swap ? f->dst : f->src, 16);
-    memcpy(k.b, swap ? f->src : f->dst, 16);
-    k.pa = swap ? f->dport : f->sport;
-    k.pb = swap ? f->sport : f->dport;
-    k.exporter = f->exporter;
-    k.domain = f->domain;
-    k.sampling = f->sampling;
-    k.proto = f->proto;
-    return XXH3_64bits_withSeed(&k, sizeof(k), seed);
-}
-
 static uint64_t entry_hash(const fm_cache_t *c, const entry_t *e)
 {
     return key_hash(c, e->src, e->dst, e->sport, e->dport, e->proto, e->source, e->inif,

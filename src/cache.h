@@ -63,15 +63,6 @@ typedef struct fm_cache fm_cache_t;
  */
 int fm_cache_new(const fm_cache_conf_t *conf, fm_sink_t emit, fm_cache_t **out);
 
-/**
- * The hash of a record's flow key in canonical order (lower address, then lower port, first) with
- * its protocol and source (exporter, observation domain, sampling interval): the same for both
- * directions of a conversation, for both halves of an RFC 5103 biflow record and for every
- * split of a flow, so whatever picks a cache by it sends all of a flow's records to one cache.
- * @param[in] seed  any value; the same seed gives the same hash.
- */
-uint64_t fm_cache_flow_hash(const fm_flow_t *f, uint64_t seed);
-
 /** The cache as a stage of a chain: its sink inserts each batch (fm_cache_insert_batch). */
 fm_sink_t fm_cache_sink(fm_cache_t *c);
 

@@ -331,9 +331,39 @@ static void wait_all(fm_shards_t *s)
     }
 }
 
+/* murmur3's finaliser: every input bit moves every output bit. */
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= UINT64_C(0xff51afd7ed558ccd);
+    x ^= x >> 33;
+    x *= UINT64_C(0xc4ceb9fe1a85ec53);
+    x ^= x >> 33;
+    return x;
+}
+
+/* One end of a conversation: its address and port. */
+static inline uint64_t end_hash(const uint8_t addr[16], uint16_t port, uint64_t seed)
+{
+    uint64_t lo, hi;
+    memcpy(&lo, addr, 8);
+    memcpy(&hi, addr + 8, 8); /* an IPv4 address is all here */
+    return mix64((hi ^ seed) + mix64(lo ^ ((uint64_t)port << 48) ^ (seed >> 7)));
+}
+
+uint64_t fm_shards_flow_hash(const fm_flow_t *f, uint64_t seed)
+{
+    /* The two ends are added, so both directions give the same sum without comparing and
+     * swapping them first (what the cache's key does); then what else tells flows apart. */
+    uint64_t ends = end_hash(f->src, f->sport, seed) + end_hash(f->dst, f->dport, seed);
+    uint64_t src = mix64(((uint64_t)f->exporter << 32 | f->domain) ^ (seed * 3));
+    uint64_t rest = ((uint64_t)f->sampling << 8 | f->proto) * UINT64_C(0x9e3779b97f4a7c15);
+    return mix64(ends ^ src ^ rest);
+}
+
 unsigned fm_shards_of(const fm_shards_t *s, const fm_flow_t *f)
 {
-    uint64_t h = fm_cache_flow_hash(f, s->seed);
+    uint64_t h = fm_shards_flow_hash(f, s->seed);
     return (unsigned)(((h >> 32) * s->n) >> 32); /* multiply-shift: no division per record */
 }
 

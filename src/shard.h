@@ -2,7 +2,7 @@
 /*
  * The flow cache on every core ([daemon] workers = N, DESIGN §2): N caches ("shards"), each on a
  * thread of its own, fed from the loop thread by a biflow-symmetric hash of the flow key
- * (fm_cache_flow_hash), so every record of a flow, both directions and every split, meets the
+ * (fm_shards_flow_hash), so every record of a flow, both directions and every split, meets the
  * others in one shard.  Records cross threads in batches, in place in the slots of one lock-free
  * single-producer/single-consumer ring per shard (ring.h); control messages (advance, flush,
  * timeouts, reload, sync, stop) travel in the same rings, so they keep their order with the
@@ -106,5 +106,13 @@ void fm_shards_stats(const fm_shards_t *s, fm_cache_stats_t *sum, uint64_t *fini
  *  which is why the loop wakes a shard only for a run of work (a bound the tests check). */
 uint64_t fm_shards_sleeps(const fm_shards_t *s);
 
-/** The shard a record goes to (exposed for tests): a function of fm_cache_flow_hash only. */
+/**
+ * The hash a record's shard is chosen by: the same for both directions of a conversation, every
+ * split of a flow and an RFC 5103 record of it (addresses and ports of both ends, protocol,
+ * exporter, observation domain, sampling; not times, counters, flags or interfaces), and keyed
+ * by @p seed, which the shards draw at random, so that traffic cannot aim at one shard.
+ */
+uint64_t fm_shards_flow_hash(const fm_flow_t *f, uint64_t seed);
+
+/** The shard a record goes to (exposed for tests): a function of fm_shards_flow_hash only. */
 unsigned fm_shards_of(const fm_shards_t *s, const fm_flow_t *f);

@@ -207,10 +207,10 @@ static void test_hash_symmetry(void **state)
         if (i % 7 == 0) {
             memcpy(f.dst, f.src, 16); /* same address both ends: the ports decide */
         }
-        uint64_t h = fm_cache_flow_hash(&f, hseed);
+        uint64_t h = fm_shards_flow_hash(&f, hseed);
         /* the other direction */
         fm_flow_t r = reversed(&f);
-        assert_int_equal(fm_cache_flow_hash(&r, hseed), h);
+        assert_int_equal(fm_shards_flow_hash(&r, hseed), h);
         /* a later split of the same flow: other times, counters, flags, interfaces */
         fm_flow_t s = f;
         s.first_ms += 300 * S;
@@ -220,29 +220,29 @@ static void test_hash_symmetry(void **state)
         s.tcp_flags = 0x12;
         s.inif = 1;
         s.records = 3;
-        assert_int_equal(fm_cache_flow_hash(&s, hseed), h);
+        assert_int_equal(fm_shards_flow_hash(&s, hseed), h);
         /* an RFC 5103 biflow record of the conversation */
         fm_flow_t b = f;
         b.rev_packets = 3;
         b.rev_octets = 300;
         b.flags = FM_FLOW_BIFLOW;
-        assert_int_equal(fm_cache_flow_hash(&b, hseed), h);
+        assert_int_equal(fm_shards_flow_hash(&b, hseed), h);
     }
     /* what tells flows apart changes the hash (with overwhelming probability) */
     fm_flow_t a = rec4(0x0a000001, 0x0a000002, 1000, 80, 6, T0, T0 + S, 1), b = a;
-    uint64_t ha = fm_cache_flow_hash(&a, 42);
+    uint64_t ha = fm_shards_flow_hash(&a, 42);
     b.dport = 81;
-    assert_int_not_equal(fm_cache_flow_hash(&b, 42), ha);
+    assert_int_not_equal(fm_shards_flow_hash(&b, 42), ha);
     b = a;
     b.proto = 17;
-    assert_int_not_equal(fm_cache_flow_hash(&b, 42), ha);
+    assert_int_not_equal(fm_shards_flow_hash(&b, 42), ha);
     b = a;
     b.exporter = 1;
-    assert_int_not_equal(fm_cache_flow_hash(&b, 42), ha);
+    assert_int_not_equal(fm_shards_flow_hash(&b, 42), ha);
     b = a;
     b.domain = 9;
-    assert_int_not_equal(fm_cache_flow_hash(&b, 42), ha);
-    assert_int_not_equal(fm_cache_flow_hash(&a, 43), ha);
+    assert_int_not_equal(fm_shards_flow_hash(&b, 42), ha);
+    assert_int_not_equal(fm_shards_flow_hash(&a, 43), ha);
 }
 
 /* ---- shards --------------------------------------------------------------------------------- */
