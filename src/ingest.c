@@ -21,6 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#ifdef __linux__
+#include <sys/epoll.h>
+#endif
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -331,6 +334,22 @@ static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 
 static void rest_done(uv_timer_t *t);
 
+/* libuv (epoll) leaves a stopped handle's fd in its epoll set until the next event on it: a
+ * datagram arriving while the socket rests would still wake the loop once, only for libuv to
+ * remove the fd then.  Remove it now; uv_udp_recv_start adds it again (libuv re-adds a
+ * stopped fd with EPOLL_CTL_ADD).  Elsewhere nothing to do: the extra wake-up only costs. */
+static void forget_fd(uv_udp_t *handle)
+{
+#ifdef __linux__
+    uv_os_fd_t fd;
+    if (uv_fileno((const uv_handle_t *)handle, &fd) == 0) {
+        (void)epoll_ctl(uv_backend_fd(handle->loop), EPOLL_CTL_DEL, fd, NULL);
+    }
+#else
+    (void)handle;
+#endif
+}
+
 static void recv_cb(uv_udp_t *handle, ssize_t nread, const uv_buf_t *buf,
                     const struct sockaddr *addr, unsigned flags)
 {
@@ -350,6 +369,7 @@ static void recv_cb(uv_udp_t *handle, ssize_t nread, const uv_buf_t *buf,
         if (!addr && !(flags & UV_UDP_MMSG_FREE) && s->got && !s->closing) {
             s->got = 0;
             (void)uv_udp_recv_stop(handle); /* libuv: always 0 */
+            forget_fd(handle);
             (void)uv_timer_start(&s->rest, rest_done, REST_MS, 0); /* 0 for a live handle */
         }
         return;
