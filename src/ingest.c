@@ -3,9 +3,10 @@
  * UDP ingest.  Each configured endpoint is one uv_udp_t receiving in batches (UV_UDP_RECVMMSG)
  * into a buffer the socket owns, so no allocation happens per datagram.  A paced exporter sends
  * one datagram at a time, so left to itself the loop would wake, poll and read once per
- * datagram; instead, after a read that found datagrams the socket rests for REST_MS (reading
- * stopped, a timer re-arms it) and the next read takes everything that arrived meanwhile in
- * one recvmmsg.  An idle socket costs nothing: it waits for its next datagram as before.  The source address and
+ * datagram; instead, after a read that found datagrams the socket rests for REST_MS (2 ms when
+ * few came: REST_SLOW_MS), reading stopped and the fd out of the loop's epoll set, a timer
+ * re-arms it, and the next read takes everything that arrived meanwhile in one recvmmsg.  An
+ * idle socket costs nothing: it waits for its next datagram as before.  The source address and
  * port of a datagram select its exporter (and with it the decoder's template state); the table
  * is bounded and, when full, the exporter idle the longest makes room for the new one, which is
  * counted; a sweep timer forgets exporters silent for exporter_timeout_ms (counted, logged) and
@@ -42,6 +43,11 @@
  * issue 16); what arrives meanwhile waits in the socket buffer (16 MiB by default holds far
  * more than 1 ms at any rate a loop can decode). */
 #define REST_MS 1
+/* A slow stream (at most REST_FEW datagrams per rest) rests REST_SLOW_MS instead: half the
+ * wake-ups, and the socket buffer holds at most about REST_FEW datagrams more, whatever its
+ * size.  A faster stream goes back to REST_MS at the next rest. */
+#define REST_SLOW_MS 2
+#define REST_FEW 16
 
 typedef struct exporter {
     fm_ingest_exporter_t info;
@@ -367,10 +373,11 @@ static void recv_cb(uv_udp_t *handle, ssize_t nread, const uv_buf_t *buf,
         /* The socket is drained (recvmmsg found nothing: flags 0, unlike the end of a batch,
          * UV_UDP_MMSG_FREE): rest if this read found datagrams. */
         if (!addr && !(flags & UV_UDP_MMSG_FREE) && s->got && !s->closing) {
+            uint64_t rest = s->got <= REST_FEW ? REST_SLOW_MS : REST_MS;
             s->got = 0;
             (void)uv_udp_recv_stop(handle); /* libuv: always 0 */
             forget_fd(handle);
-            (void)uv_timer_start(&s->rest, rest_done, REST_MS, 0); /* 0 for a live handle */
+            (void)uv_timer_start(&s->rest, rest_done, rest, 0); /* 0 for a live handle */
         }
         return;
     }
