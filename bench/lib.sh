@@ -70,7 +70,7 @@ daemon_start() {
     i=0
     until "$B/flowmixctl" -s "$dsock" ping >/dev/null 2>&1; do
         i=$((i + 1))
-        [ $i -lt 200 ] || { echo "flowmixd did not start" >&2; cat "$1/d.log" >&2; exit 1; }
+        [ $i -lt 1200 ] || { echo "flowmixd did not start in 60 s" >&2; cat "$1/d.log" >&2; exit 1; }
         sleep 0.05
     done
 }

@@ -7,8 +7,9 @@
  * flows to a histogram delta of its own).  Input: IPFIX datagrams (1400-byte MTU, templates every
  * 20 datagrams) of NFLOWS distinct flows, 10 % IPv6, each a new flow; every pass decodes all
  * of them and flushes the shards at the end, as `flowmixctl flush` does, so each pass's flows
- * go through the cache and into the histograms.  The same work in every run: one histogram
- * set update per finished flow, whatever the worker count.
+ * go through the cache and into the histograms.  The same work in every run, as in flowmixd
+ * (histsink.h): one partial histogram set update per finished flow (its own class), whatever
+ * the worker count, and the "all" class added per bin when the deltas are merged at the end.
  *
  * Prints records/s (wall clock: what the machine delivers) per worker count, the ratio to one
  * worker, and whether the merged histograms are bit-identical to one worker's; the CPU seconds
@@ -100,7 +101,7 @@ static void build(const fm_flow_t *flows, dgrams_t *g)
 
 static void lane_add(void *ctx, const fm_flow_t *flows, size_t n)
 {
-    fm_histset_add_flows(ctx, flows, n);
+    fm_histset_add_flows_partial(ctx, flows, n); /* as flowmixd's lanes (histsink.h) */
 }
 
 static fm_sink_t finished(void *ctx, unsigned i)
@@ -223,9 +224,9 @@ static double run(unsigned workers, const dgrams_t *g, unsigned passes, fm_hists
     }
     fm_shards_free(s);
     fm_decoder_free(d);
-    *out = l.delta[0];
-    for (unsigned i = 1; i < workers; i++) {
-        fm_histset_merge(*out, l.delta[i]);
+    fm_histset_new(BIN_EXP, out); /* as flowmixd merges its lanes: the "all" class added here */
+    for (unsigned i = 0; i < workers; i++) {
+        fm_histset_merge_partial(*out, l.delta[i]);
         fm_histset_free(l.delta[i]);
     }
     return (double)*records / secs;

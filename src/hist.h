@@ -102,6 +102,17 @@ fm_hist_t *fm_histset_get(fm_histset_t *s, fm_class_t cls, fm_dir_t dir, fm_metr
 const fm_hist_t *fm_histset_cget(const fm_histset_t *s, fm_class_t cls, fm_dir_t dir,
                                  fm_metric_t metric);
 int fm_histset_merge(fm_histset_t *dst, const fm_histset_t *src);
+/**
+ * Add finished flows to the histograms of their own class only (TCP, UDP or OTHER), not to
+ * FM_CLASS_ALL: half the bin updates per flow.  Every flow is in exactly one of those classes,
+ * so the "all" histograms are their sum, which fm_histset_merge_partial() adds where the set
+ * is merged.  Such a "partial" set is for a delta that is only ever merged that way.
+ */
+void fm_histset_add_flows_partial(fm_histset_t *s, const fm_flow_t *flows, size_t n);
+/** Merge a partial set (fm_histset_add_flows_partial) into a full one: every class as
+ *  fm_histset_merge() does, and the TCP, UDP and OTHER classes into FM_CLASS_ALL as well.
+ *  @return 0 or FM_EINVAL (other bin_exp). */
+int fm_histset_merge_partial(fm_histset_t *dst, const fm_histset_t *src);
 /** Deep copy (for handing a snapshot to a thread-pool job).  @return 0 or FM_ENOMEM. */
 int fm_histset_clone(const fm_histset_t *s, fm_histset_t **out);
 void fm_histset_clear(fm_histset_t *s);

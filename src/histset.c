@@ -86,13 +86,14 @@ const fm_hist_t *fm_histset_cget(const fm_histset_t *s, fm_class_t cls, fm_dir_t
 #define MAX_SETS 2
 #define BATCH_OPS (BATCH_FLOWS * 18 * MAX_SETS)
 
-/* One flow (one direction, or a whole biflow) into the "all" class and its own class. */
+/* One flow (one direction, or a whole biflow) into its own class and, unless @p partial, the
+ * "all" class. */
 static size_t add_one(fm__hist_op_t *op, fm_histset_t *s, fm_class_t cls, fm_dir_t dir,
-                      uint64_t packets, uint64_t octets, uint64_t duration)
+                      uint64_t packets, uint64_t octets, uint64_t duration, bool partial)
 {
-    const fm_class_t classes[2] = {FM_CLASS_ALL, cls};
+    const fm_class_t classes[2] = {cls, FM_CLASS_ALL};
     size_t k = 0;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < (partial ? 1 : 2); i++) {
         fm_hist_t **h = s->h[classes[i]][dir];
         op[k++] = (fm__hist_op_t){h[FM_METRIC_LENGTH], packets, packets, octets};
         op[k++] = (fm__hist_op_t){h[FM_METRIC_SIZE], octets, packets, octets};
@@ -102,7 +103,7 @@ static size_t add_one(fm__hist_op_t *op, fm_histset_t *s, fm_class_t cls, fm_dir
 }
 
 /* The updates of one flow into one set; @return how many (at most 18). */
-static size_t flow_ops(fm__hist_op_t *op, fm_histset_t *s, const fm_flow_t *f)
+static size_t flow_ops(fm__hist_op_t *op, fm_histset_t *s, const fm_flow_t *f, bool partial)
 {
     fm_class_t cls = fm_flow_class(f->proto);
     uint64_t first, last;
@@ -111,24 +112,26 @@ static size_t flow_ops(fm__hist_op_t *op, fm_histset_t *s, const fm_flow_t *f)
     /* uniflow: each direction that carried packets is a flow of its own (flow-models). */
     if (f->packets) {
         k += add_one(op + k, s, cls, FM_DIR_UNIFLOW, f->packets, f->octets,
-                     fm_flow_duration_ms(f->first_ms, f->last_ms, f->packets));
+                     fm_flow_duration_ms(f->first_ms, f->last_ms, f->packets), partial);
     }
     if (f->rev_packets) {
         k += add_one(op + k, s, cls, FM_DIR_UNIFLOW, f->rev_packets, f->rev_octets,
-                     fm_flow_duration_ms(f->rev_first_ms, f->rev_last_ms, f->rev_packets));
+                     fm_flow_duration_ms(f->rev_first_ms, f->rev_last_ms, f->rev_packets),
+                     partial);
     }
     /* biflow: both directions together. */
     uint64_t p = f->packets + f->rev_packets, o = f->octets + f->rev_octets;
     if (p) {
         fm_flow_span(f, &first, &last);
-        k += add_one(op + k, s, cls, FM_DIR_BIFLOW, p, o, fm_flow_duration_ms(first, last, p));
+        k += add_one(op + k, s, cls, FM_DIR_BIFLOW, p, o, fm_flow_duration_ms(first, last, p),
+                     partial);
     }
     return k;
 }
 
 /* Add flows to nsets (<= MAX_SETS) sets, in batches whose bins are prefetched together. */
 static void add_flows_sets(fm_histset_t *const *sets, size_t nsets, const fm_flow_t *flows,
-                           size_t n)
+                           size_t n, bool partial)
 {
     fm__hist_op_t ops[BATCH_OPS];
     void *cells[BATCH_OPS];
@@ -136,7 +139,7 @@ static void add_flows_sets(fm_histset_t *const *sets, size_t nsets, const fm_flo
         size_t k = 0;
         for (size_t end = i + BATCH_FLOWS < n ? i + BATCH_FLOWS : n; i < end; i++) {
             for (size_t j = 0; j < nsets; j++) {
-                k += flow_ops(ops + k, sets[j], &flows[i]);
+                k += flow_ops(ops + k, sets[j], &flows[i], partial);
             }
         }
         fm__hist_add_batch(ops, k, cells);
@@ -145,7 +148,28 @@ static void add_flows_sets(fm_histset_t *const *sets, size_t nsets, const fm_flo
 
 void fm_histset_add_flows(fm_histset_t *s, const fm_flow_t *flows, size_t n)
 {
-    add_flows_sets(&s, 1, flows, n);
+    add_flows_sets(&s, 1, flows, n, false);
+}
+
+void fm_histset_add_flows_partial(fm_histset_t *s, const fm_flow_t *flows, size_t n)
+{
+    add_flows_sets(&s, 1, flows, n, true);
+}
+
+int fm_histset_merge_partial(fm_histset_t *dst, const fm_histset_t *src)
+{
+    int rc = fm_histset_merge(dst, src);
+    for (int c = 0; c < FM_CLASS_COUNT && rc == 0; c++) {
+        if (c == FM_CLASS_ALL) {
+            continue;
+        }
+        for (int d = 0; d < FM_DIR_COUNT && rc == 0; d++) {
+            for (int m = 0; m < FM_METRIC_COUNT && rc == 0; m++) {
+                rc = fm_hist_merge(dst->h[FM_CLASS_ALL][d][m], src->h[c][d][m]);
+            }
+        }
+    }
+    return rc;
 }
 
 int fm_histset_merge(fm_histset_t *dst, const fm_histset_t *src)
@@ -299,7 +323,7 @@ void fm_histwin_add_flows(fm_histwin_t *w, const fm_flow_t *flows, size_t n, uin
 {
     fm_histwin_tick(w, now_ms);
     fm_histset_t *sets[2] = {w->total, w->current};
-    add_flows_sets(sets, 2, flows, n);
+    add_flows_sets(sets, 2, flows, n, false);
 }
 
 fm_histset_t *fm_histwin_total(fm_histwin_t *w)

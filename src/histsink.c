@@ -32,6 +32,13 @@ int fm_histsink_merge(fm_histsink_t *hs, const fm_histset_t *delta)
     return fm_histset_merge(fm_windelta_get(fm_histagg_local(hs->hist), start), delta);
 }
 
+/* A partial delta (fm_histset_add_flows_partial) as fm_histsink_merge adds a full one. */
+static int merge_partial(fm_histsink_t *hs, const fm_histset_t *delta)
+{
+    uint64_t start = fm_histagg_tick(hs->hist, fm_time_wall_ms());
+    return fm_histset_merge_partial(fm_windelta_get(fm_histagg_local(hs->hist), start), delta);
+}
+
 /* ---- lanes of cache shards ---------------------------------------------------------------- */
 
 typedef struct lane {
@@ -45,14 +52,15 @@ typedef struct lane {
 struct fm_histsink_lanes {
     fm_histsink_t *hs;
     unsigned n;
-    fm_sink_fanout_t direct;   /* one shard: the stage itself, then `also` */
     lane_t *lane;
 };
 
+/* On the shard's thread: the flows' own classes only; the "all" class, their sum, is added once
+ * per bin where the loop merges the delta (fm_histsink_lanes_merge), not once per flow here. */
 static void lane_add(void *ctx, const fm_flow_t *flows, size_t n)
 {
     lane_t *ln = ctx;
-    fm_histset_add_flows(ln->delta, flows, n);
+    fm_histset_add_flows_partial(ln->delta, flows, n);
     ln->flows += n;
 }
 
@@ -66,22 +74,16 @@ int fm_histsink_lanes_new(fm_histsink_t *hs, unsigned n, fm_sink_t also,
 
     l->hs = hs;
     l->n = n;
-    fm_sink_fanout_add(&l->direct, fm_histsink_sink(hs));
-    if (also.fn) {
-        fm_sink_fanout_add(&l->direct, also);
-    }
-    if (n > 1) {
-        l->lane = fm_xcalloc(n, sizeof(*l->lane));
-        for (unsigned i = 0; i < n && rc == 0; i++) {
-            lane_t *ln = &l->lane[i];
-            if ((rc = fm_histset_new(bin_exp, &ln->delta)) < 0 ||
-                (rc = fm_histset_new(bin_exp, &ln->taken)) < 0) {
-                break;
-            }
-            fm_sink_fanout_add(&ln->out, (fm_sink_t){lane_add, ln});
-            if (also.fn) {
-                fm_sink_fanout_add(&ln->out, also);
-            }
+    l->lane = fm_xcalloc(n, sizeof(*l->lane));
+    for (unsigned i = 0; i < n && rc == 0; i++) {
+        lane_t *ln = &l->lane[i];
+        if ((rc = fm_histset_new(bin_exp, &ln->delta)) < 0 ||
+            (rc = fm_histset_new(bin_exp, &ln->taken)) < 0) {
+            break;
+        }
+        fm_sink_fanout_add(&ln->out, (fm_sink_t){lane_add, ln});
+        if (also.fn) {
+            fm_sink_fanout_add(&ln->out, also);
         }
     }
     if (rc < 0) {
@@ -108,7 +110,7 @@ void fm_histsink_lanes_free(fm_histsink_lanes_t *l)
 static fm_sink_t lanes_finished(void *ctx, unsigned i)
 {
     fm_histsink_lanes_t *l = ctx;
-    return l->n > 1 ? fm_sink_fanout(&l->lane[i].out) : fm_sink_fanout(&l->direct);
+    return fm_sink_fanout(&l->lane[i].out);
 }
 
 /* On shard i's thread while the loop waits: the delta becomes the loop's, the cleared one the
@@ -116,9 +118,6 @@ static fm_sink_t lanes_finished(void *ctx, unsigned i)
 static void lanes_sync(void *ctx, unsigned i)
 {
     fm_histsink_lanes_t *l = ctx;
-    if (l->n == 1) {
-        return;
-    }
     lane_t *ln = &l->lane[i];
     fm_histset_t *t = ln->taken;
     ln->taken = ln->delta;
@@ -135,12 +134,12 @@ fm_shards_ops_t fm_histsink_lanes_ops(fm_histsink_lanes_t *l)
 int fm_histsink_lanes_merge(fm_histsink_lanes_t *l)
 {
     int rc = 0;
-    for (unsigned i = 0; l->n > 1 && i < l->n; i++) {
+    for (unsigned i = 0; i < l->n; i++) {
         lane_t *ln = &l->lane[i];
         if (!ln->taken_flows) {
             continue;
         }
-        int r = fm_histsink_merge(l->hs, ln->taken);
+        int r = merge_partial(l->hs, ln->taken);
         rc = rc < 0 ? rc : r;
         fm_histset_clear(ln->taken);
         ln->taken_flows = 0;

@@ -6,11 +6,14 @@
  * merged from it per bin (histagg.h).  It owns nothing: the daemon fills in the field.  Loop
  * thread only.
  *
- * With cache shards on threads (shard.h), each shard has a lane: its thread adds its finished
- * flows to the lane's own delta, and the loop thread takes the deltas over in fm_shards_sync()
- * and merges them here (fm_histsink_lanes_merge) into the current window's pending delta:
- * histograms are sums, so the result is the same, but a flow counts in the window current when
- * it is merged (at most a tick after it finished) rather than when it finished.
+ * Each cache shard (shard.h; one with workers = 1, on the loop thread) has a lane: the shard's
+ * thread adds its finished flows to the lane's own delta, and the loop thread takes the deltas
+ * over in fm_shards_sync() and merges them here (fm_histsink_lanes_merge) into the current
+ * window's pending delta: histograms are sums, so the result is the same, but a flow counts in
+ * the window current when it is merged (at most a tick after it finished) rather than when it
+ * finished.  A lane's delta is partial (fm_histset_add_flows_partial): a flow updates the
+ * histograms of its own class only, and the "all" class, their sum, is added per bin at the
+ * merge, which halves the bin updates per flow.
  */
 #pragma once
 
@@ -44,7 +47,7 @@ typedef struct fm_histsink_lanes fm_histsink_lanes_t;
 
 /**
  * @param[in] hs    the stage the lanes merge into (borrowed, outlives the lanes).
- * @param[in] n     shards; with 1 there is no lane: the shard's flows go to @p hs directly.
+ * @param[in] n     shards, one lane each.
  * @param[in] also  a sink every shard's finished flows also go to, after the histograms, on
  *                  the shard's thread (the plugins; must be safe from several threads), or
  *                  {NULL, NULL}.

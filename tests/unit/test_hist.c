@@ -541,6 +541,74 @@ static void test_histset_batch_map_grow(void **state)
     fm_histset_free(s);
 }
 
+/* Every bin of every histogram of two sets. */
+static void assert_sets_equal(fm_histset_t *a, fm_histset_t *b)
+{
+    for (int c = 0; c < FM_CLASS_COUNT; c++) {
+        for (int d = 0; d < FM_DIR_COUNT; d++) {
+            for (int m = 0; m < FM_METRIC_COUNT; m++) {
+                fm_hist_bin_t *x = NULL, *y = NULL;
+                long nx = fm_hist_bins(fm_histset_get(a, c, d, m), &x);
+                long ny = fm_hist_bins(fm_histset_get(b, c, d, m), &y);
+                assert_true(nx > 0);
+                assert_int_equal(nx, ny);
+                assert_memory_equal(x, y, (size_t)nx * sizeof(*x));
+                free(x);
+                free(y);
+            }
+        }
+    }
+}
+
+/* A partial set (own class only) merged with fm_histset_merge_partial equals the flows added in
+ * full: the "all" class is the sum of the three others, bin by bin. */
+static void test_histset_partial(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    fm_flow_t *f = calloc(N, sizeof(*f));
+    fm_histset_t *full, *part, *merged, *empty;
+    uint64_t x = 12345;
+    for (size_t i = 0; i < N; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        f[i].proto = (uint8_t[]){6, 17, 1, 47}[(x >> 60) & 3];
+        f[i].packets = 1 + (x >> 40) % 3000;
+        f[i].octets = f[i].packets * (40 + (x >> 20) % 1460);
+        f[i].first_ms = T0 + i;
+        f[i].last_ms = f[i].first_ms + (x >> 8) % 100000;
+        if (i % 3 == 0) { /* a biflow */
+            f[i].rev_packets = 1 + (x >> 30) % 50;
+            f[i].rev_octets = f[i].rev_packets * 60;
+            f[i].rev_first_ms = f[i].first_ms + 5;
+            f[i].rev_last_ms = f[i].rev_first_ms + (x >> 12) % 5000;
+            f[i].flags = FM_FLOW_BIFLOW;
+        }
+    }
+    assert_int_equal(fm_histset_new(12, &full), 0);
+    assert_int_equal(fm_histset_new(12, &part), 0);
+    assert_int_equal(fm_histset_new(12, &merged), 0);
+    assert_int_equal(fm_histset_new(12, &empty), 0);
+    fm_histset_add_flows(full, f, N);
+    fm_histset_add_flows_partial(part, f, N);
+    for (int d = 0; d < FM_DIR_COUNT; d++) {
+        for (int m = 0; m < FM_METRIC_COUNT; m++) { /* half the updates: none in "all" */
+            assert_int_equal(fm_hist_count(fm_histset_get(part, FM_CLASS_ALL, d, m)), 0);
+        }
+    }
+    assert_int_equal(fm_histset_merge_partial(merged, part), 0);
+    assert_sets_equal(merged, full);
+    /* into a set that already holds flows, too */
+    assert_int_equal(fm_histset_merge(empty, full), 0);
+    assert_int_equal(fm_histset_merge_partial(empty, part), 0);
+    assert_int_equal(fm_histset_merge(full, full), 0);
+    assert_sets_equal(empty, full);
+    fm_histset_free(full);
+    fm_histset_free(part);
+    fm_histset_free(merged);
+    fm_histset_free(empty);
+    free(f);
+}
+
 static void test_histset_biflow(void **state)
 {
     (void)state;
@@ -747,6 +815,7 @@ int main(void)
         cmocka_unit_test(test_agh_length),
         cmocka_unit_test(test_agh_size),
         cmocka_unit_test(test_histset_biflow),
+        cmocka_unit_test(test_histset_partial),
         cmocka_unit_test(test_histset_batch_map_grow),
         cmocka_unit_test(test_windows),
         cmocka_unit_test(test_names),
