@@ -488,9 +488,67 @@ long fm_hist_bins(const fm_hist_t *h, fm_hist_bin_t **bins)
     return (long)c.n;
 }
 
-static void merge_one(void *ctx, const fm_hist_bin_t *b)
+static inline void merge_sums(fm_hist_t *dst, sums_t *d, const sums_t *s)
 {
-    fm_hist_add_bin(ctx, b);
+    if (!empty(s)) {
+        add_to(dst, d, s->flows, s->packets, s->octets);
+    }
+}
+
+/* Same bin_exp, so the same octaves and chunks: cell by cell, without finding each bin (the
+ * daemon merges every bin a tick touched several times per tick, on its loop thread). */
+static void merge_chunks(fm_hist_t *dst, const fm_hist_t *src)
+{
+    for (unsigned k = 0; k < 64; k++) {
+        if (!src->octave[k]) {
+            continue;
+        }
+        unsigned nb = nbits(src->b, k);
+        size_t n = octave_chunks(nb), cells = nb < CHUNK_BITS ? (size_t)1 << nb : CHUNK;
+        for (size_t c = 0; c < n; c++) {
+            const sums_t *sc = src->octave[k][c];
+            if (!sc) {
+                continue;
+            }
+            sums_t *dc = new_chunk(dst, k, nb, c * CHUNK); /* the chunk's first cell */
+            if (!dc) {
+                dst->overflows++; /* out of memory for a chunk: counted, never a crash */
+                continue;
+            }
+            for (size_t i = 0; i < cells; i++) {
+                merge_sums(dst, &dc[i], &sc[i]);
+            }
+        }
+    }
+}
+
+/* The bins of the hash map, copied first: adding to dst may grow its map, which is src's own
+ * when a histogram is merged into itself. */
+static int merge_map(fm_hist_t *dst, const fm_hist_t *src)
+{
+    if (src->map_used == 0) {
+        return 0;
+    }
+    map_slot_t *copy = malloc(src->map_used * sizeof(*copy));
+    size_t n = 0;
+    if (!copy) {
+        return FM_ENOMEM;
+    }
+    for (size_t i = 0; i < src->map_cap; i++) {
+        if (src->map[i].used) {
+            copy[n++] = src->map[i];
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        sums_t *d = map_cell(dst, copy[i].lo);
+        if (!d) {
+            dst->overflows++;
+            continue;
+        }
+        merge_sums(dst, d, &copy[i].s);
+    }
+    free(copy);
+    return 0;
 }
 
 int fm_hist_merge(fm_hist_t *dst, const fm_hist_t *src)
@@ -499,7 +557,9 @@ int fm_hist_merge(fm_hist_t *dst, const fm_hist_t *src)
         return FM_EINVAL;
     }
     dst->overflows += src->overflows;
-    return visit(src, merge_one, dst);
+    merge_sums(dst, &dst->zero, &src->zero);
+    merge_chunks(dst, src);
+    return merge_map(dst, src);
 }
 
 static void write_row(void *ctx, const fm_hist_bin_t *b)

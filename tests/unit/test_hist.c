@@ -228,33 +228,55 @@ static void test_bin_exp_range(void **state)
 
 /* ---- merge, add_bin, overflow ------------------------------------------------------------ */
 
+static void assert_hist_equal(fm_hist_t *x, fm_hist_t *y)
+{
+    fm_hist_bin_t *bx, *by;
+    long nx = fm_hist_bins(x, &bx), ny = fm_hist_bins(y, &by);
+    assert_true(nx > 100);
+    assert_int_equal(nx, ny);
+    assert_memory_equal(bx, by, (size_t)nx * sizeof(*bx));
+    assert_int_equal(fm_hist_count(x), (size_t)nx);
+    assert_int_equal(fm_hist_count(y), (size_t)ny);
+    free(bx);
+    free(by);
+}
+
+/* Merging equals adding every value to one histogram: with chunked octaves only (b = 12), with
+ * the hash map of wide octaves (b = 0 above 2^21, b = 25 above 2^20), into an empty histogram
+ * and into itself (every sum doubles). */
 static void test_merge(void **state)
 {
     (void)state;
-    fm_hist_t *a, *b, *all, *other;
-    assert_int_equal(fm_hist_new(12, &a), 0);
-    assert_int_equal(fm_hist_new(12, &b), 0);
-    assert_int_equal(fm_hist_new(12, &all), 0);
-    assert_int_equal(fm_hist_new(11, &other), 0);
-    for (int i = 0; i < 5000; i++) {
-        uint64_t x = rnd_heavy(40), p = rnd() % 100, o = rnd() % 100000;
-        fm_hist_add(i % 2 ? a : b, x, p, o);
-        fm_hist_add(all, x, p, o);
+    const unsigned exps[] = {12, 0, 25};
+    for (size_t e = 0; e < sizeof(exps) / sizeof(exps[0]); e++) {
+        fm_hist_t *a, *b, *all, *twice, *empty, *other;
+        assert_int_equal(fm_hist_new(exps[e], &a), 0);
+        assert_int_equal(fm_hist_new(exps[e], &b), 0);
+        assert_int_equal(fm_hist_new(exps[e], &all), 0);
+        assert_int_equal(fm_hist_new(exps[e], &twice), 0);
+        assert_int_equal(fm_hist_new(exps[e], &empty), 0);
+        assert_int_equal(fm_hist_new(exps[e] == 11 ? 12 : 11, &other), 0);
+        for (int i = 0; i < 5000; i++) {
+            uint64_t x = i % 50 == 0 ? 0 : rnd_heavy(40), p = rnd() % 100, o = rnd() % 100000;
+            fm_hist_add(i % 2 ? a : b, x, p, o);
+            fm_hist_add(all, x, p, o);
+            fm_hist_add(twice, x, p, o);
+            fm_hist_add(twice, x, p, o);
+        }
+        assert_int_equal(fm_hist_merge(a, b), 0);
+        assert_hist_equal(a, all);
+        assert_int_equal(fm_hist_merge(empty, all), 0);
+        assert_hist_equal(empty, all);
+        assert_int_equal(fm_hist_merge(all, all), 0);
+        assert_hist_equal(all, twice);
+        assert_int_equal(fm_hist_merge(a, other), FM_EINVAL);
+        fm_hist_free(a);
+        fm_hist_free(b);
+        fm_hist_free(all);
+        fm_hist_free(twice);
+        fm_hist_free(empty);
+        fm_hist_free(other);
     }
-    assert_int_equal(fm_hist_merge(a, b), 0);
-    fm_hist_bin_t *ba, *bb;
-    long na = fm_hist_bins(a, &ba), nb = fm_hist_bins(all, &bb);
-    assert_true(na > 100);
-    assert_int_equal(na, nb);
-    assert_memory_equal(ba, bb, (size_t)na * sizeof(*ba));
-    assert_int_equal(fm_hist_count(a), (size_t)na);
-    free(ba);
-    free(bb);
-    assert_int_equal(fm_hist_merge(a, other), FM_EINVAL);
-    fm_hist_free(a);
-    fm_hist_free(b);
-    fm_hist_free(all);
-    fm_hist_free(other);
 }
 
 static void test_add_bin(void **state)
