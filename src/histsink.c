@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Histogram stage of the data path (histsink.h).  Flows go to the current window of the wall
- * clock at the time they finish, as the cache hands them over: one histogram update per flow.
+ * Histogram stage of the data path (histsink.h): lanes of partial deltas, merged into the
+ * current window's pending delta at every sync.
  */
 #include "config.h"
 
@@ -13,26 +13,8 @@
 #include "util/mem.h"
 #include "util/time.h"
 
-static void add_flows(void *ctx, const fm_flow_t *flows, size_t n)
-{
-    fm_histsink_t *hs = ctx;
-    uint64_t start = fm_histagg_tick(hs->hist, fm_time_wall_ms());
-
-    fm_windelta_add(fm_histagg_local(hs->hist), flows, n, start);
-}
-
-fm_sink_t fm_histsink_sink(fm_histsink_t *hs)
-{
-    return (fm_sink_t){add_flows, hs};
-}
-
-int fm_histsink_merge(fm_histsink_t *hs, const fm_histset_t *delta)
-{
-    uint64_t start = fm_histagg_tick(hs->hist, fm_time_wall_ms());
-    return fm_histset_merge(fm_windelta_get(fm_histagg_local(hs->hist), start), delta);
-}
-
-/* A partial delta (fm_histset_add_flows_partial) as fm_histsink_merge adds a full one. */
+/* A partial delta (fm_histset_add_flows_partial) as if its flows finished now: into the pending
+ * delta of the current window, the "all" class added from the others. */
 static int merge_partial(fm_histsink_t *hs, const fm_histset_t *delta)
 {
     uint64_t start = fm_histagg_tick(hs->hist, fm_time_wall_ms());

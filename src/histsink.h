@@ -31,17 +31,6 @@ typedef struct fm_histsink {
     fm_histagg_t *hist;           /* the daemon's histograms */
 } fm_histsink_t;
 
-/** The stage as a sink (ctx = @p hs): adds each finished flow at the current wall time. */
-fm_sink_t fm_histsink_sink(fm_histsink_t *hs);
-
-/**
- * Add a delta of finished flows (same bin_exp) as if its flows finished now: its bins add to
- * the pending delta of the current window (and from there, at the next sync, to the total, the
- * window, the committer's and the publish deltas).
- * @return 0 or the first error of fm_histset_merge (FM_EINVAL: other bin_exp).
- */
-int fm_histsink_merge(fm_histsink_t *hs, const fm_histset_t *delta);
-
 /** One lane per cache shard (opaque). */
 typedef struct fm_histsink_lanes fm_histsink_lanes_t;
 
@@ -60,5 +49,7 @@ void fm_histsink_lanes_free(fm_histsink_lanes_t *l);
 /** The shard ops (finished sinks and the sync hook) that feed these lanes. */
 fm_shards_ops_t fm_histsink_lanes_ops(fm_histsink_lanes_t *l);
 /** After fm_shards_sync()/fm_shards_flush(): merge the deltas taken over into the stage.
- *  @return 0 or the error of fm_histsink_merge. */
+ *  Each delta's bins add to the pending delta of the current window (and from there, at the
+ *  next histagg sync, to the total, the window, the committer's and the publish deltas).
+ *  @return 0 or the first error of fm_histset_merge_partial (FM_EINVAL: other bin_exp). */
 int fm_histsink_lanes_merge(fm_histsink_lanes_t *l);
