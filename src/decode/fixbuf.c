@@ -103,9 +103,10 @@ void fm__fix_free(struct fm__ipfix *x)
     }
 }
 
-bool fm__fix_known(uint16_t id, uint32_t pen)
+uint16_t fm__fix_type_len(uint16_t id, uint32_t pen)
 {
-    return fbInfoModelGetElementByID(model, id, pen) != NULL;
+    const fbInfoElement_t *ie = fbInfoModelGetElementByID(model, id, pen);
+    return ie ? ie->len : 0;
 }
 
 /* The reference path (check.c): libfixbuf transcodes the checked message record by record

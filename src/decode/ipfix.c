@@ -18,7 +18,9 @@
  *  - elements the information model does not know (other enterprises' and unassigned ones)
  *    would each be registered in the process-wide model for good; they reach libfixbuf as
  *    paddingOctets of the same length instead (we skip them anyway), so the model never grows
- *    and, read-only after set-up, is safe to share between threads.
+ *    and, read-only after set-up, is safe to share between threads.  So do known elements we
+ *    skip encoded longer than their type (libfixbuf 2.4 misreads those, see fm__fix_len_fits);
+ *    a template where one we read is that long is refused.
  *
  * libfixbuf is not asked to judge hostile input.  The pre-scan walks the message first: every
  * set and template record is bounds-checked, template counts are limited (max_templates, field
@@ -139,8 +141,8 @@ static int trec(const uint8_t *p, size_t left, uint16_t sid, fm__tmpl_t *t, uint
 }
 
 /* Copy a checked template record of rl bytes for libfixbuf: elements the information model
- * does not know become paddingOctets of the same length (see the top of this file).
- * @return the bytes written to out (at most rl). */
+ * does not know, and those we skip that are longer than their type, become paddingOctets of
+ * the same length (see the top of this file).  @return the bytes written to out (at most rl). */
 static size_t lib_trec(const uint8_t *p, size_t rl, uint16_t sid, uint8_t *out)
 {
     size_t hdr = sid == 3 ? 6 : 4, w = hdr;
@@ -153,7 +155,9 @@ static size_t lib_trec(const uint8_t *p, size_t rl, uint16_t sid, uint8_t *out)
             pen = fm__be32(p + off + 4);
             fl = 8;
         }
-        if (fm__fix_known(id & 0x7fff, pen)) {
+        uint16_t type_len = fm__fix_type_len(id & 0x7fff, pen);
+        if (type_len && (fm__fix_len_fits(flen, type_len) ||
+                         fm__field_slot(pen, id & 0x7fff) != FM__F_SKIP)) {
             memcpy(out + w, p + off, fl);
             w += fl;
         } else {
@@ -217,6 +221,14 @@ static int learn(scan_t *s, fm__tmpl_t *t, uint16_t sid, const uint8_t *p, size_
     for (uint16_t i = 0; i < t->nfields; i++) {
         const fbInfoElement_t *ie = fbTemplateGetIndexedIE(ft, i);
         if (!ie || ie->len != t->fields[i].len) {
+            return FM_EFORMAT;
+        }
+        if (!fm__fix_len_fits(ie->len, ie->ref.canon->len)) {
+            /* only elements we read get here so long (lib_trec); libfixbuf would read records
+             * of another length than ours (test_overlong_element) */
+            fm_log_rl(&s->d->rl, LOG_INFO, "decode, exporter %u odid %u, template %u: "
+                      "element %u in %u bytes, longer than its type, refused",
+                      s->d->exporter, s->dom->id, t->tid, ie->num, ie->len);
             return FM_EFORMAT;
         }
         /* totals have no member in the internal template; later repeats are not read */

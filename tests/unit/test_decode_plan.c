@@ -271,12 +271,97 @@ static void test_random_v9(void **state)
     assert_int_equal(dec->check->mismatches, 0);
 }
 
+/* An element longer than its type holds: octetDeltaCount, an unsigned64, in 1002 bytes.  The
+ * plan reads the template's 1040-byte records; libfixbuf 2.4 only warns ("Illegal length") and
+ * read a record of it from a 508-byte set followed by a short set of an options template it
+ * had just used (found by fuzz_decode_diff, 2026-12-01).  RFC 7011 §6.2 allows an encoding
+ * shorter than the type, never a longer one: the template is refused, its data sets count as
+ * unknown, and the two decoders agree. */
+static void test_overlong_element(void **state)
+{
+    (void)state;
+    static const uint16_t fields[][2] = {
+        {8, 4}, {12, 4}, {22, 4}, {21, 4}, {1, 1002}, {2, 4}, {10, 4}, {14, 4},
+        {61, 1}, {136, 1}, {7, 2}, {11, 2}, {4, 1}, {6, 1}, {60, 1}, {5, 1},
+    };
+    t_buf_t b;
+    tb_ipfix(&b, (uint32_t)(NOW / 1000), 1, 0);
+    size_t at = tb_set(&b, 3); /* options template 256: meteringProcessId, systemInitTime */
+    tb16(&b, 256);
+    tb16(&b, 2);
+    tb16(&b, 1);
+    tb16(&b, 143);
+    tb16(&b, 4);
+    tb16(&b, 160);
+    tb16(&b, 8);
+    tb_set_end(&b, at);
+    at = tb_set(&b, 256);
+    tb32(&b, 7);
+    tb64(&b, NOW - 3600000);
+    tb_set_end(&b, at);
+    at = tb_set(&b, 2);
+    tb16(&b, 1024);
+    tb16(&b, sizeof(fields) / sizeof(fields[0]));
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        tb16(&b, fields[i][0]);
+        tb16(&b, fields[i][1]);
+    }
+    tb_set_end(&b, at);
+    tb_ipfix_end(&b);
+    fm_decoder_process(dec, b.b, b.w, NOW, t_sink, NULL);
+    assert_int_equal(fm_decoder_stats(dec)->options_records, 1);
+    assert_int_equal(fm_decoder_stats(dec)->templates, 1); /* 256 only */
+
+    tb_ipfix(&b, (uint32_t)(NOW / 1000), 2, 0);
+    at = tb_set(&b, 1024);
+    for (unsigned i = 0; i < 508; i++) {
+        b.b[b.w++] = (uint8_t)(i * 37);
+    }
+    tb_set_end(&b, at);
+    at = tb_set(&b, 256);
+    tb16(&b, 1); /* shorter than a record: padding */
+    tb_set_end(&b, at);
+    tb_ipfix_end(&b);
+    fm_decoder_process(dec, b.b, b.w, NOW, t_sink, NULL);
+    assert_int_equal(t_nrec, 0);
+    assert_int_equal(fm_decoder_stats(dec)->unknown_template, 1);
+
+    /* An element we skip in more bytes than its type (flowDirection, an unsigned8, in 4): the
+     * template stands, libfixbuf sees padding there, and both read the same two records. */
+    tb_ipfix(&b, (uint32_t)(NOW / 1000), 2, 0);
+    at = tb_set(&b, 2);
+    tb16(&b, 1025);
+    tb16(&b, 5);
+    static const uint16_t skip_long[][2] = {{8, 4}, {12, 4}, {1, 8}, {61, 4}, {4, 1}};
+    for (size_t i = 0; i < 5; i++) {
+        tb16(&b, skip_long[i][0]);
+        tb16(&b, skip_long[i][1]);
+    }
+    tb_set_end(&b, at);
+    at = tb_set(&b, 1025);
+    for (uint32_t r = 0; r < 2; r++) {
+        tb32(&b, 0x0a000001u + r);
+        tb32(&b, 0x0a000002u);
+        tb64(&b, 1000 + r);
+        tb32(&b, 0x01020304u);
+        b.b[b.w++] = 17;
+    }
+    tb_set_end(&b, at);
+    tb_ipfix_end(&b);
+    fm_decoder_process(dec, b.b, b.w, NOW, t_sink, NULL);
+    assert_int_equal(t_nrec, 2);
+    assert_int_equal(t_recs[1].octets, 1001);
+    assert_int_equal(dec->check->mismatches, 0);
+    assert_true(dec->check->records >= 2);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_encoder), T(test_softflowd), T(test_random_ipfix), T(test_random_v9),
+        T(test_overlong_element),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
