@@ -140,6 +140,13 @@ static int trec(const uint8_t *p, size_t left, uint16_t sid, fm__tmpl_t *t, uint
     return (int)off;
 }
 
+/* Is element (pen, id) one a record is read for?  Totals (85, 86) have no member in the
+ * internal template (learn()). */
+static bool reads(uint32_t pen, uint16_t id)
+{
+    return id != 85 && id != 86 && fm__field_slot(pen, id) != FM__F_SKIP;
+}
+
 /* Copy a checked template record of rl bytes for libfixbuf: elements the information model
  * does not know, and those we skip that are longer than their type, become paddingOctets of
  * the same length (see the top of this file).  @return the bytes written to out (at most rl). */
@@ -156,8 +163,7 @@ static size_t lib_trec(const uint8_t *p, size_t rl, uint16_t sid, uint8_t *out)
             fl = 8;
         }
         uint16_t type_len = fm__fix_type_len(id & 0x7fff, pen);
-        if (type_len && (fm__fix_len_fits(flen, type_len) ||
-                         fm__field_slot(pen, id & 0x7fff) != FM__F_SKIP)) {
+        if (type_len && (fm__fix_len_fits(flen, type_len) || reads(pen, id & 0x7fff))) {
             memcpy(out + w, p + off, fl);
             w += fl;
         } else {
@@ -232,8 +238,7 @@ static int learn(scan_t *s, fm__tmpl_t *t, uint16_t sid, const uint8_t *p, size_
             return FM_EFORMAT;
         }
         /* totals have no member in the internal template; later repeats are not read */
-        bool skip = ie->midx != 0 || ((ie->num == 85 || ie->num == 86) &&
-                                      (ie->ent == 0 || ie->ent == FM__PEN_REVERSE));
+        bool skip = ie->midx != 0 || !reads(ie->ent, ie->num);
         t->fields[i].slot = skip ? FM__F_SKIP : fm__field_slot(ie->ent, ie->num);
         if (t->fields[i].slot != FM__F_SKIP && ie->len == FB_IE_VARLEN) {
             /* libfixbuf 2.4 cannot transcode a variable-length encoding into a fixed member
