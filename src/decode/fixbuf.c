@@ -103,10 +103,9 @@ void fm__fix_free(struct fm__ipfix *x)
     }
 }
 
-uint16_t fm__fix_type_len(uint16_t id, uint32_t pen)
+bool fm__fix_known(uint16_t id, uint32_t pen)
 {
-    const fbInfoElement_t *ie = fbInfoModelGetElementByID(model, id, pen);
-    return ie ? ie->len : 0;
+    return fbInfoModelGetElementByID(model, id, pen) != NULL;
 }
 
 /* The reference path (check.c): libfixbuf transcodes the checked message record by record

@@ -29,13 +29,12 @@ struct fm__ipfix {
 struct fm__ipfix *fm__fix_new(void);
 /* Frees the session, its fBuf and buffers; NULL does nothing. */
 void fm__fix_free(struct fm__ipfix *x);
-/* The length of element (pen, id)'s type in the information model (FB_IE_VARLEN for strings,
- * octet arrays and lists), or 0 if the model does not know it.  Only after fm__fix_new(). */
-uint16_t fm__fix_type_len(uint16_t id, uint32_t pen);
-/* Does an encoding of len bytes fit a type of type_len bytes?  RFC 7011 §6.2 allows shorter
- * (reduced-size) encodings, never longer ones; variable-length ones always fit.  libfixbuf 2.4
- * only warns of a longer one ("Illegal length") and then reads records of another length than
- * the template's; libfixbuf 3 refuses the template. */
+/* Does the information model know element (pen, id)?  Only after fm__fix_new(). */
+bool fm__fix_known(uint16_t id, uint32_t pen);
+/* Does an encoding of len bytes fit a type of type_len bytes (an element's ref.canon->len)?
+ * RFC 7011 §6.2 allows shorter (reduced-size) encodings, never longer ones; variable-length
+ * ones always fit.  libfixbuf 2.4 only warns of a longer one ("Illegal length"), libfixbuf 3
+ * refuses the template. */
 static inline bool fm__fix_len_fits(uint16_t len, uint16_t type_len)
 {
     return len == FB_IE_VARLEN || type_len == FB_IE_VARLEN || len <= type_len;

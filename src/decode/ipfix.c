@@ -18,9 +18,7 @@
  *  - elements the information model does not know (other enterprises' and unassigned ones)
  *    would each be registered in the process-wide model for good; they reach libfixbuf as
  *    paddingOctets of the same length instead (we skip them anyway), so the model never grows
- *    and, read-only after set-up, is safe to share between threads.  So do known elements we
- *    skip encoded longer than their type (libfixbuf 2.4 misreads those, see fm__fix_len_fits);
- *    a template where one we read is that long is refused.
+ *    and, read-only after set-up, is safe to share between threads.
  *
  * libfixbuf is not asked to judge hostile input.  The pre-scan walks the message first: every
  * set and template record is bounds-checked, template counts are limited (max_templates, field
@@ -140,16 +138,9 @@ static int trec(const uint8_t *p, size_t left, uint16_t sid, fm__tmpl_t *t, uint
     return (int)off;
 }
 
-/* Is element (pen, id) one a record is read for?  Totals (85, 86) have no member in the
- * internal template (learn()). */
-static bool reads(uint32_t pen, uint16_t id)
-{
-    return id != 85 && id != 86 && fm__field_slot(pen, id) != FM__F_SKIP;
-}
-
 /* Copy a checked template record of rl bytes for libfixbuf: elements the information model
- * does not know, and those we skip that are longer than their type, become paddingOctets of
- * the same length (see the top of this file).  @return the bytes written to out (at most rl). */
+ * does not know become paddingOctets of the same length (see the top of this file).
+ * @return the bytes written to out (at most rl). */
 static size_t lib_trec(const uint8_t *p, size_t rl, uint16_t sid, uint8_t *out)
 {
     size_t hdr = sid == 3 ? 6 : 4, w = hdr;
@@ -162,8 +153,7 @@ static size_t lib_trec(const uint8_t *p, size_t rl, uint16_t sid, uint8_t *out)
             pen = fm__be32(p + off + 4);
             fl = 8;
         }
-        uint16_t type_len = fm__fix_type_len(id & 0x7fff, pen);
-        if (type_len && (fm__fix_len_fits(flen, type_len) || reads(pen, id & 0x7fff))) {
+        if (fm__fix_known(id & 0x7fff, pen)) {
             memcpy(out + w, p + off, fl);
             w += fl;
         } else {
@@ -176,6 +166,13 @@ static size_t lib_trec(const uint8_t *p, size_t rl, uint16_t sid, uint8_t *out)
         off += fl;
     }
     return w;
+}
+
+/* Is element (pen, id) one a record is read for?  Totals (85, 86) have no member in the
+ * internal template (learn()). */
+static bool reads(uint32_t pen, uint16_t id)
+{
+    return id != 85 && id != 86 && fm__field_slot(pen, id) != FM__F_SKIP;
 }
 
 /* Hand one checked template record (rl bytes at p, of set sid) to libfixbuf as a message of
@@ -229,17 +226,17 @@ static int learn(scan_t *s, fm__tmpl_t *t, uint16_t sid, const uint8_t *p, size_
         if (!ie || ie->len != t->fields[i].len) {
             return FM_EFORMAT;
         }
-        if (!fm__fix_len_fits(ie->len, ie->ref.canon->len)) {
-            /* only elements we read get here so long (lib_trec); libfixbuf would read records
-             * of another length than ours (test_overlong_element) */
+        /* later repeats are not read */
+        bool skip = ie->midx != 0 || !reads(ie->ent, ie->num);
+        t->fields[i].slot = skip ? FM__F_SKIP : fm__field_slot(ie->ent, ie->num);
+        if (!skip && !fm__fix_len_fits(ie->len, ie->ref.canon->len)) {
+            /* a 16-byte packet count is no count: the exporter is broken, and libfixbuf 3
+             * refuses such templates too (test_overlong_element) */
             fm_log_rl(&s->d->rl, LOG_INFO, "decode, exporter %u odid %u, template %u: "
                       "element %u in %u bytes, longer than its type, refused",
                       s->d->exporter, s->dom->id, t->tid, ie->num, ie->len);
             return FM_EFORMAT;
         }
-        /* totals have no member in the internal template; later repeats are not read */
-        bool skip = ie->midx != 0 || !reads(ie->ent, ie->num);
-        t->fields[i].slot = skip ? FM__F_SKIP : fm__field_slot(ie->ent, ie->num);
         if (t->fields[i].slot != FM__F_SKIP && ie->len == FB_IE_VARLEN) {
             /* libfixbuf 2.4 cannot transcode a variable-length encoding into a fixed member
              * and refuses the record; the plan follows, at template time */
@@ -414,7 +411,10 @@ static int data_set(scan_t *s, uint16_t sid, const uint8_t *set, size_t slen)
         return rc;
     }
     s->records += n;
-    if (s->out) {
+    /* A set with no whole record is padding; libfixbuf 2.4 may take it for a record of a
+     * template's old definition and stop reading the message (test_padding_sets), so the
+     * reference does not see it. */
+    if (s->out && n > 0) {
         memcpy(s->out + s->w, set, slen);
         s->w += slen;
     }
