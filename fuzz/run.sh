@@ -99,8 +99,25 @@ make -s -C "$out" -j"${FUZZ_JOBS:-2}" all
 
 python3 "$srcdir/fuzz/mkseeds.py" "$srcdir" "$out/seeds"
 
+# What a failure needs to be reproduced, printed again after the summary: CI logs are often
+# read from their end only.  The input goes out in base64 when it is small.
+failure_detail() {
+    printf '\n--- %s\n' "$1"
+    grep -m1 '^INFO: Seed' "$2" || true
+    grep -m3 -E 'ERROR: |runtime error|decode check:|SUMMARY: ' "$2" || true
+    for a in "$out/artifacts/$1-"*; do
+        [ -f "$a" ] || continue
+        printf 'input %s (%s bytes)\n' "$a" "$(wc -c <"$a")"
+        if [ "$(wc -c <"$a")" -le 8192 ]; then
+            base64 -w0 "$a"
+            printf '\n'
+        fi
+    done
+}
+
 status=0
 summary=""
+failures=""
 for t in $targets; do
     name=$(echo "$t" | tr a-z A-Z)
     tsecs=$(eval "echo \${FUZZ_SECONDS_$name:-$secs}")
@@ -137,6 +154,7 @@ for t in $targets; do
         status=1
         tail -60 "$log"
         ls "$out/artifacts/$t-"* 2>/dev/null || true
+        failures="$failures$(failure_detail "$t" "$log")"
     elif [ "$execs" -lt "$minexec" ]; then
         verdict="FAILED (fewer than $minexec executions)"
         status=1
@@ -149,4 +167,7 @@ for t in $targets; do
 $line"
 done
 echo "=== fuzz summary (target, time, executions, corpus size, result)$summary"
+if [ -n "$failures" ]; then
+    echo "=== fuzz failures (replay: $out/fuzz_<target> <input>)$failures"
+fi
 exit $status
