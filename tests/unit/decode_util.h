@@ -122,3 +122,21 @@ static inline void tb_set_end(t_buf_t *b, size_t at)
 {
     tb_patch16(b, at + 2, (uint32_t)(b->w - at));
 }
+
+/* An IPFIX template set of one record: tid, then n (element, length) pairs; an options
+ * template set when scope > 0. */
+static inline void tb_ipfix_template(t_buf_t *b, uint16_t tid, const uint16_t (*f)[2],
+                                     uint16_t n, uint16_t scope)
+{
+    size_t at = tb_set(b, scope ? 3 : 2);
+    tb16(b, tid);
+    tb16(b, n);
+    if (scope) {
+        tb16(b, scope);
+    }
+    for (uint16_t i = 0; i < n; i++) {
+        tb16(b, f[i][0]);
+        tb16(b, f[i][1]);
+    }
+    tb_set_end(b, at);
+}

@@ -284,29 +284,15 @@ static void test_overlong_element(void **state)
         {8, 4}, {12, 4}, {22, 4}, {21, 4}, {1, 1002}, {2, 4}, {10, 4}, {14, 4},
         {61, 1}, {136, 1}, {7, 2}, {11, 2}, {4, 1}, {6, 1}, {60, 1}, {5, 1},
     };
+    static const uint16_t opt[][2] = {{143, 4}, {160, 8}}; /* meteringProcessId, init time */
     t_buf_t b;
     tb_ipfix(&b, (uint32_t)(NOW / 1000), 1, 0);
-    size_t at = tb_set(&b, 3); /* options template 256: meteringProcessId, systemInitTime */
-    tb16(&b, 256);
-    tb16(&b, 2);
-    tb16(&b, 1);
-    tb16(&b, 143);
-    tb16(&b, 4);
-    tb16(&b, 160);
-    tb16(&b, 8);
-    tb_set_end(&b, at);
-    at = tb_set(&b, 256);
+    tb_ipfix_template(&b, 256, opt, 2, 1);
+    size_t at = tb_set(&b, 256);
     tb32(&b, 7);
     tb64(&b, NOW - 3600000);
     tb_set_end(&b, at);
-    at = tb_set(&b, 2);
-    tb16(&b, 1024);
-    tb16(&b, sizeof(fields) / sizeof(fields[0]));
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        tb16(&b, fields[i][0]);
-        tb16(&b, fields[i][1]);
-    }
-    tb_set_end(&b, at);
+    tb_ipfix_template(&b, 1024, fields, 16, 0);
     tb_ipfix_end(&b);
     fm_decoder_process(dec, b.b, b.w, NOW, t_sink, NULL);
     assert_int_equal(fm_decoder_stats(dec)->options_records, 1);
@@ -328,16 +314,9 @@ static void test_overlong_element(void **state)
 
     /* An element we skip in more bytes than its type (flowDirection, an unsigned8, in 4): the
      * template stands and both decoders read the same two records. */
-    tb_ipfix(&b, (uint32_t)(NOW / 1000), 2, 0);
-    at = tb_set(&b, 2);
-    tb16(&b, 1025);
-    tb16(&b, 5);
     static const uint16_t skip_long[][2] = {{8, 4}, {12, 4}, {1, 8}, {61, 4}, {4, 1}};
-    for (size_t i = 0; i < 5; i++) {
-        tb16(&b, skip_long[i][0]);
-        tb16(&b, skip_long[i][1]);
-    }
-    tb_set_end(&b, at);
+    tb_ipfix(&b, (uint32_t)(NOW / 1000), 2, 0);
+    tb_ipfix_template(&b, 1025, skip_long, 5, 0);
     at = tb_set(&b, 1025);
     for (uint32_t r = 0; r < 2; r++) {
         tb32(&b, 0x0a000001u + r);
@@ -353,24 +332,6 @@ static void test_overlong_element(void **state)
     assert_int_equal(t_recs[1].octets, 1001);
     assert_int_equal(dec->check->mismatches, 0);
     assert_true(dec->check->records >= 2);
-}
-
-/* Template set of one record: tid, then n (element, length) pairs; an options template when
- * scope > 0. */
-static void tb_template(t_buf_t *b, uint16_t tid, const uint16_t (*f)[2], uint16_t n,
-                        uint16_t scope)
-{
-    size_t at = tb_set(b, scope ? 3 : 2);
-    tb16(b, tid);
-    tb16(b, n);
-    if (scope) {
-        tb16(b, scope);
-    }
-    for (uint16_t i = 0; i < n; i++) {
-        tb16(b, f[i][0]);
-        tb16(b, f[i][1]);
-    }
-    tb_set_end(b, at);
 }
 
 static void tb_bytes(t_buf_t *b, uint16_t sid, size_t len, uint8_t seed)
@@ -399,16 +360,16 @@ static void test_padding_sets(void **state)
     static const uint16_t opt2[][2] = {{143, 4}, {160, 8}, {305, 4}, {210, 516}, {82, 16}};
     t_buf_t b;
     tb_ipfix(&b, (uint32_t)(NOW / 1000), 1, 0);
-    tb_template(&b, 1024, v4, 7, 0);
-    tb_template(&b, 2049, v6, 13, 0);
-    tb_template(&b, 256, opt1, 6, 1);
+    tb_ipfix_template(&b, 1024, v4, 7, 0);
+    tb_ipfix_template(&b, 2049, v6, 13, 0);
+    tb_ipfix_template(&b, 256, opt1, 6, 1);
     tb_ipfix_end(&b);
     fm_decoder_process(dec, b.b, b.w, NOW, t_sink, NULL);
     assert_int_equal(fm_decoder_stats(dec)->templates, 3);
 
     tb_ipfix(&b, (uint32_t)(NOW / 1000), 1, 0);
     tb_bytes(&b, 2049, 68, 1);     /* padding: shorter than a record */
-    tb_template(&b, 256, opt2, 5, 1);
+    tb_ipfix_template(&b, 256, opt2, 5, 1);
     tb_bytes(&b, 256, 38, 2);      /* padding: a record is 548 bytes now */
     size_t at = tb_set(&b, 1024);
     for (uint32_t r = 0; r < 2; r++) {

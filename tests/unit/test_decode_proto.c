@@ -213,18 +213,6 @@ static void test_sampling_v9(void **s) { (void)s; sampled(9); }
 static void test_sampling_ipfix(void **s) { (void)s; sampled(10); }
 
 /* IPFIX template with the given (id, len) fields. */
-static void ipfix_template(t_buf_t *b, uint16_t tid, const uint16_t (*f)[2], unsigned n)
-{
-    size_t s = tb_set(b, 2);
-    tb16(b, tid);
-    tb16(b, n);
-    for (unsigned i = 0; i < n; i++) {
-        tb16(b, f[i][0]);
-        tb16(b, f[i][1]);
-    }
-    tb_set_end(b, s);
-}
-
 static const uint16_t tmpl_a[][2] = {{8, 4}, {12, 4}, {2, 4}, {152, 8}, {153, 8}};
 static const uint16_t tmpl_b[][2] = {{12, 4}, {8, 4}, {1, 8}, {2, 2}, {150, 4}, {151, 4}};
 
@@ -251,7 +239,7 @@ static void test_withdraw_redefine(void **state)
     t_buf_t b;
     const fm_decode_stats_t *s = fm_decoder_stats(dec);
     tb_ipfix(&b, (uint32_t)(NOW / 1000), 0, 1);
-    ipfix_template(&b, 300, tmpl_a, 5);
+    tb_ipfix_template(&b, 300, tmpl_a, 5, 0);
     data_a(&b, 300, 9);
     assert_int_equal(feed(&b, NOW), 0);
     assert_int_equal(t_nrec, 1);
@@ -272,7 +260,7 @@ static void test_withdraw_redefine(void **state)
     assert_int_equal(s->unknown_template, 1);
     /* Redefine 300 with another layout. */
     tb_ipfix(&b, (uint32_t)(NOW / 1000), 1, 1);
-    ipfix_template(&b, 300, tmpl_b, 6);
+    tb_ipfix_template(&b, 300, tmpl_b, 6, 0);
     st = tb_set(&b, 300);
     tb32(&b, 0x0a0b0c0d); /* dst first now */
     tb32(&b, 0x01010101);
@@ -306,10 +294,10 @@ static void test_domains(void **state)
     t_buf_t b;
     /* Same template id, different layouts, in two observation domains. */
     tb_ipfix(&b, (uint32_t)(NOW / 1000), 0, 1);
-    ipfix_template(&b, 400, tmpl_a, 5);
+    tb_ipfix_template(&b, 400, tmpl_a, 5, 0);
     assert_int_equal(feed(&b, NOW), 0);
     tb_ipfix(&b, (uint32_t)(NOW / 1000), 0, 2);
-    ipfix_template(&b, 400, tmpl_b, 6);
+    tb_ipfix_template(&b, 400, tmpl_b, 6, 0);
     assert_int_equal(feed(&b, NOW), 0);
     tb_ipfix(&b, (uint32_t)(NOW / 1000), 0, 1);
     data_a(&b, 400, 77);
@@ -460,7 +448,7 @@ static void test_limits(void **state)
     t_buf_t b;
     tb_ipfix(&b, 1, 0, 1);
     for (uint16_t t = 256; t < 261; t++) {
-        ipfix_template(&b, t, tmpl_a, 5);
+        tb_ipfix_template(&b, t, tmpl_a, 5, 0);
     }
     tb_ipfix_end(&b);
     assert_int_equal(fm_decoder_process(d, b.b, b.w, NOW, t_sink, NULL), FM_ELIMIT);
@@ -495,7 +483,7 @@ static void test_limits_total(void **state)
     t_buf_t b;
     tb_ipfix(&b, 1, 0, 1);
     for (uint16_t t = 256; t < 260; t++) {
-        ipfix_template(&b, t, tmpl_a, 5);
+        tb_ipfix_template(&b, t, tmpl_a, 5, 0);
     }
     tb_ipfix_end(&b);
     assert_int_equal(fm_decoder_process(d1, b.b, b.w, NOW, t_sink, NULL), 0);
@@ -514,7 +502,7 @@ static void test_limits_total(void **state)
     assert_int_equal(fm_decoder_process(d1, b.b, b.w, NOW, t_sink, NULL), 0);
     assert_int_equal(total, 4);
     tb_ipfix(&b, 1, 0, 1);
-    ipfix_template(&b, 300, tmpl_b, 6);
+    tb_ipfix_template(&b, 300, tmpl_b, 6, 0);
     tb_ipfix_end(&b);
     assert_int_equal(fm_decoder_process(d2, b.b, b.w, NOW, t_sink, NULL), 0);
     assert_int_equal(total, 5);
@@ -574,7 +562,7 @@ static void test_template_churn_recycle(void **state)
     t_buf_t b;
     const fm_decode_stats_t *s = fm_decoder_stats(dec);
     tb_ipfix(&b, (uint32_t)(NOW / 1000), 0, 1);
-    ipfix_template(&b, 300, tmpl_a, 5);
+    tb_ipfix_template(&b, 300, tmpl_a, 5, 0);
     size_t st = tb_set(&b, 3); /* options template 301: scope odid, samplingInterval */
     tb16(&b, 301);
     tb16(&b, 2);
@@ -666,7 +654,7 @@ static void test_future_record(void **state)
     static const uint16_t tmpl_s[][2] = {{8, 4}, {12, 4}, {2, 4}, {150, 4}, {151, 4}};
     t_buf_t b;
     tb_ipfix(&b, (uint32_t)(NOW / 1000), 0, 1);
-    ipfix_template(&b, 310, tmpl_s, 5);
+    tb_ipfix_template(&b, 310, tmpl_s, 5, 0);
     size_t st = tb_set(&b, 310);
     tb32(&b, 0x01020304);
     tb32(&b, 0x05060708);
@@ -687,7 +675,7 @@ static void test_trim(void **state)
     (void)state;
     t_buf_t b;
     tb_ipfix(&b, (uint32_t)(NOW / 1000), 0, 1);
-    ipfix_template(&b, 300, tmpl_a, 5);
+    tb_ipfix_template(&b, 300, tmpl_a, 5, 0);
     assert_int_equal(feed(&b, NOW), 0);
     fm_decoder_trim(dec);
     fm_decoder_trim(dec);
@@ -697,7 +685,7 @@ static void test_trim(void **state)
     assert_int_equal(t_nrec, 1);
     assert_int_equal(t_recs[0].packets, 21);
     tb_ipfix(&b, (uint32_t)(NOW / 1000), 2, 1);
-    ipfix_template(&b, 301, tmpl_b, 6); /* a new template after a trim is learnt again */
+    tb_ipfix_template(&b, 301, tmpl_b, 6, 0); /* a new template after a trim is learnt again */
     assert_int_equal(feed(&b, NOW), 0);
     assert_int_equal(fm_decoder_stats(dec)->templates, 2);
 }
